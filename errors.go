@@ -1,0 +1,78 @@
+package handshake
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors, matched with errors.Is. A failed call returns an *Error
+// whose chain holds one of these, or context.DeadlineExceeded /
+// context.Canceled when the time limit ended the call, or the underlying
+// network error.
+var (
+	// ErrInvalidOptions reports Options that cannot work.
+	ErrInvalidOptions = errors.New("invalid options")
+
+	// ErrWrongNetwork reports a message carrying another network's magic.
+	ErrWrongNetwork = errors.New("wrong network magic")
+
+	// ErrMalformed reports bytes that are not a valid message: a bad
+	// checksum, an invalid command name, or an undecodable payload.
+	ErrMalformed = errors.New("malformed message")
+
+	// ErrMessageTooLarge reports a header whose claimed payload exceeds the
+	// maximum for its command. The payload is never read.
+	ErrMessageTooLarge = errors.New("message too large")
+
+	// ErrLimitExceeded reports a peer that sent more bytes or messages than
+	// Options.MaxBytes or Options.MaxMessages allow before the handshake
+	// completed.
+	ErrLimitExceeded = errors.New("pre-handshake limit exceeded")
+
+	// ErrProtocolViolation reports messages in an order the protocol
+	// forbids, such as verack before version or a second version.
+	ErrProtocolViolation = errors.New("protocol violation")
+
+	// ErrSelfConnection reports a version carrying our own nonce: we are
+	// talking to ourselves, typically through a proxy or NAT loop.
+	ErrSelfConnection = errors.New("connected to self")
+
+	// ErrPeerTooOld reports a peer whose protocol version is below
+	// Options.MinPeerVersion.
+	ErrPeerTooOld = errors.New("peer protocol version too old")
+
+	// ErrPeerClosed reports a peer that closed or reset the connection
+	// before the handshake completed.
+	ErrPeerClosed = errors.New("peer closed the connection")
+)
+
+// Step names the stage of the exchange at which a call failed.
+type Step string
+
+// The steps of a handshake, in order.
+const (
+	StepOptions     Step = "options"      // checking Options
+	StepConnect     Step = "connect"      // opening the connection (Dial only)
+	StepSendVersion Step = "send version" // writing our version
+	StepReadVersion Step = "read version" // waiting for the peer's version
+	StepSendVerack  Step = "send verack"  // writing our feature messages and verack
+	StepReadVerack  Step = "read verack"  // waiting for the peer's verack
+)
+
+// Error is the error returned by Dial and Handshake. It names the peer and the
+// step that failed; Err holds the cause, usually wrapping one of the package's
+// sentinels or a context error.
+type Error struct {
+	Addr string // the peer's address as dialled, or the connection's remote address
+	Step Step
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Addr == "" {
+		return fmt.Sprintf("handshake: %s: %v", e.Step, e.Err)
+	}
+	return fmt.Sprintf("handshake: %s: %s: %v", e.Addr, e.Step, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }

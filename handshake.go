@@ -1,0 +1,330 @@
+package handshake
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+)
+
+// readBufferSize bounds the read buffer per connection: large enough for a
+// whole pre-handshake exchange in one read, small enough for thousands of
+// concurrent handshakes.
+const readBufferSize = 1024
+
+// Dial connects to addr and performs the handshake. addr is "host:port", or a
+// host or IP alone, which gets the network's default port. The connection is
+// closed before Dial returns. The Result is filled as far as the exchange got,
+// also when err is non-nil; err is an *Error.
+func Dial(ctx context.Context, addr string, opts Options) (Result, error) {
+	start := time.Now()
+	o, err := opts.withDefaults()
+	if err != nil {
+		return failed(Result{Addr: addr}, addr, StepOptions, err, start)
+	}
+	addr = withDefaultPort(addr, o.ChainParams.DefaultPort)
+	ctx, cancel := o.bound(ctx)
+	defer cancel()
+
+	conn, err := o.Dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return failed(Result{Addr: addr}, addr, StepConnect, classify(ctx, err), start)
+	}
+	defer conn.Close()
+	return run(ctx, conn, addr, o, start, time.Since(start))
+}
+
+// Handshake performs the handshake over a connection the caller made, such as
+// one through a SOCKS5 proxy. It sets and then clears conn's deadlines but
+// does not close conn. The Result's Addr is conn's remote address.
+func Handshake(ctx context.Context, conn net.Conn, opts Options) (Result, error) {
+	start := time.Now()
+	addr := remoteAddr(conn)
+	o, err := opts.withDefaults()
+	if err != nil {
+		return failed(Result{Addr: addr}, addr, StepOptions, err, start)
+	}
+	ctx, cancel := o.bound(ctx)
+	defer cancel()
+	defer conn.SetDeadline(time.Time{})
+	return run(ctx, conn, addr, o, start, 0)
+}
+
+// bound applies Options.Timeout to ctx.
+func (o *Options) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if o.Timeout < 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, o.Timeout)
+}
+
+// session is the state of one handshake.
+type session struct {
+	o     *Options
+	ctx   context.Context
+	addr  string
+	start time.Time
+	nonce uint64
+	t     v1Transport
+	res   Result
+	// left and msgsLeft are what remains of the pre-handshake budget.
+	left, msgsLeft int
+}
+
+func run(ctx context.Context, conn net.Conn, addr string, o Options, start time.Time, connect time.Duration) (Result, error) {
+	// The context's deadline becomes the connection's; cancellation moves it
+	// into the past, which unblocks any read or write at once.
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	unblocked := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		conn.SetDeadline(time.Unix(1, 0))
+		close(unblocked)
+	})
+	defer func() {
+		// Wait for the callback if it already started, so that no
+		// goroutine of ours outlives the call.
+		if !stop() {
+			<-unblocked
+		}
+	}()
+
+	s := &session{
+		o:        &o,
+		ctx:      ctx,
+		addr:     addr,
+		start:    start,
+		nonce:    nonZeroNonce(),
+		left:     o.MaxBytes,
+		msgsLeft: o.MaxMessages,
+		t: v1Transport{
+			r:     bufio.NewReaderSize(conn, readBufferSize),
+			w:     conn,
+			magic: o.ChainParams.Net,
+		},
+		res: Result{
+			Addr:      addr,
+			Transport: TransportV1,
+			Received:  make([]string, 0, 8),
+		},
+	}
+	s.res.Timings.Connect = connect
+	step, err := s.exchange(conn)
+	if err != nil {
+		return failed(s.res, addr, step, classify(ctx, err), start)
+	}
+	s.res.Timings.Total = time.Since(start)
+	return s.res, nil
+}
+
+// exchange runs the protocol: our version first, then messages from the peer
+// until its verack, answering its version with our feature messages and
+// verack as Bitcoin Core does.
+func (s *session) exchange(conn net.Conn) (Step, error) {
+	if err := s.sendVersion(conn); err != nil {
+		return StepSendVersion, err
+	}
+	gotVersion := false
+	featuresFrom := 0
+	for {
+		step := StepReadVersion
+		if gotVersion {
+			step = StepReadVerack
+		}
+		if s.msgsLeft == 0 {
+			return step, fmt.Errorf("%w: %d messages without a completed handshake", ErrLimitExceeded, s.o.MaxMessages)
+		}
+		cmd, payload, n, err := s.t.readMessage(s.left)
+		s.left -= n
+		s.res.BytesReceived += int64(n)
+		if err != nil {
+			return step, err
+		}
+		s.msgsLeft--
+		s.res.Received = append(s.res.Received, cmd)
+		if gotVersion {
+			// A full slice expression, so that later appends to
+			// Received can never write through Features.
+			end := len(s.res.Received)
+			s.res.Features = s.res.Received[featuresFrom:end:end]
+		}
+		s.log("received", cmd, n)
+
+		switch cmd {
+		case wire.CmdVersion:
+			if gotVersion {
+				return step, fmt.Errorf("%w: second version message", ErrProtocolViolation)
+			}
+			if err := s.acceptVersion(payload); err != nil {
+				return step, err
+			}
+			gotVersion = true
+			featuresFrom = len(s.res.Received)
+			if err := s.sendVerack(); err != nil {
+				return StepSendVerack, err
+			}
+		case wire.CmdVerAck:
+			if !gotVersion {
+				return step, fmt.Errorf("%w: verack before version", ErrProtocolViolation)
+			}
+			s.res.Features = s.res.Features[:len(s.res.Features)-1]
+			s.res.Status = Completed
+			s.res.Timings.PeerVerack = time.Since(s.start)
+			return step, nil
+		}
+		// Anything else is recorded and skipped: Bitcoin Core ignores
+		// messages before the handshake completes rather than failing.
+	}
+}
+
+func (s *session) sendVersion(conn net.Conn) error {
+	msg := wire.MsgVersion{
+		ProtocolVersion: int32(s.o.ProtocolVersion),
+		Services:        s.o.Services,
+		Timestamp:       time.Unix(time.Now().Unix(), 0),
+		Nonce:           s.nonce,
+		UserAgent:       s.o.UserAgent,
+		LastBlock:       s.o.StartHeight,
+		DisableRelayTx:  !s.o.Relay,
+		// Like Bitcoin Core, we report the peer's address as we see it
+		// and say nothing about our own.
+		AddrYou: wire.NetAddress{IP: net.IPv6zero, Services: 0},
+		AddrMe:  wire.NetAddress{IP: net.IPv6zero, Services: s.o.Services},
+	}
+	if ap, err := netip.ParseAddrPort(remoteAddr(conn)); err == nil {
+		msg.AddrYou.IP = ap.Addr().AsSlice()
+		msg.AddrYou.Port = ap.Port()
+	}
+	var payload bytes.Buffer
+	payload.Grow(128)
+	if err := msg.BtcEncode(&payload, s.o.ProtocolVersion, wire.BaseEncoding); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidOptions, err)
+	}
+	s.t.appendMessage(wire.CmdVersion, payload.Bytes())
+	return s.flush(wire.CmdVersion)
+}
+
+// sendVerack announces our features, when the negotiated version has them,
+// and acknowledges the peer's version, in a single write.
+func (s *session) sendVerack() error {
+	if s.res.NegotiatedVersion >= wire.AddrV2Version {
+		s.t.appendMessage(wire.CmdWTxIdRelay, nil)
+		s.t.appendMessage(wire.CmdSendAddrV2, nil)
+	}
+	s.t.appendMessage(wire.CmdVerAck, nil)
+	return s.flush(wire.CmdVerAck)
+}
+
+func (s *session) flush(what string) error {
+	n, err := s.t.flush()
+	s.res.BytesSent += int64(n)
+	s.log("sent", what, n)
+	return err
+}
+
+// acceptVersion decodes and checks the peer's version.
+func (s *session) acceptVersion(payload []byte) error {
+	var v wire.MsgVersion
+	if err := v.BtcDecode(bytes.NewBuffer(payload), s.o.ProtocolVersion, wire.BaseEncoding); err != nil {
+		return fmt.Errorf("%w: version: %v", ErrMalformed, err)
+	}
+	s.res.Status = Partial
+	s.res.Timings.PeerVersion = time.Since(s.start)
+	s.res.Peer = PeerVersion{
+		ProtocolVersion: v.ProtocolVersion,
+		Services:        v.Services,
+		UserAgent:       v.UserAgent,
+		StartHeight:     v.LastBlock,
+		Relay:           !v.DisableRelayTx,
+		Nonce:           v.Nonce,
+		Timestamp:       v.Timestamp,
+		AddrRecv:        netAddress(&v.AddrYou),
+		AddrFrom:        netAddress(&v.AddrMe),
+	}
+	switch {
+	case v.Nonce == s.nonce:
+		return ErrSelfConnection
+	case v.ProtocolVersion < 0 || uint32(v.ProtocolVersion) < s.o.MinPeerVersion:
+		return fmt.Errorf("%w: %d, the minimum is %d", ErrPeerTooOld, v.ProtocolVersion, s.o.MinPeerVersion)
+	}
+	s.res.NegotiatedVersion = min(uint32(v.ProtocolVersion), s.o.ProtocolVersion)
+	return nil
+}
+
+func (s *session) log(what, cmd string, n int) {
+	if s.o.Logger == nil {
+		return
+	}
+	s.o.Logger.LogAttrs(s.ctx, slog.LevelDebug, what,
+		slog.String("addr", s.addr), slog.String("command", cmd), slog.Int("bytes", n))
+}
+
+// failed completes a Result for a failed call and wraps err once.
+func failed(res Result, addr string, step Step, err error, start time.Time) (Result, error) {
+	res.Timings.Total = time.Since(start)
+	e := &Error{Addr: addr, Step: step, Err: err}
+	res.Err = e
+	return res, e
+}
+
+// classify turns I/O errors into the package's error classes. A deadline
+// error on the connection means the context ended, since deadlines are only
+// ever set from it.
+func classify(ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() != nil && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, ctx.Err())):
+		return ctx.Err()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return context.DeadlineExceeded
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, io.ErrClosedPipe), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
+		return fmt.Errorf("%w: %w", ErrPeerClosed, err)
+	}
+	return err
+}
+
+// withDefaultPort adds port to a host given without one: "1.2.3.4",
+// "::1", "[::1]" and "seed.example" all work.
+func withDefaultPort(addr, port string) string {
+	if _, _, err := net.SplitHostPort(addr); err == nil {
+		return addr
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+	return net.JoinHostPort(host, port)
+}
+
+func remoteAddr(conn net.Conn) string {
+	if a := conn.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+func netAddress(na *wire.NetAddress) NetAddress {
+	ip, _ := netip.AddrFromSlice(na.IP)
+	return NetAddress{Addr: netip.AddrPortFrom(ip.Unmap(), na.Port), Services: na.Services}
+}
+
+// nonZeroNonce returns a random nonce; zero is avoided because some peers
+// send it to mean "no nonce", which must never look like a self-connection.
+func nonZeroNonce() uint64 {
+	for {
+		if n := rand.Uint64(); n != 0 {
+			return n
+		}
+	}
+}

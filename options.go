@@ -1,0 +1,148 @@
+package handshake
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/v2"
+	"github.com/btcsuite/btcd/wire/v2"
+)
+
+// Defaults applied to zero-valued Options fields.
+const (
+	// DefaultUserAgent is the BIP 14 user agent sent when Options.UserAgent is
+	// empty. It names the tool honestly so node operators can tell what
+	// connected to them.
+	DefaultUserAgent = "/bitcoin-handshake:0.1.0/"
+
+	// DefaultMinPeerVersion is Bitcoin Core's MIN_PEER_PROTO_VERSION: peers
+	// announcing an older protocol are disconnected by Core, and by us.
+	DefaultMinPeerVersion uint32 = 31800
+
+	// DefaultTimeout bounds a call whose context has no earlier deadline, so a
+	// silent peer can never hold a call open forever.
+	DefaultTimeout = 30 * time.Second
+
+	// DefaultMaxBytes caps the bytes accepted from a peer before the handshake
+	// completes. A real node sends well under 1 KiB before its verack.
+	DefaultMaxBytes = 64 << 10
+
+	// DefaultMaxMessages caps the messages accepted from a peer before the
+	// handshake completes. Bitcoin Core sends five (version, wtxidrelay,
+	// sendaddrv2, sendtxrcncl, verack).
+	DefaultMaxMessages = 64
+)
+
+// Dialer opens network connections. *net.Dialer and the dialers of
+// golang.org/x/net/proxy satisfy it.
+type Dialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// Options configures a handshake. The zero value is ready to use: every field
+// documents the default that applies when it is left zero. Options is passed
+// by value and never modified.
+type Options struct {
+	// ChainParams selects the network: its magic is checked on every message
+	// and its DefaultPort completes addresses given without a port.
+	// Default: &chaincfg.MainNetParams.
+	ChainParams *chaincfg.Params
+
+	// ProtocolVersion is the version we announce. Default: wire.ProtocolVersion
+	// (70016, which enables wtxidrelay and sendaddrv2).
+	ProtocolVersion uint32
+
+	// Services are the service bits we advertise. Default: none (0), which is
+	// honest for a client that serves no blocks.
+	Services wire.ServiceFlag
+
+	// UserAgent is sent in our version message. Default: DefaultUserAgent.
+	// It must be at most wire.MaxUserAgentLen (256) bytes.
+	UserAgent string
+
+	// StartHeight is the best block height we announce. Default: 0.
+	StartHeight int32
+
+	// Relay asks the peer to relay transactions to us (BIP 37). Default:
+	// false, so the peer sends no transaction announcements.
+	Relay bool
+
+	// Dialer opens the TCP connection in Dial. Default: a zero net.Dialer.
+	Dialer Dialer
+
+	// MinPeerVersion is the lowest protocol version accepted from a peer;
+	// older peers fail with ErrPeerTooOld. Default: DefaultMinPeerVersion.
+	MinPeerVersion uint32
+
+	// Timeout bounds the whole call in addition to the context; the earlier
+	// of the two applies. Default: DefaultTimeout. A negative value means
+	// the context alone bounds the call.
+	Timeout time.Duration
+
+	// MaxBytes caps the bytes read from the peer before the handshake
+	// completes; past it the call fails with ErrLimitExceeded.
+	// Default: DefaultMaxBytes.
+	MaxBytes int
+
+	// MaxMessages caps the messages read from the peer before the handshake
+	// completes; past it the call fails with ErrLimitExceeded.
+	// Default: DefaultMaxMessages.
+	MaxMessages int
+
+	// Logger receives a debug record per message sent and received.
+	// Default: nil, which logs nothing.
+	Logger *slog.Logger
+}
+
+// withDefaults returns a copy of o with defaults filled in, or an error for
+// options that cannot work. Impossible options fail loudly rather than being
+// silently replaced.
+func (o Options) withDefaults() (Options, error) {
+	if o.ChainParams == nil {
+		o.ChainParams = &chaincfg.MainNetParams
+	}
+	if o.ProtocolVersion == 0 {
+		o.ProtocolVersion = wire.ProtocolVersion
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = DefaultUserAgent
+	}
+	if o.Dialer == nil {
+		o.Dialer = &net.Dialer{}
+	}
+	if o.MinPeerVersion == 0 {
+		o.MinPeerVersion = DefaultMinPeerVersion
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxMessages == 0 {
+		o.MaxMessages = DefaultMaxMessages
+	}
+	switch {
+	case len(o.UserAgent) > wire.MaxUserAgentLen:
+		return o, fmt.Errorf("%w: user agent is %d bytes, the maximum is %d",
+			ErrInvalidOptions, len(o.UserAgent), wire.MaxUserAgentLen)
+	case o.ProtocolVersion < wire.BIP0037Version:
+		// Older versions change the version message's layout, which no
+		// node still on the network needs from us.
+		return o, fmt.Errorf("%w: protocol version %d is below %d",
+			ErrInvalidOptions, o.ProtocolVersion, wire.BIP0037Version)
+	case o.ProtocolVersion > 1<<31-1:
+		return o, fmt.Errorf("%w: protocol version %d does not fit in int32",
+			ErrInvalidOptions, o.ProtocolVersion)
+	case o.MaxBytes < 0 || o.MaxMessages < 0:
+		return o, fmt.Errorf("%w: MaxBytes and MaxMessages must not be negative",
+			ErrInvalidOptions)
+	case o.ChainParams.DefaultPort == "":
+		return o, fmt.Errorf("%w: ChainParams %q has no default port",
+			ErrInvalidOptions, o.ChainParams.Name)
+	}
+	return o, nil
+}

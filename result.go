@@ -1,0 +1,157 @@
+package handshake
+
+import (
+	"encoding/json"
+	"net/netip"
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+)
+
+// Status classifies how far a handshake got.
+type Status int
+
+const (
+	// Failed: no version message arrived from the peer.
+	Failed Status = iota
+	// Partial: the peer's version arrived but the handshake did not complete.
+	Partial
+	// Completed: both sides exchanged version and verack.
+	Completed
+)
+
+// String returns the labels users of the original tool know: "OK",
+// "PARTIALLY OK" and "FAILED".
+func (s Status) String() string {
+	switch s {
+	case Completed:
+		return "OK"
+	case Partial:
+		return "PARTIALLY OK"
+	default:
+		return "FAILED"
+	}
+}
+
+// MarshalText encodes the status as its String form.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Transport is a P2P transport protocol.
+type Transport int
+
+const (
+	// TransportV1 is the original unencrypted transport.
+	TransportV1 Transport = iota + 1
+)
+
+func (t Transport) String() string {
+	switch t {
+	case TransportV1:
+		return "v1"
+	default:
+		return ""
+	}
+}
+
+// MarshalText encodes the transport as its String form.
+func (t Transport) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// NetAddress is an address a peer reported in its version message.
+type NetAddress struct {
+	Addr     netip.AddrPort   `json:"addr"`
+	Services wire.ServiceFlag `json:"services"`
+}
+
+// PeerVersion holds the fields of the peer's version message.
+type PeerVersion struct {
+	ProtocolVersion int32            `json:"protocol_version"`
+	Services        wire.ServiceFlag `json:"services"`
+	UserAgent       string           `json:"user_agent"`
+	StartHeight     int32            `json:"start_height"`
+	Relay           bool             `json:"relay"`
+	Nonce           uint64           `json:"nonce"`
+	Timestamp       time.Time        `json:"timestamp"`
+	// AddrRecv is how the peer sees us; AddrFrom is what it says of itself
+	// (usually unroutable).
+	AddrRecv NetAddress `json:"addr_recv"`
+	AddrFrom NetAddress `json:"addr_from"`
+}
+
+// Timings are measured from the start of the call. A stage not reached is zero.
+type Timings struct {
+	Connect     time.Duration // connection established (Dial only)
+	PeerVersion time.Duration // the peer's version received
+	PeerVerack  time.Duration // the peer's verack received
+	Total       time.Duration // the call returned
+}
+
+// Result reports what a handshake learned. Dial and Handshake return it even
+// when they fail, filled up to the failure.
+type Result struct {
+	// Addr is the address dialled, or the connection's remote address.
+	Addr   string
+	Status Status
+	// Transport is the transport the exchange used.
+	Transport Transport
+	// Peer is the peer's version message; zero when Status is Failed.
+	Peer PeerVersion
+	// NegotiatedVersion is the lower of our and the peer's protocol version.
+	NegotiatedVersion uint32
+	// Features lists, in order, the commands the peer sent between its
+	// version and its verack: feature negotiation such as wtxidrelay,
+	// sendaddrv2 and sendtxrcncl, and anything else it chose to send there.
+	Features []string
+	// Received lists every command received, in order, including version,
+	// verack and commands wire/v2 has no type for.
+	Received []string
+	Timings  Timings
+	// BytesSent and BytesReceived count the message bytes written and read.
+	BytesSent     int64
+	BytesReceived int64
+	// Err is the error the call returned, nil when Status is Completed, so
+	// that a Result can stand alone in a sweep.
+	Err error
+}
+
+// MarshalJSON encodes r with durations in milliseconds and Err as a string.
+func (r Result) MarshalJSON() ([]byte, error) {
+	type jsonResult struct {
+		Addr              string       `json:"addr"`
+		Status            Status       `json:"status"`
+		Transport         Transport    `json:"transport,omitzero"`
+		Peer              *PeerVersion `json:"peer,omitempty"`
+		NegotiatedVersion uint32       `json:"negotiated_version,omitzero"`
+		Features          []string     `json:"features"`
+		Received          []string     `json:"received"`
+		ConnectMS         float64      `json:"connect_ms"`
+		PeerVersionMS     float64      `json:"peer_version_ms"`
+		PeerVerackMS      float64      `json:"peer_verack_ms"`
+		TotalMS           float64      `json:"total_ms"`
+		BytesSent         int64        `json:"bytes_sent"`
+		BytesReceived     int64        `json:"bytes_received"`
+		Error             string       `json:"error,omitempty"`
+	}
+	j := jsonResult{
+		Addr:              r.Addr,
+		Status:            r.Status,
+		Transport:         r.Transport,
+		NegotiatedVersion: r.NegotiatedVersion,
+		Features:          r.Features,
+		Received:          r.Received,
+		ConnectMS:         ms(r.Timings.Connect),
+		PeerVersionMS:     ms(r.Timings.PeerVersion),
+		PeerVerackMS:      ms(r.Timings.PeerVerack),
+		TotalMS:           ms(r.Timings.Total),
+		BytesSent:         r.BytesSent,
+		BytesReceived:     r.BytesReceived,
+	}
+	if r.Status != Failed {
+		j.Peer = &r.Peer
+	}
+	if r.Err != nil {
+		j.Error = r.Err.Error()
+	}
+	return json.Marshal(j)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

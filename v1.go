@@ -1,0 +1,175 @@
+package handshake
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"hash"
+	"io"
+
+	"github.com/btcsuite/btcd/wire/v2"
+)
+
+// The v1 message header: magic, NUL-padded command, payload length, checksum.
+const (
+	v1HeaderLen  = 24
+	v1CommandLen = 12
+)
+
+// maxVersionPayload is the largest version message wire/v2 decodes: 33 fixed
+// bytes, two 26-byte addresses, a varint and a 256-byte user agent.
+var maxVersionPayload = (&wire.MsgVersion{}).MaxPayloadLength(wire.ProtocolVersion)
+
+// v1Transport frames messages the original way. We read headers ourselves
+// rather than through wire.ReadMessage because wire hides the command of
+// unknown messages (sendcmpct, sendtxrcncl, ...), which we must record, and
+// because it reads up to 32 MiB to discard a message from the wrong network.
+type v1Transport struct {
+	r     *bufio.Reader
+	w     io.Writer
+	magic wire.BitcoinNet
+
+	hdr     [v1HeaderLen]byte
+	scratch [512]byte // holds every payload we keep; larger ones are streamed
+	hasher  hash.Hash // created on the first payload too large for scratch
+	wbuf    []byte
+}
+
+// readMessage reads one message of at most limit bytes, header included.
+// Only a version payload is returned; others are checked and discarded
+// without buffering them, so memory does not depend on what a peer claims.
+func (t *v1Transport) readMessage(limit int) (cmd string, payload []byte, n int, err error) {
+	if limit < v1HeaderLen {
+		return "", nil, 0, fmt.Errorf("%w: no room for another message", ErrLimitExceeded)
+	}
+	if _, err := io.ReadFull(t.r, t.hdr[:]); err != nil {
+		return "", nil, 0, err
+	}
+	n = v1HeaderLen
+	if magic := wire.BitcoinNet(binary.LittleEndian.Uint32(t.hdr[0:4])); magic != t.magic {
+		return "", nil, n, fmt.Errorf("%w: got %s, want %s", ErrWrongNetwork, netName(magic), netName(t.magic))
+	}
+	cmd, ok := parseCommand(t.hdr[4:16])
+	if !ok {
+		return "", nil, n, fmt.Errorf("%w: invalid command %q", ErrMalformed, t.hdr[4:16])
+	}
+	length := binary.LittleEndian.Uint32(t.hdr[16:20])
+	switch {
+	case cmd == wire.CmdVersion && length > maxVersionPayload:
+		return cmd, nil, n, fmt.Errorf("%w: version claims %d bytes, the maximum is %d", ErrMessageTooLarge, length, maxVersionPayload)
+	case length > wire.MaxProtocolMessageLength:
+		return cmd, nil, n, fmt.Errorf("%w: %s claims %d bytes, the maximum is %d", ErrMessageTooLarge, cmd, length, wire.MaxProtocolMessageLength)
+	case int64(length) > int64(limit-n):
+		return cmd, nil, n, fmt.Errorf("%w: %s claims %d bytes, %d remain of the budget", ErrLimitExceeded, cmd, length, limit-n)
+	}
+	var sum [32]byte
+	if int(length) <= len(t.scratch) {
+		payload = t.scratch[:length]
+		if _, err := io.ReadFull(t.r, payload); err != nil {
+			return cmd, nil, n, err
+		}
+		sum = sha256.Sum256(payload)
+	} else {
+		if t.hasher == nil {
+			t.hasher = sha256.New()
+		}
+		t.hasher.Reset()
+		for left := int(length); left > 0; {
+			chunk := t.scratch[:min(left, len(t.scratch))]
+			if _, err := io.ReadFull(t.r, chunk); err != nil {
+				return cmd, nil, n + int(length) - left, err
+			}
+			t.hasher.Write(chunk)
+			left -= len(chunk)
+		}
+		t.hasher.Sum(sum[:0])
+	}
+	n += int(length)
+	if sum = sha256.Sum256(sum[:]); [4]byte(sum[:4]) != [4]byte(t.hdr[20:24]) {
+		return cmd, nil, n, fmt.Errorf("%w: bad checksum on %s", ErrMalformed, cmd)
+	}
+	if cmd != wire.CmdVersion {
+		payload = nil
+	}
+	return cmd, payload, n, nil
+}
+
+// appendMessage appends one framed message to the write buffer.
+func (t *v1Transport) appendMessage(cmd string, payload []byte) {
+	var hdr [v1HeaderLen]byte
+	binary.LittleEndian.PutUint32(hdr[0:4], uint32(t.magic))
+	copy(hdr[4:16], cmd)
+	binary.LittleEndian.PutUint32(hdr[16:20], uint32(len(payload)))
+	sum := sha256.Sum256(payload)
+	sum = sha256.Sum256(sum[:])
+	copy(hdr[20:24], sum[:4])
+	t.wbuf = append(t.wbuf, hdr[:]...)
+	t.wbuf = append(t.wbuf, payload...)
+}
+
+// flush writes the buffered messages in one call, so the peer sees them in a
+// single segment, and reports the bytes written.
+func (t *v1Transport) flush() (int, error) {
+	n, err := t.w.Write(t.wbuf)
+	t.wbuf = t.wbuf[:0]
+	return n, err
+}
+
+// parseCommand returns the command of a v1 header: printable ASCII followed by
+// NUL padding, as Bitcoin Core requires. Commands of the handshake are
+// returned as constants so that reading them allocates nothing.
+func parseCommand(b []byte) (string, bool) {
+	end := len(b)
+	for i, c := range b {
+		if c == 0 {
+			end = i
+			break
+		}
+		if c < 0x20 || c > 0x7e {
+			return "", false
+		}
+	}
+	if end == 0 {
+		return "", false
+	}
+	for _, c := range b[end:] {
+		if c != 0 {
+			return "", false
+		}
+	}
+	name := b[:end]
+	for _, known := range knownCommands {
+		if string(name) == known {
+			return known, true
+		}
+	}
+	return string(name), true
+}
+
+// knownCommands are the commands a node sends around the handshake.
+var knownCommands = [...]string{
+	wire.CmdVersion, wire.CmdVerAck, wire.CmdWTxIdRelay, wire.CmdSendAddrV2,
+	"sendtxrcncl", wire.CmdSendHeaders, "sendcmpct", wire.CmdPing,
+	wire.CmdPong, wire.CmdFeeFilter, wire.CmdGetHeaders, wire.CmdGetAddr,
+	wire.CmdAddr, wire.CmdAddrV2, wire.CmdInv,
+}
+
+// netName names a network magic for error messages.
+func netName(m wire.BitcoinNet) string {
+	switch m {
+	case wire.MainNet:
+		return "mainnet"
+	case wire.TestNet3:
+		return "testnet3"
+	case wire.TestNet4:
+		return "testnet4"
+	case wire.SigNet:
+		return "signet"
+	case wire.TestNet:
+		return "regtest"
+	case wire.SimNet:
+		return "simnet"
+	}
+	return fmt.Sprintf("unknown magic 0x%08x", uint32(m))
+}
