@@ -35,15 +35,15 @@ func Dial(ctx context.Context, addr string, opts Options) (Result, error) {
 		return failed(Result{Addr: addr}, addr, StepOptions, err, start)
 	}
 	addr = withDefaultPort(addr, o.ChainParams.DefaultPort)
-	ctx, cancel := o.bound(ctx)
+	bounded, cancel := o.bound(ctx)
 	defer cancel()
 
-	conn, err := o.Dialer.DialContext(ctx, "tcp", addr)
+	conn, err := o.Dialer.DialContext(bounded, "tcp", addr)
 	if err != nil {
-		return failed(Result{Addr: addr}, addr, StepConnect, classify(ctx, err), start)
+		return failed(Result{Addr: addr}, addr, StepConnect, classify(bounded, err), start)
 	}
 	defer conn.Close()
-	return run(ctx, conn, addr, o, start, time.Since(start))
+	return run(ctx, bounded, conn, addr, o, start, time.Since(start))
 }
 
 // Handshake performs the handshake over a connection the caller made, such as
@@ -56,10 +56,10 @@ func Handshake(ctx context.Context, conn net.Conn, opts Options) (Result, error)
 	if err != nil {
 		return failed(Result{Addr: addr}, addr, StepOptions, err, start)
 	}
-	ctx, cancel := o.bound(ctx)
+	bounded, cancel := o.bound(ctx)
 	defer cancel()
 	defer conn.SetDeadline(time.Time{})
-	return run(ctx, conn, addr, o, start, 0)
+	return run(ctx, bounded, conn, addr, o, start, 0)
 }
 
 // bound applies Options.Timeout to ctx.
@@ -70,10 +70,12 @@ func (o *Options) bound(ctx context.Context) (context.Context, context.CancelFun
 	return context.WithTimeout(ctx, o.Timeout)
 }
 
-// session is the state of one handshake.
+// session is the state of one handshake. It is one allocation: buffers live
+// in it rather than beside it.
 type session struct {
-	o     *Options
+	o     Options
 	ctx   context.Context
+	conn  net.Conn
 	addr  string
 	start time.Time
 	nonce uint64
@@ -81,50 +83,72 @@ type session struct {
 	res   Result
 	// left and msgsLeft are what remains of the pre-handshake budget.
 	left, msgsLeft int
+
+	// A write in flight in the background (see flush).
+	writing   bool
+	writeStep Step
+	written   int
+	writeErr  error
+	writeDone chan struct{}
+
+	dec   bytes.Buffer // reads the peer's version
+	wbufs [256]byte    // backs t.wbuf: our version fits
 }
 
-func run(ctx context.Context, conn net.Conn, addr string, o Options, start time.Time, connect time.Duration) (Result, error) {
-	// The context's deadline becomes the connection's; cancellation moves it
-	// into the past, which unblocks any read or write at once.
-	if dl, ok := ctx.Deadline(); ok {
+// run handshakes over conn. ctx is the caller's context, watched for
+// cancellation; bounded is ctx with Options.Timeout applied, whose deadline
+// becomes the connection's.
+func run(ctx, bounded context.Context, conn net.Conn, addr string, o Options, start time.Time, connect time.Duration) (Result, error) {
+	if dl, ok := bounded.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
-	unblocked := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		conn.SetDeadline(time.Unix(1, 0))
-		close(unblocked)
-	})
-	defer func() {
-		// Wait for the callback if it already started, so that no
-		// goroutine of ours outlives the call.
-		if !stop() {
-			<-unblocked
-		}
-	}()
+	// Cancellation moves the deadline into the past, which unblocks any
+	// read or write at once. A context that cannot be cancelled, such as
+	// context.Background, needs no watcher: the deadline covers it.
+	if ctx.Done() != nil {
+		unblocked := make(chan struct{})
+		stop := context.AfterFunc(ctx, func() {
+			conn.SetDeadline(time.Unix(1, 0))
+			close(unblocked)
+		})
+		defer func() {
+			// Wait for the callback if it already started, so that
+			// no goroutine of ours outlives the call.
+			if !stop() {
+				<-unblocked
+			}
+		}()
+	}
 
 	s := &session{
-		o:        &o,
-		ctx:      ctx,
+		o:        o,
+		ctx:      bounded,
+		conn:     conn,
 		addr:     addr,
 		start:    start,
 		nonce:    nonZeroNonce(),
 		left:     o.MaxBytes,
 		msgsLeft: o.MaxMessages,
-		t: v1Transport{
-			r:     bufio.NewReaderSize(conn, readBufferSize),
-			w:     conn,
-			magic: o.ChainParams.Net,
-		},
 		res: Result{
 			Addr:      addr,
 			Transport: TransportV1,
 			Received:  make([]string, 0, 8),
 		},
 	}
+	s.t = v1Transport{
+		r:     bufio.NewReaderSize(conn, readBufferSize),
+		w:     conn,
+		magic: o.ChainParams.Net,
+		wbuf:  s.wbufs[:0],
+	}
 	s.res.Timings.Connect = connect
-	step, err := s.exchange(conn)
+	step, err := s.exchange()
+	if werr := s.finishWrite(err != nil); werr != nil {
+		// A failed write explains whatever the read saw next.
+		step, err = s.writeStep, werr
+	}
 	if err != nil {
-		return failed(s.res, addr, step, classify(ctx, err), start)
+		return failed(s.res, addr, step, classify(bounded, err), start)
 	}
 	s.res.Timings.Total = time.Since(start)
 	return s.res, nil
@@ -133,8 +157,8 @@ func run(ctx context.Context, conn net.Conn, addr string, o Options, start time.
 // exchange runs the protocol: our version first, then messages from the peer
 // until its verack, answering its version with our feature messages and
 // verack as Bitcoin Core does.
-func (s *session) exchange(conn net.Conn) (Step, error) {
-	if err := s.sendVersion(conn); err != nil {
+func (s *session) exchange() (Step, error) {
+	if err := s.sendVersion(); err != nil {
 		return StepSendVersion, err
 	}
 	gotVersion := false
@@ -173,16 +197,20 @@ func (s *session) exchange(conn net.Conn) (Step, error) {
 			}
 			gotVersion = true
 			featuresFrom = len(s.res.Received)
-			if err := s.sendVerack(); err != nil {
-				return StepSendVerack, err
+			if step, err := s.sendVerack(); err != nil {
+				return step, err
 			}
 		case wire.CmdVerAck:
 			if !gotVersion {
 				return step, fmt.Errorf("%w: verack before version", ErrProtocolViolation)
 			}
-			s.res.Features = s.res.Features[:len(s.res.Features)-1]
-			s.res.Status = Completed
+			n := len(s.res.Features) - 1
+			s.res.Features = s.res.Features[:n:n]
 			s.res.Timings.PeerVerack = time.Since(s.start)
+			if err := s.finishWrite(false); err != nil {
+				return StepSendVerack, err
+			}
+			s.res.Status = Completed
 			return step, nil
 		}
 		// Anything else is recorded and skipped: Bitcoin Core ignores
@@ -190,7 +218,7 @@ func (s *session) exchange(conn net.Conn) (Step, error) {
 	}
 }
 
-func (s *session) sendVersion(conn net.Conn) error {
+func (s *session) sendVersion() error {
 	msg := wire.MsgVersion{
 		ProtocolVersion: int32(s.o.ProtocolVersion),
 		Services:        s.o.Services,
@@ -201,44 +229,90 @@ func (s *session) sendVersion(conn net.Conn) error {
 		DisableRelayTx:  !s.o.Relay,
 		// Like Bitcoin Core, we report the peer's address as we see it
 		// and say nothing about our own.
-		AddrYou: wire.NetAddress{IP: net.IPv6zero, Services: 0},
+		AddrYou: wire.NetAddress{IP: net.IPv6zero},
 		AddrMe:  wire.NetAddress{IP: net.IPv6zero, Services: s.o.Services},
 	}
-	if ap, err := netip.ParseAddrPort(remoteAddr(conn)); err == nil {
-		msg.AddrYou.IP = ap.Addr().AsSlice()
-		msg.AddrYou.Port = ap.Port()
+	if ta, ok := s.conn.RemoteAddr().(*net.TCPAddr); ok && ta.Port <= 0xffff {
+		msg.AddrYou.IP, msg.AddrYou.Port = ta.IP, uint16(ta.Port)
 	}
-	var payload bytes.Buffer
-	payload.Grow(128)
-	if err := msg.BtcEncode(&payload, s.o.ProtocolVersion, wire.BaseEncoding); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidOptions, err)
-	}
-	s.t.appendMessage(wire.CmdVersion, payload.Bytes())
-	return s.flush(wire.CmdVersion)
+	n := s.t.appendVersion(&msg)
+	s.log("sent", wire.CmdVersion, n)
+	return s.flush(StepSendVersion)
 }
 
 // sendVerack announces our features, when the negotiated version has them,
 // and acknowledges the peer's version, in a single write.
-func (s *session) sendVerack() error {
-	if s.res.NegotiatedVersion >= wire.AddrV2Version {
-		s.t.appendMessage(wire.CmdWTxIdRelay, nil)
-		s.t.appendMessage(wire.CmdSendAddrV2, nil)
+func (s *session) sendVerack() (Step, error) {
+	// The peer has answered our version, so that write is done or failed.
+	if err := s.finishWrite(false); err != nil {
+		return StepSendVersion, err
 	}
-	s.t.appendMessage(wire.CmdVerAck, nil)
-	return s.flush(wire.CmdVerAck)
+	if s.res.NegotiatedVersion >= wire.AddrV2Version {
+		s.send(wire.CmdWTxIdRelay, nil)
+		s.send(wire.CmdSendAddrV2, nil)
+	}
+	s.send(wire.CmdVerAck, nil)
+	return StepSendVerack, s.flush(StepSendVerack)
 }
 
-func (s *session) flush(what string) error {
-	n, err := s.t.flush()
-	s.res.BytesSent += int64(n)
-	s.log("sent", what, n)
-	return err
+// send queues one message with an empty or given payload for the next flush.
+func (s *session) send(cmd string, payload []byte) {
+	s.t.appendMessage(cmd, payload)
+	s.log("sent", cmd, v1HeaderLen+len(payload))
+}
+
+// flush writes the buffered messages. A write to a TCP socket this small
+// completes at once into the kernel's buffer; any other connection, such as
+// a synchronous net.Pipe, is written in the background while we go on
+// reading, since a peer may write before it reads and a blocking write would
+// then deadlock with it. A failed background write moves the deadline into
+// the past so that the read in progress stops too.
+func (s *session) flush(step Step) error {
+	if _, ok := s.conn.(*net.TCPConn); ok {
+		n, err := s.conn.Write(s.t.wbuf)
+		s.t.wbuf = s.t.wbuf[:0]
+		s.res.BytesSent += int64(n)
+		return err
+	}
+	if s.writeDone == nil {
+		s.writeDone = make(chan struct{}, 1)
+	}
+	s.writing, s.writeStep = true, step
+	go func() {
+		s.written, s.writeErr = s.conn.Write(s.t.wbuf)
+		if s.writeErr != nil {
+			s.conn.SetDeadline(time.Unix(1, 0))
+		}
+		s.writeDone <- struct{}{}
+	}()
+	return nil
+}
+
+// finishWrite waits for the background write, if any, and returns its error.
+// With abort set it first unblocks the write, which the exchange no longer
+// needs.
+func (s *session) finishWrite(abort bool) error {
+	if !s.writing {
+		return nil
+	}
+	if abort {
+		s.conn.SetDeadline(time.Unix(1, 0))
+	}
+	<-s.writeDone
+	s.writing = false
+	s.t.wbuf = s.t.wbuf[:0]
+	s.res.BytesSent += int64(s.written)
+	if abort && errors.Is(s.writeErr, os.ErrDeadlineExceeded) {
+		return nil // we stopped it; the error that made us stop counts
+	}
+	return s.writeErr
 }
 
 // acceptVersion decodes and checks the peer's version.
 func (s *session) acceptVersion(payload []byte) error {
 	var v wire.MsgVersion
-	if err := v.BtcDecode(bytes.NewBuffer(payload), s.o.ProtocolVersion, wire.BaseEncoding); err != nil {
+	s.dec = *bytes.NewBuffer(payload)
+	if err := v.BtcDecode(&s.dec, s.o.ProtocolVersion, wire.BaseEncoding); err != nil {
 		return fmt.Errorf("%w: version: %v", ErrMalformed, err)
 	}
 	s.res.Status = Partial

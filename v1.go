@@ -33,6 +33,7 @@ type v1Transport struct {
 	hdr     [v1HeaderLen]byte
 	scratch [512]byte // holds every payload we keep; larger ones are streamed
 	hasher  hash.Hash // created on the first payload too large for scratch
+	sum     [32]byte
 	wbuf    []byte
 }
 
@@ -63,13 +64,13 @@ func (t *v1Transport) readMessage(limit int) (cmd string, payload []byte, n int,
 	case int64(length) > int64(limit-n):
 		return cmd, nil, n, fmt.Errorf("%w: %s claims %d bytes, %d remain of the budget", ErrLimitExceeded, cmd, length, limit-n)
 	}
-	var sum [32]byte
+	sum := &t.sum
 	if int(length) <= len(t.scratch) {
 		payload = t.scratch[:length]
 		if _, err := io.ReadFull(t.r, payload); err != nil {
 			return cmd, nil, n, err
 		}
-		sum = sha256.Sum256(payload)
+		*sum = sha256.Sum256(payload)
 	} else {
 		if t.hasher == nil {
 			t.hasher = sha256.New()
@@ -86,7 +87,7 @@ func (t *v1Transport) readMessage(limit int) (cmd string, payload []byte, n int,
 		t.hasher.Sum(sum[:0])
 	}
 	n += int(length)
-	if sum = sha256.Sum256(sum[:]); [4]byte(sum[:4]) != [4]byte(t.hdr[20:24]) {
+	if *sum = sha256.Sum256(sum[:]); [4]byte(sum[:4]) != [4]byte(t.hdr[20:24]) {
 		return cmd, nil, n, fmt.Errorf("%w: bad checksum on %s", ErrMalformed, cmd)
 	}
 	if cmd != wire.CmdVersion {
@@ -97,23 +98,74 @@ func (t *v1Transport) readMessage(limit int) (cmd string, payload []byte, n int,
 
 // appendMessage appends one framed message to the write buffer.
 func (t *v1Transport) appendMessage(cmd string, payload []byte) {
+	at := t.appendHeader(cmd)
+	t.wbuf = append(t.wbuf, payload...)
+	t.sealHeader(at)
+}
+
+// appendVersion appends a version message and returns its framed size.
+// Encoding it here rather than with MsgVersion.BtcEncode saves the
+// allocations wire's io.Writer-based encoder makes per field, which were
+// most of a handshake's; TestAppendVersionMatchesWire holds the two to the
+// same bytes. Layout: version, services, timestamp, addr_recv and addr_from
+// (services, 16-byte IP, big-endian port), nonce, user agent as a var
+// string, start height, relay.
+func (t *v1Transport) appendVersion(v *wire.MsgVersion) int {
+	at := t.appendHeader(wire.CmdVersion)
+	b := t.wbuf
+	b = binary.LittleEndian.AppendUint32(b, uint32(v.ProtocolVersion))
+	b = binary.LittleEndian.AppendUint64(b, uint64(v.Services))
+	b = binary.LittleEndian.AppendUint64(b, uint64(v.Timestamp.Unix()))
+	for _, na := range [2]*wire.NetAddress{&v.AddrYou, &v.AddrMe} {
+		b = binary.LittleEndian.AppendUint64(b, uint64(na.Services))
+		var ip [16]byte
+		copy(ip[:], na.IP.To16())
+		b = append(b, ip[:]...)
+		b = binary.BigEndian.AppendUint16(b, na.Port)
+	}
+	b = binary.LittleEndian.AppendUint64(b, v.Nonce)
+	b = appendVarInt(b, uint64(len(v.UserAgent)))
+	b = append(b, v.UserAgent...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(v.LastBlock))
+	relay := byte(1)
+	if v.DisableRelayTx {
+		relay = 0
+	}
+	t.wbuf = append(b, relay)
+	t.sealHeader(at)
+	return len(t.wbuf) - at
+}
+
+// appendVarInt appends a CompactSize integer.
+func appendVarInt(b []byte, n uint64) []byte {
+	switch {
+	case n < 0xfd:
+		return append(b, byte(n))
+	case n <= 0xffff:
+		return binary.LittleEndian.AppendUint16(append(b, 0xfd), uint16(n))
+	case n <= 0xffffffff:
+		return binary.LittleEndian.AppendUint32(append(b, 0xfe), uint32(n))
+	}
+	return binary.LittleEndian.AppendUint64(append(b, 0xff), n)
+}
+
+// appendHeader appends a header whose length and checksum sealHeader fills
+// in once the payload follows it.
+func (t *v1Transport) appendHeader(cmd string) int {
+	at := len(t.wbuf)
 	var hdr [v1HeaderLen]byte
 	binary.LittleEndian.PutUint32(hdr[0:4], uint32(t.magic))
 	copy(hdr[4:16], cmd)
+	t.wbuf = append(t.wbuf, hdr[:]...)
+	return at
+}
+
+func (t *v1Transport) sealHeader(at int) {
+	hdr, payload := t.wbuf[at:at+v1HeaderLen], t.wbuf[at+v1HeaderLen:]
 	binary.LittleEndian.PutUint32(hdr[16:20], uint32(len(payload)))
 	sum := sha256.Sum256(payload)
 	sum = sha256.Sum256(sum[:])
 	copy(hdr[20:24], sum[:4])
-	t.wbuf = append(t.wbuf, hdr[:]...)
-	t.wbuf = append(t.wbuf, payload...)
-}
-
-// flush writes the buffered messages in one call, so the peer sees them in a
-// single segment, and reports the bytes written.
-func (t *v1Transport) flush() (int, error) {
-	n, err := t.w.Write(t.wbuf)
-	t.wbuf = t.wbuf[:0]
-	return n, err
 }
 
 // parseCommand returns the command of a v1 header: printable ASCII followed by

@@ -1,0 +1,129 @@
+// Command dial performs the Bitcoin handshake with the nodes named on its
+// command line and prints what each one said.
+//
+//	go run ./examples/dial -network regtest 127.0.0.1:18444
+//	go run ./examples/dial -json seed.example.org 203.0.113.7:8333
+//
+// It exits 0 when every handshake completed, 1 when any did not, and 2 for
+// bad flags or addresses.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/bitcoin-handshake/handshake"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("dial", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	network := fs.String("network", "mainnet", "network: "+strings.Join(handshake.NetworkNames(), ", "))
+	asJSON := fs.Bool("json", false, "print one JSON object per node")
+	timeout := fs.Duration("timeout", 10*time.Second, "time limit per node")
+	usage := func(err error) int {
+		fmt.Fprintf(stderr, "dial: %v (usage: dial [-network name] [-json] [-timeout d] host[:port]...)\n", err)
+		return 2
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.Usage()
+			return 2
+		}
+		return usage(err)
+	}
+	params, err := handshake.Network(*network)
+	if err != nil {
+		return usage(err)
+	}
+	if *timeout <= 0 {
+		return usage(fmt.Errorf("-timeout must be positive, got %v", *timeout))
+	}
+	if fs.NArg() == 0 {
+		return usage(errors.New("no address given"))
+	}
+	for _, a := range fs.Args() {
+		if err := checkAddr(a); err != nil {
+			return usage(err)
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	opts := handshake.Options{ChainParams: params, Timeout: *timeout}
+	enc := json.NewEncoder(stdout)
+	status := 0
+	for _, addr := range fs.Args() {
+		res, err := handshake.Dial(ctx, addr, opts)
+		if err != nil {
+			status = 1
+		}
+		if *asJSON {
+			if err := enc.Encode(res); err != nil {
+				fmt.Fprintf(stderr, "dial: %v\n", err)
+				return 1
+			}
+			continue
+		}
+		printResult(stdout, res)
+	}
+	return status
+}
+
+// checkAddr rejects what can never be dialled, so a typo gets a usage error
+// rather than a failed handshake.
+func checkAddr(a string) error {
+	host := a
+	if h, port, err := net.SplitHostPort(a); err == nil {
+		host = h
+		if p, err := net.LookupPort("tcp", port); err != nil || p == 0 {
+			return fmt.Errorf("bad port in address %q", a)
+		}
+	} else if strings.Count(a, ":") == 1 {
+		return fmt.Errorf("bad address %q: %v", a, err)
+	}
+	if strings.TrimSpace(host) == "" || strings.ContainsAny(host, " /") {
+		return fmt.Errorf("bad address %q", a)
+	}
+	return nil
+}
+
+func printResult(w io.Writer, r handshake.Result) {
+	fmt.Fprintf(w, "%s: %s over %s in %v\n", r.Addr, r.Status, r.Transport, r.Timings.Total.Round(time.Microsecond))
+	if r.Status != handshake.Failed {
+		p := r.Peer
+		fmt.Fprintf(w, "  user agent   %s\n", p.UserAgent)
+		fmt.Fprintf(w, "  protocol     %d (negotiated %d)\n", p.ProtocolVersion, r.NegotiatedVersion)
+		fmt.Fprintf(w, "  services     %v\n", p.Services)
+		fmt.Fprintf(w, "  start height %d\n", p.StartHeight)
+		fmt.Fprintf(w, "  relay        %v\n", p.Relay)
+		fmt.Fprintf(w, "  sees us as   %v\n", p.AddrRecv.Addr)
+		fmt.Fprintf(w, "  features     %s\n", orNone(r.Features))
+	}
+	fmt.Fprintf(w, "  received     %s\n", orNone(r.Received))
+	fmt.Fprintf(w, "  bytes        %d sent, %d received\n", r.BytesSent, r.BytesReceived)
+	if r.Err != nil {
+		fmt.Fprintf(w, "  error        %v\n", r.Err)
+	}
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "(none)"
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,133 @@
+package handshake_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/handshaketest"
+)
+
+var errInjected = errors.New("injected fault")
+
+// faultConn fails the n-th Read, or the n-th Write, on a working connection.
+// Reads and writes are counted apart because a write may run in the
+// background, concurrently with a read.
+type faultConn struct {
+	net.Conn
+	write  bool // fail a Write rather than a Read
+	failAt int
+
+	mu     sync.Mutex
+	calls  int
+	failed bool
+}
+
+func (c *faultConn) fault(write bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if write != c.write {
+		return false
+	}
+	c.calls++
+	c.failed = c.failed || c.calls == c.failAt
+	return c.calls == c.failAt
+}
+
+func (c *faultConn) Read(b []byte) (int, error) {
+	if c.fault(false) {
+		return 0, errInjected
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *faultConn) Write(b []byte) (int, error) {
+	if c.fault(true) {
+		return 0, errInjected
+	}
+	return c.Conn.Write(b)
+}
+
+// faultDialer hands out faultConns.
+type faultDialer struct {
+	write  bool
+	failAt int
+	last   *faultConn
+}
+
+func (d *faultDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var nd net.Dialer
+	c, err := nd.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	d.last = &faultConn{Conn: c, write: d.write, failAt: d.failAt}
+	return d.last, nil
+}
+
+// TestFaultAtEveryStep fails the transport at each read, then each write, of
+// the exchange in turn and checks every error: it names the step, keeps the
+// cause, and leaves a Result consistent with that step.
+func TestFaultAtEveryStep(t *testing.T) {
+	t.Parallel()
+	// A pause before each message makes the peer's messages arrive in
+	// separate reads, so that read faults land in both read steps.
+	peer := startPeer(t, handshaketest.Config{Handler: func(ctx context.Context, c *handshaketest.Conn) error {
+		if _, err := c.ReadVersion(); err != nil {
+			return err
+		}
+		for _, msg := range []wire.Message{c.Version(), &wire.MsgWTxIdRelay{}, &wire.MsgVerAck{}} {
+			time.Sleep(2 * time.Millisecond)
+			if err := c.WriteMessage(msg); err != nil {
+				return err
+			}
+		}
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return nil
+			}
+		}
+	}})
+	steps := map[handshake.Step]bool{}
+	for _, write := range []bool{false, true} {
+		for n := 1; ; n++ {
+			if n > 20 {
+				t.Fatal("no fault-free run after 20 calls")
+			}
+			d := &faultDialer{write: write, failAt: n}
+			res, err := handshake.Dial(testContext(t, 5*time.Second), peer.Addr(), handshake.Options{Dialer: d})
+			if !d.last.failed {
+				if err != nil || res.Status != handshake.Completed {
+					t.Fatalf("fault-free run: %v, %v", res.Status, err)
+				}
+				break
+			}
+			var he *handshake.Error
+			if !errors.As(err, &he) || !errors.Is(err, errInjected) {
+				t.Fatalf("fault at call %d (write %v): err = %v, want an *Error wrapping the fault", n, write, err)
+			}
+			steps[he.Step] = true
+			wantStatus := handshake.Failed
+			if he.Step == handshake.StepSendVerack || he.Step == handshake.StepReadVerack {
+				wantStatus = handshake.Partial
+			}
+			if res.Status != wantStatus || res.Err != err {
+				t.Errorf("fault at %s: Status = %v, want %v", he.Step, res.Status, wantStatus)
+			}
+			if write && n == 1 && he.Step != handshake.StepSendVersion || write && n == 2 && he.Step != handshake.StepSendVerack {
+				t.Errorf("write fault %d reported at step %q", n, he.Step)
+			}
+		}
+	}
+	for _, s := range []handshake.Step{handshake.StepSendVersion, handshake.StepReadVersion, handshake.StepSendVerack, handshake.StepReadVerack} {
+		if !steps[s] {
+			t.Errorf("no fault landed in step %q (saw %v)", s, steps)
+		}
+	}
+}

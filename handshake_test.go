@@ -1,0 +1,416 @@
+package handshake_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/v2"
+	"github.com/btcsuite/btcd/wire/v2"
+	"go.uber.org/goleak"
+
+	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/handshaketest"
+)
+
+// replayPeerEnv makes the test binary serve as the benchmarks' peer.
+const replayPeerEnv = "HANDSHAKE_REPLAY_PEER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(replayPeerEnv) == "1" {
+		runReplayPeer()
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// startPeer starts a fake node and stops it when the test ends.
+func startPeer(t testing.TB, cfg handshaketest.Config) *handshaketest.Peer {
+	t.Helper()
+	p, err := handshaketest.NewPeer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func testContext(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestDialBehaviours(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		peer     handshaketest.Config
+		opts     handshake.Options
+		status   handshake.Status
+		err      error // nil: success
+		step     handshake.Step
+		received []string
+		features []string
+	}{
+		{
+			name:     "bitcoin core order",
+			peer:     handshaketest.Config{Behavior: handshaketest.Core, UserAgent: "/Satoshi:27.1.0/", StartHeight: 870000, Services: wire.SFNodeNetwork | wire.SFNodeWitness},
+			status:   handshake.Completed,
+			received: []string{"version", "wtxidrelay", "sendaddrv2", "sendtxrcncl", "verack"},
+			features: []string{"wtxidrelay", "sendaddrv2", "sendtxrcncl"},
+		},
+		{
+			name:     "btcd order",
+			peer:     handshaketest.Config{Behavior: handshaketest.Btcd},
+			status:   handshake.Completed,
+			received: nil, // checked below from the peer's script
+		},
+		{
+			name:     "bcoin at 70015",
+			peer:     handshaketest.Config{Behavior: handshaketest.Bcoin},
+			status:   handshake.Completed,
+			received: []string{"version", "verack"},
+			features: []string{},
+		},
+		{
+			name:     "old peer at 70001",
+			peer:     handshaketest.Config{Behavior: handshaketest.Old},
+			status:   handshake.Completed,
+			received: []string{"version", "verack"},
+			features: []string{},
+		},
+		{
+			name:     "verack before version",
+			peer:     handshaketest.Config{Behavior: handshaketest.VerackBeforeVersion},
+			status:   handshake.Failed,
+			err:      handshake.ErrProtocolViolation,
+			step:     handshake.StepReadVersion,
+			received: []string{"verack"},
+		},
+		{
+			name:   "wrong magic",
+			peer:   handshaketest.Config{Behavior: handshaketest.WrongMagic},
+			status: handshake.Failed,
+			err:    handshake.ErrWrongNetwork,
+			step:   handshake.StepReadVersion,
+		},
+		{
+			name:   "bad checksum",
+			peer:   handshaketest.Config{Behavior: handshaketest.BadChecksum},
+			status: handshake.Failed,
+			err:    handshake.ErrMalformed,
+			step:   handshake.StepReadVersion,
+		},
+		{
+			name:   "silence times out",
+			peer:   handshaketest.Config{Behavior: handshaketest.Silent},
+			opts:   handshake.Options{Timeout: 200 * time.Millisecond},
+			status: handshake.Failed,
+			err:    context.DeadlineExceeded,
+			step:   handshake.StepReadVersion,
+		},
+		{
+			name:     "close after version",
+			peer:     handshaketest.Config{Behavior: handshaketest.CloseAfterVersion},
+			status:   handshake.Partial,
+			err:      handshake.ErrPeerClosed,
+			step:     handshake.StepReadVerack,
+			received: []string{"version"},
+			features: []string{},
+		},
+		{
+			name:     "self connection",
+			peer:     handshaketest.Config{Behavior: handshaketest.SelfEcho},
+			status:   handshake.Partial,
+			err:      handshake.ErrSelfConnection,
+			step:     handshake.StepReadVersion,
+			received: []string{"version"},
+			features: []string{},
+		},
+		{
+			name:     "too old",
+			peer:     handshaketest.Config{Behavior: handshaketest.TooOld},
+			status:   handshake.Partial,
+			err:      handshake.ErrPeerTooOld,
+			step:     handshake.StepReadVersion,
+			received: []string{"version"},
+			features: []string{},
+		},
+		{
+			name:   "flood of unknown messages",
+			peer:   handshaketest.Config{Behavior: handshaketest.UnknownFlood},
+			status: handshake.Partial,
+			err:    handshake.ErrLimitExceeded,
+			step:   handshake.StepReadVerack,
+		},
+		{
+			name:   "oversized claimed payload",
+			peer:   handshaketest.Config{Behavior: handshaketest.OversizedPayload},
+			status: handshake.Failed,
+			err:    handshake.ErrMessageTooLarge,
+			step:   handshake.StepReadVersion,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			peer := startPeer(t, tt.peer)
+			res, err := handshake.Dial(testContext(t, 10*time.Second), peer.Addr(), tt.opts)
+
+			if res.Status != tt.status {
+				t.Errorf("Status = %v, want %v (err %v)", res.Status, tt.status, err)
+			}
+			if res.Addr != peer.Addr() {
+				t.Errorf("Addr = %q, want %q", res.Addr, peer.Addr())
+			}
+			if res.Err != err {
+				t.Errorf("Result.Err = %v, want the returned error %v", res.Err, err)
+			}
+			if tt.err == nil {
+				if err != nil {
+					t.Fatalf("Dial: %v", err)
+				}
+			} else {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("Dial error = %v, want errors.Is %v", err, tt.err)
+				}
+				var he *handshake.Error
+				if !errors.As(err, &he) || he.Step != tt.step || he.Addr != peer.Addr() {
+					t.Fatalf("Dial error = %#v, want *Error at step %q for %s", err, tt.step, peer.Addr())
+				}
+				if !strings.HasPrefix(err.Error(), "handshake: "+peer.Addr()+": ") {
+					t.Errorf("error string %q does not start with the prefix and address", err)
+				}
+			}
+			if tt.received != nil && !slices.Equal(res.Received, tt.received) {
+				t.Errorf("Received = %q, want %q", res.Received, tt.received)
+			}
+			if tt.features != nil && !slices.Equal(res.Features, tt.features) {
+				t.Errorf("Features = %q, want %q", res.Features, tt.features)
+			}
+			if res.Transport != handshake.TransportV1 {
+				t.Errorf("Transport = %v, want v1", res.Transport)
+			}
+			if res.BytesSent == 0 || res.Timings.Total <= 0 || res.Timings.Connect <= 0 {
+				t.Errorf("missing counters: sent %d, timings %+v", res.BytesSent, res.Timings)
+			}
+			if res.Status == handshake.Failed {
+				if res.Peer != (handshake.PeerVersion{}) || res.Timings.PeerVersion != 0 {
+					t.Errorf("Failed result carries a peer version: %+v", res.Peer)
+				}
+				return
+			}
+			if res.Timings.PeerVersion <= 0 || res.Peer.UserAgent == "" {
+				t.Errorf("peer version not recorded: %+v, %+v", res.Peer, res.Timings)
+			}
+			if res.Status == handshake.Completed && (res.Timings.PeerVerack < res.Timings.PeerVersion || res.Timings.Total < res.Timings.PeerVerack) {
+				t.Errorf("timings out of order: %+v", res.Timings)
+			}
+		})
+	}
+}
+
+// TestCoreOrderRecordsEverything checks each field Dial reports against a
+// peer imitating Bitcoin Core, and what we sent it.
+func TestCoreOrderRecordsEverything(t *testing.T) {
+	t.Parallel()
+	cfg := handshaketest.Config{
+		Behavior:    handshaketest.Core,
+		UserAgent:   "/Satoshi:28.0.0/",
+		Services:    wire.SFNodeNetwork | wire.SFNodeWitness | wire.SFNodeNetworkLimited,
+		StartHeight: 870123,
+	}
+	peer := startPeer(t, cfg)
+	res, err := handshake.Dial(testContext(t, 10*time.Second), peer.Addr(), handshake.Options{
+		UserAgent: "/probe:1.0/", StartHeight: 5, Services: wire.SFNodeWitness,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Peer
+	if p.UserAgent != cfg.UserAgent || p.Services != cfg.Services || p.StartHeight != cfg.StartHeight {
+		t.Errorf("peer = %q %v %d, want %q %v %d", p.UserAgent, p.Services, p.StartHeight, cfg.UserAgent, cfg.Services, cfg.StartHeight)
+	}
+	if p.ProtocolVersion != 70016 || res.NegotiatedVersion != 70016 {
+		t.Errorf("versions = %d / %d, want 70016", p.ProtocolVersion, res.NegotiatedVersion)
+	}
+	if p.Nonce == 0 || p.Timestamp.IsZero() || time.Since(p.Timestamp) > time.Hour {
+		t.Errorf("nonce %d timestamp %v not recorded", p.Nonce, p.Timestamp)
+	}
+	if got := p.AddrRecv.Addr.Addr().String(); got != "127.0.0.1" {
+		t.Errorf("AddrRecv = %v, want our loopback address", p.AddrRecv.Addr)
+	}
+	// Header (24) + payload per message: version, wtxidrelay, sendaddrv2,
+	// sendtxrcncl (12-byte payload), verack.
+	if res.BytesReceived < 24*5+12+86 {
+		t.Errorf("BytesReceived = %d, too small for five messages", res.BytesReceived)
+	}
+	// We answered as Core does: features before verack.
+	waitFor(t, func() bool { return len(peer.Received()) >= 4 })
+	if got, want := peer.Received(), []string{"version", "wtxidrelay", "sendaddrv2", "verack"}; !slices.Equal(got[:4], want) {
+		t.Errorf("peer received %q, want %q", got, want)
+	}
+}
+
+func TestNoFeaturesBelow70016(t *testing.T) {
+	t.Parallel()
+	peer := startPeer(t, handshaketest.Config{Behavior: handshaketest.Core})
+	res, err := handshake.Dial(testContext(t, 10*time.Second), peer.Addr(), handshake.Options{ProtocolVersion: 70015})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NegotiatedVersion != 70015 {
+		t.Errorf("NegotiatedVersion = %d, want 70015", res.NegotiatedVersion)
+	}
+	// Core sends no feature messages to a 70015 client.
+	if !slices.Equal(res.Received, []string{"version", "verack"}) {
+		t.Errorf("Received = %q", res.Received)
+	}
+	waitFor(t, func() bool { return len(peer.Received()) >= 2 })
+	if got := peer.Received(); !slices.Equal(got[:2], []string{"version", "verack"}) {
+		t.Errorf("peer received %q, want version then verack", got)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	t.Parallel()
+	peer := startPeer(t, handshaketest.Config{Behavior: handshaketest.Core})
+	for _, opts := range []handshake.Options{
+		{MaxMessages: 3}, // Core sends five before its verack
+		{MaxBytes: 150},  // the version alone is over 100 bytes
+	} {
+		res, err := handshake.Dial(testContext(t, 10*time.Second), peer.Addr(), opts)
+		if !errors.Is(err, handshake.ErrLimitExceeded) {
+			t.Fatalf("%+v: err = %v, want ErrLimitExceeded", opts, err)
+		}
+		if opts.MaxBytes > 0 && res.BytesReceived > int64(opts.MaxBytes) {
+			t.Errorf("read %d bytes past a cap of %d", res.BytesReceived, opts.MaxBytes)
+		}
+		if opts.MaxMessages > 0 && len(res.Received) > opts.MaxMessages {
+			t.Errorf("read %d messages past a cap of %d", len(res.Received), opts.MaxMessages)
+		}
+	}
+}
+
+func TestCancelUnblocksAtOnce(t *testing.T) {
+	t.Parallel()
+	peer := startPeer(t, handshaketest.Config{Behavior: handshaketest.Silent})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	res, err := handshake.Dial(ctx, peer.Addr(), handshake.Options{Timeout: -1})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if res.Status != handshake.Failed {
+		t.Errorf("Status = %v", res.Status)
+	}
+}
+
+func TestDialErrors(t *testing.T) {
+	t.Parallel()
+	// A port nobody listens on: bind one, then close it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := ln.Addr().String()
+	ln.Close()
+
+	res, err := handshake.Dial(testContext(t, 5*time.Second), refused, handshake.Options{})
+	var he *handshake.Error
+	if !errors.As(err, &he) || he.Step != handshake.StepConnect || res.Status != handshake.Failed {
+		t.Errorf("refused: err = %v, status %v; want a connect-step *Error", err, res.Status)
+	}
+
+	_, err = handshake.Dial(testContext(t, 5*time.Second), "127.0.0.1:1", handshake.Options{UserAgent: strings.Repeat("x", 257)})
+	if !errors.Is(err, handshake.ErrInvalidOptions) || !errors.As(err, &he) || he.Step != handshake.StepOptions {
+		t.Errorf("long user agent: err = %v, want ErrInvalidOptions at the options step", err)
+	}
+}
+
+// TestBareHostGetsDefaultPort dials a host without a port: the network's
+// default port is used.
+func TestBareHostGetsDefaultPort(t *testing.T) {
+	t.Parallel()
+	peer := startPeer(t, handshaketest.Config{Behavior: handshaketest.Old, Net: wire.TestNet})
+	host, port, _ := net.SplitHostPort(peer.Addr())
+	params := chaincfg.RegressionNetParams
+	params.DefaultPort = port
+	res, err := handshake.Dial(testContext(t, 5*time.Second), host, handshake.Options{ChainParams: &params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Addr != peer.Addr() {
+		t.Errorf("Addr = %q, want %q", res.Addr, peer.Addr())
+	}
+}
+
+// TestHandshakeOverPipe runs over a connection the caller made.
+func TestHandshakeOverPipe(t *testing.T) {
+	t.Parallel()
+	client, server := net.Pipe()
+	defer client.Close()
+	ctx := testContext(t, 5*time.Second)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer server.Close()
+		handshaketest.Serve(ctx, server, handshaketest.Config{Behavior: handshaketest.Core})
+	})
+	res, err := handshake.Handshake(ctx, client, handshake.Options{})
+	client.Close()
+	wg.Wait()
+	if err != nil || res.Status != handshake.Completed {
+		t.Fatalf("Handshake = %v, %v", res.Status, err)
+	}
+	if res.Addr != "pipe" || res.Timings.Connect != 0 {
+		t.Errorf("Addr %q Connect %v: want the conn's remote address and no connect time", res.Addr, res.Timings.Connect)
+	}
+}
+
+func TestResultJSON(t *testing.T) {
+	t.Parallel()
+	peer := startPeer(t, handshaketest.Config{Behavior: handshaketest.CloseAfterVersion})
+	res, _ := handshake.Dial(testContext(t, 5*time.Second), peer.Addr(), handshake.Options{})
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["status"] != "PARTIALLY OK" || got["transport"] != "v1" || got["addr"] != peer.Addr() {
+		t.Errorf("json = %s", b)
+	}
+	if e, _ := got["error"].(string); !strings.Contains(e, "peer closed") {
+		t.Errorf("json error = %q", e)
+	}
+	if p, _ := got["peer"].(map[string]any); p == nil || p["user_agent"] == "" {
+		t.Errorf("json peer missing: %s", b)
+	}
+}
+
+func TestStatusString(t *testing.T) {
+	for s, want := range map[handshake.Status]string{handshake.Completed: "OK", handshake.Partial: "PARTIALLY OK", handshake.Failed: "FAILED"} {
+		if s.String() != want {
+			t.Errorf("%d.String() = %q, want %q", s, s, want)
+		}
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

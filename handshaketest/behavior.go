@@ -1,0 +1,161 @@
+package handshaketest
+
+import (
+	"fmt"
+
+	"github.com/btcsuite/btcd/wire/v2"
+)
+
+// Behavior selects how a fake peer answers a client. Every behaviour except
+// Silent first waits for the client's version message (as an inbound node
+// does), then waits Config.Delay, then acts.
+type Behavior int
+
+const (
+	// Core imitates Bitcoin Core 27 as an inbound node: version, then
+	// wtxidrelay, sendaddrv2 and sendtxrcncl (only when the negotiated
+	// version is at least 70016), then verack; after the client's verack it
+	// sends sendheaders, sendcmpct, ping and feefilter. Clients announcing a
+	// version below 31800 are disconnected without an answer.
+	Core Behavior = iota
+
+	// Btcd imitates btcd v0.26 as an inbound node (peer.negotiateInboundProtocol):
+	// version, then sendaddrv2 (only when the negotiated version is at least
+	// 70016), then verack, all before the client's verack. It never sends
+	// wtxidrelay. Before the client's verack it skips commands wire/v2 does
+	// not know (wtxidrelay, sendcmpct, ...) and disconnects on any other
+	// known command. A first message other than version, or a client
+	// version below 209, is answered with a reject and a disconnect.
+	Btcd
+
+	// Bcoin imitates a bcoin node at protocol 70015: version, verack, and
+	// after the client's verack sendheaders, sendcmpct, ping, feefilter. It
+	// sends neither wtxidrelay nor sendaddrv2.
+	Bcoin
+
+	// Old imitates a protocol 70001 node: version then verack, nothing else.
+	Old
+
+	// Silent accepts and reads whatever the client sends but never writes.
+	// It holds the connection until the client closes or the peer is closed.
+	Silent
+
+	// SlowDrip writes its valid version one byte per Config.DripInterval,
+	// then a verack, then behaves like Old.
+	SlowDrip
+
+	// CloseAfterVersion sends its version, then closes the connection.
+	CloseAfterVersion
+
+	// VerackBeforeVersion sends verack, then version, then verack.
+	VerackBeforeVersion
+
+	// WrongMagic answers with a valid version framed with another network's
+	// magic (testnet3 when Config.Net is mainnet, mainnet otherwise), then
+	// holds the connection.
+	WrongMagic
+
+	// BadChecksum sends a version whose header checksum is wrong, then holds
+	// the connection.
+	BadChecksum
+
+	// OversizedPayload sends a version header claiming a 32 MiB payload,
+	// trickles a few payload bytes one per Config.DripInterval, then holds
+	// the connection.
+	OversizedPayload
+
+	// Garbage sends 1 KiB of pseudo-random bytes that are not a message (the
+	// same bytes every time), then holds the connection.
+	Garbage
+
+	// SelfEcho sends the client's own version back byte for byte (same
+	// nonce), then a verack: what a client sees when it connects to itself.
+	SelfEcho
+
+	// TooOld completes a valid handshake (version, verack) announcing
+	// protocol version 31799, one below Core's minimum.
+	TooOld
+
+	// UnknownFlood sends its version, then "flood" messages of an unknown
+	// command without end, until a write fails or the peer is closed. It
+	// never sends verack.
+	UnknownFlood
+
+	numBehaviors // keep last: bounds validation
+)
+
+// String returns the constant's name, e.g. "Core".
+func (b Behavior) String() string {
+	switch b {
+	case Core:
+		return "Core"
+	case Btcd:
+		return "Btcd"
+	case Bcoin:
+		return "Bcoin"
+	case Old:
+		return "Old"
+	case Silent:
+		return "Silent"
+	case SlowDrip:
+		return "SlowDrip"
+	case CloseAfterVersion:
+		return "CloseAfterVersion"
+	case VerackBeforeVersion:
+		return "VerackBeforeVersion"
+	case WrongMagic:
+		return "WrongMagic"
+	case BadChecksum:
+		return "BadChecksum"
+	case OversizedPayload:
+		return "OversizedPayload"
+	case Garbage:
+		return "Garbage"
+	case SelfEcho:
+		return "SelfEcho"
+	case TooOld:
+		return "TooOld"
+	case UnknownFlood:
+		return "UnknownFlood"
+	}
+	return fmt.Sprintf("Behavior(%d)", int(b))
+}
+
+// Behaviors returns every defined behaviour, in declaration order, so tests
+// can range over them.
+func Behaviors() []Behavior {
+	bs := make([]Behavior, numBehaviors)
+	for i := range bs {
+		bs[i] = Behavior(i)
+	}
+	return bs
+}
+
+// profile is the identity a behaviour announces in its version message.
+type profile struct {
+	protocolVersion uint32
+	userAgent       string
+	services        wire.ServiceFlag
+}
+
+// profile returns the identity b announces by default. Misbehaving peers
+// pose as Core.
+func (b Behavior) profile() profile {
+	switch b {
+	case Btcd:
+		// btcd's defaultServices (server.go) minus P2PV2, which it drops
+		// unless v2 transport is enabled.
+		return profile{70016, "/btcd:0.26.2/", wire.SFNodeNetwork | wire.SFNodeBloom |
+			wire.SFNodeWitness | wire.SFNodeCF | wire.SFNodeNetworkLimited}
+	case Bcoin:
+		return profile{70015, "/bcoin:2.2.0/", wire.SFNodeNetwork | wire.SFNodeWitness}
+	case Old:
+		return profile{70001, "/Satoshi:0.8.6/", wire.SFNodeNetwork}
+	case TooOld:
+		return profile{31799, "/Satoshi:0.3.18/", wire.SFNodeNetwork}
+	default:
+		// Core 27 enables BIP 324 (v2 transport) by default, hence P2PV2.
+		return profile{70016, "/Satoshi:27.1.0/", wire.SFNodeNetwork |
+			wire.SFNodeWitness | wire.SFNodeNetworkLimited | wire.SFNodeP2PV2}
+	}
+}

@@ -1,0 +1,105 @@
+package handshaketest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+)
+
+// Defaults applied to zero-valued Config fields.
+const (
+	// DefaultAddr is where NewPeer listens when Config.Addr is empty.
+	DefaultAddr = "127.0.0.1:0"
+
+	// DefaultDripInterval is the pause between bytes of SlowDrip and
+	// OversizedPayload when Config.DripInterval is zero.
+	DefaultDripInterval = time.Second
+)
+
+// Config describes a fake peer. The zero value is a Bitcoin Core mainnet
+// node on DefaultAddr; every field documents its default.
+type Config struct {
+	// Behavior selects how the peer answers. Default: Core.
+	Behavior Behavior
+
+	// Net is the network whose magic frames every message.
+	// Default: wire.MainNet.
+	Net wire.BitcoinNet
+
+	// ProtocolVersion is announced in the version message and used to
+	// encode messages. Default: per behaviour (Core, Btcd and the
+	// misbehaving peers 70016, Bcoin 70015, Old 70001, TooOld 31799).
+	ProtocolVersion uint32
+
+	// UserAgent is announced in the version message; at most
+	// wire.MaxUserAgentLen bytes. Default: per behaviour, e.g.
+	// "/Satoshi:27.1.0/", "/btcd:0.26.2/", "/bcoin:2.2.0/".
+	UserAgent string
+
+	// Services are announced in the version message. Zero means the
+	// behaviour's default (Core: NETWORK|WITNESS|NETWORK_LIMITED|P2P_V2;
+	// btcd: NETWORK|BLOOM|WITNESS|CF|NETWORK_LIMITED; bcoin:
+	// NETWORK|WITNESS; Old, TooOld: NETWORK), so announcing no services
+	// at all takes a Handler.
+	Services wire.ServiceFlag
+
+	// StartHeight is the best height announced. Default: 0.
+	StartHeight int32
+
+	// Delay is how long the peer waits after the client's version before
+	// answering, to model a distant peer. Default: 0.
+	Delay time.Duration
+
+	// DripInterval is the pause between the bytes SlowDrip and
+	// OversizedPayload write. Default: DefaultDripInterval (1s).
+	DripInterval time.Duration
+
+	// Addr is the loopback address NewPeer listens on; any 127.x.y.z works
+	// on Linux, so several peers can share a port on distinct addresses.
+	// Default: DefaultAddr. Serve ignores it.
+	Addr string
+
+	// Handler, when set, replaces Behavior: it scripts the peer over c and
+	// its error is returned by Serve. ctx ends when the peer is closed.
+	// Default: nil.
+	Handler func(ctx context.Context, c *Conn) error
+}
+
+// withDefaults returns cfg with zero fields filled in, or an error for a
+// Config no peer can honour.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Handler == nil && (cfg.Behavior < 0 || cfg.Behavior >= numBehaviors) {
+		return cfg, fmt.Errorf("handshaketest: unknown %v", cfg.Behavior)
+	}
+	p := cfg.Behavior.profile()
+	if cfg.Net == 0 {
+		cfg.Net = wire.MainNet
+	}
+	if cfg.ProtocolVersion == 0 {
+		cfg.ProtocolVersion = p.protocolVersion
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = p.userAgent
+	}
+	if cfg.Services == 0 {
+		cfg.Services = p.services
+	}
+	if cfg.DripInterval <= 0 {
+		cfg.DripInterval = DefaultDripInterval
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	switch {
+	case len(cfg.UserAgent) > wire.MaxUserAgentLen:
+		return cfg, fmt.Errorf("handshaketest: user agent longer than %d bytes", wire.MaxUserAgentLen)
+	case cfg.ProtocolVersion > 1<<31-1:
+		return cfg, errors.New("handshaketest: protocol version does not fit the int32 on the wire")
+	case cfg.Delay < 0:
+		return cfg, errors.New("handshaketest: negative Delay")
+	}
+	return cfg, nil
+}
