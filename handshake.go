@@ -40,7 +40,7 @@ func Dial(ctx context.Context, addr string, opts Options) (Result, error) {
 
 	conn, err := o.Dialer.DialContext(bounded, "tcp", addr)
 	if err != nil {
-		return failed(Result{Addr: addr}, addr, StepConnect, classify(bounded, err), start)
+		return failed(Result{Addr: addr}, addr, StepConnect, classify(ctx, bounded, err), start)
 	}
 	defer conn.Close()
 	return run(ctx, bounded, conn, addr, o, start, time.Since(start))
@@ -148,7 +148,7 @@ func run(ctx, bounded context.Context, conn net.Conn, addr string, o Options, st
 		step, err = s.writeStep, werr
 	}
 	if err != nil {
-		return failed(s.res, addr, step, classify(bounded, err), start)
+		return failed(s.res, addr, step, classify(ctx, bounded, err), start)
 	}
 	s.res.Timings.Total = time.Since(start)
 	return s.res, nil
@@ -355,13 +355,18 @@ func failed(res Result, addr string, step Step, err error, start time.Time) (Res
 }
 
 // classify turns I/O errors into the package's error classes. A deadline
-// error on the connection means the context ended, since deadlines are only
-// ever set from it.
-func classify(ctx context.Context, err error) error {
+// error on the connection means a context ended, since deadlines are only
+// ever set from one: the caller's ctx is asked first because its
+// cancellation may not yet have reached bounded, derived from it.
+func classify(ctx, bounded context.Context, err error) error {
+	ended := errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 	switch {
-	case ctx.Err() != nil && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, ctx.Err())):
+	case ended && ctx.Err() != nil:
 		return ctx.Err()
-	case errors.Is(err, os.ErrDeadlineExceeded):
+	case ended && bounded.Err() != nil:
+		return bounded.Err()
+	case ended:
 		return context.DeadlineExceeded
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, io.ErrClosedPipe), errors.Is(err, syscall.ECONNRESET),

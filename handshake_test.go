@@ -70,7 +70,23 @@ func TestDialBehaviours(t *testing.T) {
 			name:     "btcd order",
 			peer:     handshaketest.Config{Behavior: handshaketest.Btcd},
 			status:   handshake.Completed,
-			received: nil, // checked below from the peer's script
+			received: []string{"version", "sendaddrv2", "verack"},
+			features: []string{"sendaddrv2"},
+		},
+		{
+			name:   "garbage",
+			peer:   handshaketest.Config{Behavior: handshaketest.Garbage},
+			status: handshake.Failed,
+			err:    handshake.ErrWrongNetwork,
+			step:   handshake.StepReadVersion,
+		},
+		{
+			name:   "slow drip past the deadline",
+			peer:   handshaketest.Config{Behavior: handshaketest.SlowDrip, DripInterval: 50 * time.Millisecond},
+			opts:   handshake.Options{Timeout: 300 * time.Millisecond},
+			status: handshake.Failed,
+			err:    context.DeadlineExceeded,
+			step:   handshake.StepReadVersion,
 		},
 		{
 			name:     "bcoin at 70015",

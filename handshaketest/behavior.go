@@ -15,8 +15,10 @@ const (
 	// Core imitates Bitcoin Core 27 as an inbound node: version, then
 	// wtxidrelay, sendaddrv2 and sendtxrcncl (only when the negotiated
 	// version is at least 70016), then verack; after the client's verack it
-	// sends sendheaders, sendcmpct, ping and feefilter. Clients announcing a
-	// version below 31800 are disconnected without an answer.
+	// sends sendheaders, sendcmpct, ping and feefilter, each gated on the
+	// negotiated version as Core gates it (70012, 70014, always, 70013).
+	// Clients announcing a version below 31800 are disconnected without an
+	// answer.
 	Core Behavior = iota
 
 	// Btcd imitates btcd v0.26 as an inbound node (peer.negotiateInboundProtocol):
@@ -30,7 +32,8 @@ const (
 
 	// Bcoin imitates a bcoin node at protocol 70015: version, verack, and
 	// after the client's verack sendheaders, sendcmpct, ping, feefilter. It
-	// sends neither wtxidrelay nor sendaddrv2.
+	// sends neither wtxidrelay nor sendaddrv2. Clients announcing a version
+	// below 70001 are disconnected.
 	Bcoin
 
 	// Old imitates a protocol 70001 node: version then verack, nothing else.

@@ -124,6 +124,13 @@ func (s *Seed) Set(name string, addrs []netip.Addr) {
 	s.records[canonical(name)] = slices.Clone(addrs)
 }
 
+// Records returns a copy of name's addresses, nil for an unknown name.
+func (s *Seed) Records(name string) []netip.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.records[canonical(name)])
+}
+
 // Fail makes every query for name answer with rcode and no records, e.g.
 // dnsmessage.RCodeServerFailure. dnsmessage.RCodeSuccess undoes it. It
 // panics on an rcode that needs EDNS0 (above 15), a bug in the caller.

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/bitcoin-handshake/handshake/handshaketest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestDialPrintsResults(t *testing.T) {
+	ok, err := handshaketest.NewPeer(handshaketest.Config{UserAgent: "/Satoshi:27.1.0/", StartHeight: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ok.Close()
+	bad, err := handshaketest.NewPeer(handshaketest.Config{Behavior: handshaketest.CloseAfterVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+
+	var out, errOut bytes.Buffer
+	code := run([]string{ok.Addr()}, &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), ok.Addr()+": OK over v1") ||
+		!strings.Contains(out.String(), "user agent   /Satoshi:27.1.0/") ||
+		!strings.Contains(out.String(), "start height 42") ||
+		!strings.Contains(out.String(), "features     wtxidrelay, sendaddrv2, sendtxrcncl") {
+		t.Errorf("exit %d, output:\n%s%s", code, &out, &errOut)
+	}
+
+	out.Reset()
+	code = run([]string{"-json", ok.Addr(), bad.Addr()}, &out, &errOut)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if code != 1 || len(lines) != 2 {
+		t.Fatalf("-json with a failing node: exit %d, output:\n%s", code, &out)
+	}
+	var r struct{ Status, Error string }
+	if err := json.Unmarshal([]byte(lines[1]), &r); err != nil || r.Status != "PARTIALLY OK" || !strings.Contains(r.Error, "peer closed") {
+		t.Errorf("second line %q: %+v %v", lines[1], r, err)
+	}
+}
+
+func TestDialBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"-network", "moon", "127.0.0.1"},
+		{"-timeout", "0s", "127.0.0.1"},
+		{"-nope"},
+		{"127.0.0.1:notaport"},
+		{"host name"},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(args, &out, &errOut)
+		if code != 2 || out.Len() != 0 || strings.Count(errOut.String(), "\n") != 1 {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want one line and exit 2", args, code, &out, &errOut)
+		}
+	}
+}

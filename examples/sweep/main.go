@@ -1,0 +1,251 @@
+// Command sweep resolves a network's DNS seeds and performs the Bitcoin
+// handshake with every node they name, printing a line per node and a
+// summary.
+//
+//	go run ./examples/sweep                 # mainnet's DNS seeds
+//	go run ./examples/sweep -demo           # a simulated network on loopback
+//	go run ./examples/sweep -network testnet4 -json > nodes.jsonl
+//
+// Bad flags exit with status 2; a sweep that could not obtain any address
+// exits with status 1.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/v2"
+	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/bitcoin-handshake/handshake"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// list is a repeatable string flag.
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, ",") }
+func (l *list) Set(v string) error { *l = append(*l, v); return nil }
+
+type config struct {
+	network      string
+	seeds, addrs list
+	concurrency  int
+	timeout      time.Duration
+	resolver     string
+	allowPrivate bool
+	services     string
+	json         bool
+	verbose      bool
+	demo         bool
+	demoPeers    int
+	timeoutSet   bool
+}
+
+func parse(args []string) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.network, "network", "mainnet", "network: "+strings.Join(handshake.NetworkNames(), ", "))
+	fs.Var(&c.seeds, "seed", "DNS seed to resolve (repeatable; default: the network's seeds)")
+	fs.Var(&c.addrs, "addr", "node address to handshake with (repeatable; skips DNS)")
+	fs.IntVar(&c.concurrency, "concurrency", handshake.DefaultConcurrency, "handshakes in flight")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "time limit per node")
+	fs.StringVar(&c.resolver, "resolver", "", "DNS server to ask, host:port (default: the system's)")
+	fs.BoolVar(&c.allowPrivate, "allow-private", false, "dial private, loopback and link-local addresses seeds return")
+	fs.StringVar(&c.services, "services", "", "required service bits in hex, e.g. 9 (asks seeds that filter)")
+	fs.BoolVar(&c.json, "json", false, "print one JSON object per node on stdout; logs go to stderr")
+	fs.BoolVar(&c.verbose, "v", false, "log every message sent and received")
+	fs.BoolVar(&c.demo, "demo", false, "sweep a simulated network on loopback instead")
+	fs.IntVar(&c.demoPeers, "demo-peers", 40, "nodes in the -demo network")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stderr)
+			fs.Usage()
+		}
+		return nil, err
+	}
+	fs.Visit(func(f *flag.Flag) { c.timeoutSet = c.timeoutSet || f.Name == "timeout" })
+	switch {
+	case fs.NArg() > 0:
+		return nil, fmt.Errorf("unexpected argument %q (addresses go in -addr)", fs.Arg(0))
+	case c.concurrency <= 0:
+		return nil, fmt.Errorf("-concurrency must be positive, got %d", c.concurrency)
+	case c.timeout <= 0:
+		return nil, fmt.Errorf("-timeout must be positive, got %v", c.timeout)
+	case c.demoPeers <= 0 || c.demoPeers > 250:
+		return nil, fmt.Errorf("-demo-peers must be between 1 and 250, got %d", c.demoPeers)
+	}
+	if c.resolver != "" {
+		if _, _, err := net.SplitHostPort(c.resolver); err != nil {
+			return nil, fmt.Errorf("-resolver %q: want host:port", c.resolver)
+		}
+	}
+	if c.services != "" {
+		if _, err := strconv.ParseUint(strings.TrimPrefix(c.services, "0x"), 16, 64); err != nil {
+			return nil, fmt.Errorf("-services %q: want hexadecimal service bits", c.services)
+		}
+	}
+	if _, err := handshake.Network(c.network); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	c, err := parse(args)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "sweep: %v\n", err)
+		}
+		return 2
+	}
+	logOut := stdout
+	if c.json {
+		logOut = stderr
+	}
+	lg := &logger{w: logOut}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	params, _ := handshake.Network(c.network)
+	opts := handshake.SweepOptions{
+		Options:      handshake.Options{ChainParams: params, Timeout: c.timeout},
+		Concurrency:  c.concurrency,
+		AllowPrivate: c.allowPrivate,
+	}
+	if c.demo {
+		demo, err := startDemo(c.demoPeers)
+		if err != nil {
+			fmt.Fprintf(stderr, "sweep: demo: %v\n", err)
+			return 1
+		}
+		defer demo.close()
+		lg.log("INFO", "Started a simulated network of %d nodes on loopback, named by a DNS seed at %s", c.demoPeers, demo.seedAddr)
+		opts.ChainParams = demo.params
+		opts.Resolver = demo.resolver
+		opts.AllowPrivate = true // the simulated nodes live on loopback
+		if !c.timeoutSet {
+			opts.Timeout = 2 * time.Second // its silent nodes need not hold the demo long
+		}
+	}
+	if c.resolver != "" {
+		opts.Resolver = handshake.NewResolver(c.resolver)
+	}
+	for _, s := range c.seeds {
+		opts.Seeds = append(opts.Seeds, chaincfg.DNSSeed{Host: s, HasFiltering: seedFilters(opts.ChainParams, s)})
+	}
+	opts.Addrs = c.addrs
+	if c.services != "" {
+		bits, _ := strconv.ParseUint(strings.TrimPrefix(c.services, "0x"), 16, 64)
+		opts.RequiredServices = wire.ServiceFlag(bits)
+	}
+	if c.verbose {
+		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+
+	seeds := opts.Seeds
+	if seeds == nil && len(opts.Addrs) == 0 {
+		seeds = opts.ChainParams.DNSSeeds
+	}
+	for _, s := range seeds {
+		lg.log("INFO", "Resolving DNS seed `%s`", s.Host)
+	}
+	prog := newProgress(stderr)
+	opts.OnResolved = func(sum handshake.SweepSummary) {
+		for _, s := range sum.Seeds {
+			if s.Err != nil {
+				lg.log("ERROR", "DNS seed `%s`: %v", s.Query, s.Err)
+			}
+		}
+		if len(sum.Skipped) > 0 {
+			lg.log("WARN", "Skipped %d private or local addresses returned by seeds (use -allow-private to dial them)", len(sum.Skipped))
+		}
+		lg.log("INFO", "Resolved %d addresses. Starting handshakes...", sum.Addresses)
+		prog.start(sum.Addresses)
+	}
+
+	enc := json.NewEncoder(stdout)
+	sum, err := handshake.Sweep(ctx, opts, func(r handshake.Result) {
+		prog.clear()
+		if c.json {
+			enc.Encode(r)
+		}
+		logResult(lg, r)
+		prog.done()
+	})
+	prog.clear()
+	if err != nil && sum.Addresses == 0 {
+		lg.log("ERROR", "%v", err)
+		return 1
+	}
+	if err != nil {
+		lg.log("WARN", "Sweep interrupted: %v", err)
+	}
+	lg.log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED", sum.Completed, sum.Partial, sum.Failed)
+	lg.log("INFO", "%d addresses in %v, %d skipped", sum.Addresses, sum.Elapsed.Round(time.Millisecond), len(sum.Skipped))
+	return 0
+}
+
+// logResult prints a node's line: INFO when the handshake completed, WARN
+// with the reason when it was partial, ERROR with the cause when it failed.
+func logResult(lg *logger, r handshake.Result) {
+	switch r.Status {
+	case handshake.Completed:
+		lg.log("INFO", "`%s`: Handshake OK over %s: %s, protocol %d, height %d, features [%s] in %v",
+			r.Addr, r.Transport, r.Peer.UserAgent, r.Peer.ProtocolVersion, r.Peer.StartHeight,
+			strings.Join(r.Features, " "), r.Timings.Total.Round(time.Millisecond))
+	case handshake.Partial:
+		lg.log("WARN", "`%s`: Handshake incomplete: %s (%s): %v", r.Addr, r.Peer.UserAgent, r.Transport, cause(r.Err))
+	default:
+		lg.log("ERROR", "`%s`: Handshake attempt failed with: %v", r.Addr, cause(r.Err))
+	}
+}
+
+// cause strips the "handshake: addr:" prefix the line already shows.
+func cause(err error) string {
+	var he *handshake.Error
+	if errors.As(err, &he) {
+		return fmt.Sprintf("%s: %v", he.Step, he.Err)
+	}
+	return fmt.Sprint(err)
+}
+
+// seedFilters reports whether host is one of the network's seeds known to
+// support service filtering.
+func seedFilters(p *chaincfg.Params, host string) bool {
+	for _, s := range p.DNSSeeds {
+		if strings.EqualFold(s.Host, host) {
+			return s.HasFiltering
+		}
+	}
+	return false
+}
+
+// logger writes timestamped lines in the format of the tool this replaces.
+type logger struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *logger) log(level, format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, "[%s %-5s sweep] %s\n", time.Now().UTC().Format("2006-01-02T15:04:05Z"), level, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+	"go.uber.org/goleak"
+
+	"github.com/bitcoin-handshake/handshake/handshaketest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// build compiles the program as a user would run it.
+func build(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "sweep")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func runBin(t *testing.T, bin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return o.String(), e.String(), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), 0
+}
+
+// TestSweepProgram runs the built program against nodes on regtest's
+// default port, named by a local DNS seed that it is told to ask.
+func TestSweepProgram(t *testing.T) {
+	bin := build(t)
+	cfgs := []handshaketest.Config{
+		{Behavior: handshaketest.Core}, {Behavior: handshaketest.Btcd}, {Behavior: handshaketest.Old},
+		{Behavior: handshaketest.CloseAfterVersion}, {Behavior: handshaketest.WrongMagic}, {Behavior: handshaketest.Silent},
+	}
+	for i := range cfgs {
+		cfgs[i].Net = wire.TestNet // regtest's magic
+	}
+	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
+		Peers:   cfgs,
+		Seeds:   []string{"seed.regtest.test."},
+		FirstIP: netip.MustParseAddr("127.6.0.1"),
+		Port:    "18444",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	args := []string{"-network", "regtest", "-seed", "seed.regtest.test.", "-resolver", n.Seed.Addr(), "-timeout", "500ms"}
+
+	// Private addresses are skipped unless allowed: nothing to dial.
+	out, _, code := runBin(t, bin, args...)
+	if code != 1 || !strings.Contains(out, "Skipped 6 private") {
+		t.Errorf("without -allow-private: exit %d, output:\n%s", code, out)
+	}
+
+	out, errOut, code := runBin(t, bin, append(args, "-allow-private")...)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	line := regexp.MustCompile(`(?m)^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (INFO |WARN |ERROR) sweep\] `)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, l := range lines {
+		if !line.MatchString(l) {
+			t.Errorf("line not in the log format: %q", l)
+		}
+	}
+	for _, want := range []string{
+		"Resolving DNS seed `seed.regtest.test.`",
+		"Resolved 6 addresses. Starting handshakes...",
+		"INFO  sweep] `127.6.0.1:18444`: Handshake OK",
+		"WARN  sweep] `127.6.0.4:18444`: Handshake incomplete",
+		"ERROR sweep] `127.6.0.5:18444`: Handshake attempt failed with: read version: wrong network magic",
+		"ERROR sweep] `127.6.0.6:18444`: Handshake attempt failed with: read version: context deadline exceeded",
+		"Finished! Handshake results: 3 OK | 1 PARTIALLY OK | 2 FAILED",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	// -json: one object per node on stdout, the log on stderr.
+	out, errOut, code = runBin(t, bin, append(args, "-allow-private", "-json")...)
+	if code != 0 || !strings.Contains(errOut, "Finished!") {
+		t.Fatalf("-json: exit %d, stderr:\n%s", code, errOut)
+	}
+	statuses := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var r struct{ Addr, Status string }
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("stdout line %q: %v", sc.Text(), err)
+		}
+		statuses[r.Addr] = r.Status
+	}
+	if len(statuses) != 6 || statuses["127.6.0.2:18444"] != "OK" || statuses["127.6.0.4:18444"] != "PARTIALLY OK" {
+		t.Errorf("json statuses %v", statuses)
+	}
+
+	// -addr skips DNS.
+	out, _, code = runBin(t, bin, "-network", "regtest", "-addr", "127.6.0.3", "-addr", "127.6.0.3:18444")
+	if code != 0 || !strings.Contains(out, "Resolved 1 addresses") || !strings.Contains(out, "1 OK | 0 PARTIALLY OK | 0 FAILED") {
+		t.Errorf("-addr: exit %d:\n%s", code, out)
+	}
+}
+
+func TestSweepProgramDemo(t *testing.T) {
+	bin := build(t)
+	out, errOut, code := runBin(t, bin, "-demo", "-demo-peers", "20", "-timeout", "300ms")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	// Mix(20) holds 14 completing, 2 partial and 4 failing behaviours.
+	if !strings.Contains(out, "Finished! Handshake results: 14 OK | 2 PARTIALLY OK | 4 FAILED") {
+		t.Errorf("demo output:\n%s", out)
+	}
+}
+
+func TestSweepProgramBadFlags(t *testing.T) {
+	bin := build(t)
+	for _, args := range [][]string{
+		{"-network", "moon"},
+		{"-concurrency", "0"},
+		{"-timeout", "-1s"},
+		{"-resolver", "nope"},
+		{"-services", "xyz"},
+		{"-no-such-flag"},
+		{"stray"},
+	} {
+		out, errOut, code := runBin(t, bin, args...)
+		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "sweep: ") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want one line on stderr and exit 2", args, code, out, errOut)
+		}
+	}
+}
