@@ -27,6 +27,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(replayPeerEnv) == "1" {
 		runReplayPeer()
 	}
+	if spec := os.Getenv(sweepPeersEnv); spec != "" {
+		runSweepPeers(spec)
+	}
 	goleak.VerifyTestMain(m)
 }
 
