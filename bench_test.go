@@ -124,7 +124,7 @@ func BenchmarkDial(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		res, err := handshake.Dial(ctx, addr, handshake.Options{})
+		res, err := handshake.Dial(ctx, addr, handshake.Options{Transport: handshake.TransportV1})
 		if err != nil || res.Status != handshake.Completed {
 			b.Fatal(res.Status, err)
 		}

@@ -41,6 +41,11 @@ var (
 	// Options.MinPeerVersion.
 	ErrPeerTooOld = errors.New("peer protocol version too old")
 
+	// ErrV1Only reports a peer that does not speak the v2 transport: it
+	// hung up on our v2 key before sending anything, or answered in v1.
+	// With TransportAuto, Dial then falls back to v1.
+	ErrV1Only = errors.New("peer speaks only the v1 transport")
+
 	// ErrPeerClosed reports a peer that closed or reset the connection
 	// before the handshake completed.
 	ErrPeerClosed = errors.New("peer closed the connection")
@@ -53,6 +58,7 @@ type Step string
 const (
 	StepOptions     Step = "options"      // checking Options
 	StepConnect     Step = "connect"      // opening the connection (Dial only)
+	StepKeyExchange Step = "key exchange" // the BIP324 v2 handshake
 	StepSendVersion Step = "send version" // writing our version
 	StepReadVersion Step = "read version" // waiting for the peer's version
 	StepSendVerack  Step = "send verack"  // writing our feature messages and verack

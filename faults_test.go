@@ -101,7 +101,7 @@ func TestFaultAtEveryStep(t *testing.T) {
 				t.Fatal("no fault-free run after 20 calls")
 			}
 			d := &faultDialer{write: write, failAt: n}
-			res, err := handshake.Dial(testContext(t, 5*time.Second), peer.Addr(), handshake.Options{Dialer: d})
+			res, err := handshake.Dial(testContext(t, 5*time.Second), peer.Addr(), handshake.Options{Dialer: d, Transport: handshake.TransportV1})
 			if !d.last.failed {
 				if err != nil || res.Status != handshake.Completed {
 					t.Fatalf("fault-free run: %v, %v", res.Status, err)

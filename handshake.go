@@ -38,17 +38,40 @@ func Dial(ctx context.Context, addr string, opts Options) (Result, error) {
 	bounded, cancel := o.bound(ctx)
 	defer cancel()
 
+	if o.Transport == TransportV1 {
+		return dialOnce(ctx, bounded, addr, o, start, TransportV1)
+	}
+	res, err := dialOnce(ctx, bounded, addr, o, start, TransportV2)
+	if o.Transport == TransportAuto && errors.Is(err, ErrV1Only) {
+		// As Bitcoin Core does, reconnect and speak v1, within the same
+		// time limit. The first attempt's bytes were on the wire too.
+		v1, err := dialOnce(ctx, bounded, addr, o, start, TransportV1)
+		v1.Fallback = errors.Unwrap(res.Err).Error()
+		v1.BytesSent += res.BytesSent
+		v1.BytesReceived += res.BytesReceived
+		return v1, err
+	}
+	return res, err
+}
+
+// dialOnce connects and handshakes over transport t.
+func dialOnce(ctx, bounded context.Context, addr string, o Options, start time.Time, t Transport) (Result, error) {
 	conn, err := o.Dialer.DialContext(bounded, "tcp", addr)
 	if err != nil {
-		return failed(Result{Addr: addr}, addr, StepConnect, classify(ctx, bounded, err), start)
+		return failed(Result{Addr: addr, Transport: t}, addr, StepConnect, classify(ctx, bounded, err), start)
 	}
 	defer conn.Close()
-	return run(ctx, bounded, conn, addr, o, start, time.Since(start))
+	return run(ctx, bounded, conn, addr, o, start, time.Since(start), t)
 }
 
 // Handshake performs the handshake over a connection the caller made, such as
 // one through a SOCKS5 proxy. It sets and then clears conn's deadlines but
 // does not close conn. The Result's Addr is conn's remote address.
+//
+// Falling back from v2 to v1 needs a new connection, which only Dial can
+// make, so TransportAuto means TransportV1 here. To try v2 over your own
+// connection, set TransportV2 and, on ErrV1Only, connect again with
+// TransportV1.
 func Handshake(ctx context.Context, conn net.Conn, opts Options) (Result, error) {
 	start := time.Now()
 	addr := remoteAddr(conn)
@@ -59,7 +82,11 @@ func Handshake(ctx context.Context, conn net.Conn, opts Options) (Result, error)
 	bounded, cancel := o.bound(ctx)
 	defer cancel()
 	defer conn.SetDeadline(time.Time{})
-	return run(ctx, bounded, conn, addr, o, start, 0)
+	t := o.Transport
+	if t == TransportAuto {
+		t = TransportV1 // falling back would need a new connection
+	}
+	return run(ctx, bounded, conn, addr, o, start, 0, t)
 }
 
 // bound applies Options.Timeout to ctx.
@@ -79,10 +106,14 @@ type session struct {
 	addr  string
 	start time.Time
 	nonce uint64
-	t     v1Transport
+	t     transport // &s.v1, or a v2 transport after the key exchange
+	v1    v1Transport
 	res   Result
 	// left and msgsLeft are what remains of the pre-handshake budget.
 	left, msgsLeft int
+	// rawCount: the byte counts in res come from counting the socket (v2),
+	// not from adding up messages (v1).
+	rawCount bool
 
 	// A write in flight in the background (see flush).
 	writing   bool
@@ -98,7 +129,7 @@ type session struct {
 // run handshakes over conn. ctx is the caller's context, watched for
 // cancellation; bounded is ctx with Options.Timeout applied, whose deadline
 // becomes the connection's.
-func run(ctx, bounded context.Context, conn net.Conn, addr string, o Options, start time.Time, connect time.Duration) (Result, error) {
+func run(ctx, bounded context.Context, conn net.Conn, addr string, o Options, start time.Time, connect time.Duration, t Transport) (Result, error) {
 	if dl, ok := bounded.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
@@ -131,17 +162,19 @@ func run(ctx, bounded context.Context, conn net.Conn, addr string, o Options, st
 		msgsLeft: o.MaxMessages,
 		res: Result{
 			Addr:      addr,
-			Transport: TransportV1,
+			Transport: t,
 			Received:  make([]string, 0, 8),
 		},
 	}
-	s.t = v1Transport{
-		r:     bufio.NewReaderSize(conn, readBufferSize),
-		w:     conn,
-		magic: o.ChainParams.Net,
-		wbuf:  s.wbufs[:0],
-	}
 	s.res.Timings.Connect = connect
+	if t == TransportV2 {
+		if err := s.keyExchange(); err != nil {
+			return failed(s.res, addr, StepKeyExchange, classify(ctx, bounded, err), start)
+		}
+	} else {
+		s.v1 = v1Transport{r: bufio.NewReaderSize(conn, readBufferSize), w: conn, magic: o.ChainParams.Net, wbuf: s.wbufs[:0]}
+		s.t = &s.v1
+	}
 	step, err := s.exchange()
 	if werr := s.finishWrite(err != nil); werr != nil {
 		// A failed write explains whatever the read saw next.
@@ -173,7 +206,9 @@ func (s *session) exchange() (Step, error) {
 		}
 		cmd, payload, n, err := s.t.readMessage(s.left)
 		s.left -= n
-		s.res.BytesReceived += int64(n)
+		if !s.rawCount {
+			s.res.BytesReceived += int64(n)
+		}
 		if err != nil {
 			return step, err
 		}
@@ -235,7 +270,7 @@ func (s *session) sendVersion() error {
 	if ta, ok := s.conn.RemoteAddr().(*net.TCPAddr); ok && ta.Port <= 0xffff {
 		msg.AddrYou.IP, msg.AddrYou.Port = ta.IP, uint16(ta.Port)
 	}
-	n := s.t.appendVersion(&msg)
+	n := s.t.queueVersion(&msg)
 	s.log("sent", wire.CmdVersion, n)
 	return s.flush(StepSendVersion)
 }
@@ -257,8 +292,7 @@ func (s *session) sendVerack() (Step, error) {
 
 // send queues one message with an empty or given payload for the next flush.
 func (s *session) send(cmd string, payload []byte) {
-	s.t.appendMessage(cmd, payload)
-	s.log("sent", cmd, v1HeaderLen+len(payload))
+	s.log("sent", cmd, s.t.queue(cmd, payload))
 }
 
 // flush writes the buffered messages. A write to a TCP socket this small
@@ -269,9 +303,8 @@ func (s *session) send(cmd string, payload []byte) {
 // the past so that the read in progress stops too.
 func (s *session) flush(step Step) error {
 	if _, ok := s.conn.(*net.TCPConn); ok {
-		n, err := s.conn.Write(s.t.wbuf)
-		s.t.wbuf = s.t.wbuf[:0]
-		s.res.BytesSent += int64(n)
+		n, err := s.t.write()
+		s.countSent(n)
 		return err
 	}
 	if s.writeDone == nil {
@@ -279,7 +312,7 @@ func (s *session) flush(step Step) error {
 	}
 	s.writing, s.writeStep = true, step
 	go func() {
-		s.written, s.writeErr = s.conn.Write(s.t.wbuf)
+		s.written, s.writeErr = s.t.write()
 		if s.writeErr != nil {
 			s.conn.SetDeadline(time.Unix(1, 0))
 		}
@@ -300,12 +333,17 @@ func (s *session) finishWrite(abort bool) error {
 	}
 	<-s.writeDone
 	s.writing = false
-	s.t.wbuf = s.t.wbuf[:0]
-	s.res.BytesSent += int64(s.written)
+	s.countSent(s.written)
 	if abort && errors.Is(s.writeErr, os.ErrDeadlineExceeded) {
 		return nil // we stopped it; the error that made us stop counts
 	}
 	return s.writeErr
+}
+
+func (s *session) countSent(n int) {
+	if !s.rawCount {
+		s.res.BytesSent += int64(n)
+	}
 }
 
 // acceptVersion decodes and checks the peer's version.

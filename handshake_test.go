@@ -181,6 +181,7 @@ func TestDialBehaviours(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			peer := startPeer(t, tt.peer)
+			tt.opts.Transport = handshake.TransportV1 // the v1 framing is under test
 			res, err := handshake.Dial(testContext(t, 10*time.Second), peer.Addr(), tt.opts)
 
 			if res.Status != tt.status {

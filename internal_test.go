@@ -73,8 +73,8 @@ func TestAppendVersionMatchesWire(t *testing.T) {
 			t.Fatal(err)
 		}
 		tr := v1Transport{magic: wire.TestNet3}
-		if n := tr.appendVersion(&v); n != want.Len() || !bytes.Equal(tr.wbuf, want.Bytes()) {
-			t.Fatalf("case %d: appendVersion = %x (n %d),\nwire writes    %x", i, tr.wbuf, n, want.Bytes())
+		if n := tr.queueVersion(&v); n != want.Len() || !bytes.Equal(tr.wbuf, want.Bytes()) {
+			t.Fatalf("case %d: queueVersion = %x (n %d),\nwire writes    %x", i, tr.wbuf, n, want.Bytes())
 		}
 	}
 }

@@ -70,6 +70,12 @@ type Options struct {
 	// false, so the peer sends no transaction announcements.
 	Relay bool
 
+	// Transport selects the transport protocol. Default: TransportAuto,
+	// which tries BIP324 v2 and, when the peer speaks only v1, connects
+	// again and speaks v1, as Bitcoin Core does (Dial only; Handshake
+	// cannot reconnect and speaks v1).
+	Transport Transport
+
 	// Dialer opens the TCP connection in Dial. Default: a zero net.Dialer.
 	Dialer Dialer
 
@@ -137,6 +143,8 @@ func (o Options) withDefaults() (Options, error) {
 	case o.ProtocolVersion > 1<<31-1:
 		return o, fmt.Errorf("%w: protocol version %d does not fit in int32",
 			ErrInvalidOptions, o.ProtocolVersion)
+	case o.Transport < TransportAuto || o.Transport > TransportV2:
+		return o, fmt.Errorf("%w: unknown transport %d", ErrInvalidOptions, o.Transport)
 	case o.MaxBytes < 0 || o.MaxMessages < 0:
 		return o, fmt.Errorf("%w: MaxBytes and MaxMessages must not be negative",
 			ErrInvalidOptions)

@@ -2,6 +2,7 @@ package handshake
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -40,17 +41,35 @@ func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 type Transport int
 
 const (
+	// TransportAuto tries v2 and falls back to v1 (see Options.Transport).
+	TransportAuto Transport = iota
 	// TransportV1 is the original unencrypted transport.
-	TransportV1 Transport = iota + 1
+	TransportV1
+	// TransportV2 is BIP324's encrypted transport; a peer that speaks only
+	// v1 fails with ErrV1Only.
+	TransportV2
 )
 
 func (t Transport) String() string {
 	switch t {
+	case TransportAuto:
+		return "auto"
 	case TransportV1:
 		return "v1"
-	default:
-		return ""
+	case TransportV2:
+		return "v2"
 	}
+	return fmt.Sprintf("Transport(%d)", int(t))
+}
+
+// ParseTransport parses "auto", "v1" or "v2", for command-line flags.
+func ParseTransport(s string) (Transport, error) {
+	for t := TransportAuto; t <= TransportV2; t++ {
+		if t.String() == s {
+			return t, nil
+		}
+	}
+	return 0, fmt.Errorf("handshake: unknown transport %q (want auto, v1 or v2)", s)
 }
 
 // MarshalText encodes the transport as its String form.
@@ -91,8 +110,15 @@ type Result struct {
 	// Addr is the address dialled, or the connection's remote address.
 	Addr   string
 	Status Status
-	// Transport is the transport the exchange used.
+	// Transport is the transport the exchange used: TransportV1 or
+	// TransportV2.
 	Transport Transport
+	// Fallback says why Dial fell back from v2 to v1; empty when it did
+	// not.
+	Fallback string
+	// SessionID is the BIP324 session id in hex, as Bitcoin Core's
+	// getpeerinfo shows it, so both ends can be matched; empty on v1.
+	SessionID string
 	// Peer is the peer's version message; zero when Status is Failed.
 	Peer PeerVersion
 	// NegotiatedVersion is the lower of our and the peer's protocol version.
@@ -105,7 +131,9 @@ type Result struct {
 	// verack and commands wire/v2 has no type for.
 	Received []string
 	Timings  Timings
-	// BytesSent and BytesReceived count the message bytes written and read.
+	// BytesSent and BytesReceived count the bytes written and read: the
+	// messages on v1, the raw stream on v2 (key exchange included), both
+	// attempts after a fallback.
 	BytesSent     int64
 	BytesReceived int64
 	// Err is the error the call returned, nil when Status is Completed, so
@@ -118,7 +146,9 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	type jsonResult struct {
 		Addr              string       `json:"addr"`
 		Status            Status       `json:"status"`
-		Transport         Transport    `json:"transport,omitzero"`
+		Transport         Transport    `json:"transport"`
+		Fallback          string       `json:"fallback,omitempty"`
+		SessionID         string       `json:"session_id,omitempty"`
 		Peer              *PeerVersion `json:"peer,omitempty"`
 		NegotiatedVersion uint32       `json:"negotiated_version,omitzero"`
 		Features          []string     `json:"features"`
@@ -135,6 +165,8 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		Addr:              r.Addr,
 		Status:            r.Status,
 		Transport:         r.Transport,
+		Fallback:          r.Fallback,
+		SessionID:         r.SessionID,
 		NegotiatedVersion: r.NegotiatedVersion,
 		Features:          r.Features,
 		Received:          r.Received,

@@ -96,57 +96,24 @@ func (t *v1Transport) readMessage(limit int) (cmd string, payload []byte, n int,
 	return cmd, payload, n, nil
 }
 
-// appendMessage appends one framed message to the write buffer.
-func (t *v1Transport) appendMessage(cmd string, payload []byte) {
+func (t *v1Transport) queue(cmd string, payload []byte) int {
 	at := t.appendHeader(cmd)
 	t.wbuf = append(t.wbuf, payload...)
-	t.sealHeader(at)
-}
-
-// appendVersion appends a version message and returns its framed size.
-// Encoding it here rather than with MsgVersion.BtcEncode saves the
-// allocations wire's io.Writer-based encoder makes per field, which were
-// most of a handshake's; TestAppendVersionMatchesWire holds the two to the
-// same bytes. Layout: version, services, timestamp, addr_recv and addr_from
-// (services, 16-byte IP, big-endian port), nonce, user agent as a var
-// string, start height, relay.
-func (t *v1Transport) appendVersion(v *wire.MsgVersion) int {
-	at := t.appendHeader(wire.CmdVersion)
-	b := t.wbuf
-	b = binary.LittleEndian.AppendUint32(b, uint32(v.ProtocolVersion))
-	b = binary.LittleEndian.AppendUint64(b, uint64(v.Services))
-	b = binary.LittleEndian.AppendUint64(b, uint64(v.Timestamp.Unix()))
-	for _, na := range [2]*wire.NetAddress{&v.AddrYou, &v.AddrMe} {
-		b = binary.LittleEndian.AppendUint64(b, uint64(na.Services))
-		var ip [16]byte
-		copy(ip[:], na.IP.To16())
-		b = append(b, ip[:]...)
-		b = binary.BigEndian.AppendUint16(b, na.Port)
-	}
-	b = binary.LittleEndian.AppendUint64(b, v.Nonce)
-	b = appendVarInt(b, uint64(len(v.UserAgent)))
-	b = append(b, v.UserAgent...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(v.LastBlock))
-	relay := byte(1)
-	if v.DisableRelayTx {
-		relay = 0
-	}
-	t.wbuf = append(b, relay)
 	t.sealHeader(at)
 	return len(t.wbuf) - at
 }
 
-// appendVarInt appends a CompactSize integer.
-func appendVarInt(b []byte, n uint64) []byte {
-	switch {
-	case n < 0xfd:
-		return append(b, byte(n))
-	case n <= 0xffff:
-		return binary.LittleEndian.AppendUint16(append(b, 0xfd), uint16(n))
-	case n <= 0xffffffff:
-		return binary.LittleEndian.AppendUint32(append(b, 0xfe), uint32(n))
-	}
-	return binary.LittleEndian.AppendUint64(append(b, 0xff), n)
+func (t *v1Transport) queueVersion(v *wire.MsgVersion) int {
+	at := t.appendHeader(wire.CmdVersion)
+	t.wbuf = appendVersion(t.wbuf, v)
+	t.sealHeader(at)
+	return len(t.wbuf) - at
+}
+
+func (t *v1Transport) write() (int, error) {
+	n, err := t.w.Write(t.wbuf)
+	t.wbuf = t.wbuf[:0]
+	return n, err
 }
 
 // appendHeader appends a header whose length and checksum sealHeader fills
@@ -166,6 +133,48 @@ func (t *v1Transport) sealHeader(at int) {
 	sum := sha256.Sum256(payload)
 	sum = sha256.Sum256(sum[:])
 	copy(hdr[20:24], sum[:4])
+}
+
+// appendVersion appends a version message's payload. Encoding it here
+// rather than with MsgVersion.BtcEncode saves the allocations wire's
+// io.Writer-based encoder makes per field, which were most of a handshake's;
+// TestAppendVersionMatchesWire holds the two to the same bytes. Layout:
+// version, services, timestamp, addr_recv and addr_from (services, 16-byte
+// IP, big-endian port), nonce, user agent as a var string, start height,
+// relay.
+func appendVersion(b []byte, v *wire.MsgVersion) []byte {
+	b = binary.LittleEndian.AppendUint32(b, uint32(v.ProtocolVersion))
+	b = binary.LittleEndian.AppendUint64(b, uint64(v.Services))
+	b = binary.LittleEndian.AppendUint64(b, uint64(v.Timestamp.Unix()))
+	for _, na := range [2]*wire.NetAddress{&v.AddrYou, &v.AddrMe} {
+		b = binary.LittleEndian.AppendUint64(b, uint64(na.Services))
+		var ip [16]byte
+		copy(ip[:], na.IP.To16())
+		b = append(b, ip[:]...)
+		b = binary.BigEndian.AppendUint16(b, na.Port)
+	}
+	b = binary.LittleEndian.AppendUint64(b, v.Nonce)
+	b = appendVarInt(b, uint64(len(v.UserAgent)))
+	b = append(b, v.UserAgent...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(v.LastBlock))
+	relay := byte(1)
+	if v.DisableRelayTx {
+		relay = 0
+	}
+	return append(b, relay)
+}
+
+// appendVarInt appends a CompactSize integer.
+func appendVarInt(b []byte, n uint64) []byte {
+	switch {
+	case n < 0xfd:
+		return append(b, byte(n))
+	case n <= 0xffff:
+		return binary.LittleEndian.AppendUint16(append(b, 0xfd), uint16(n))
+	case n <= 0xffffffff:
+		return binary.LittleEndian.AppendUint32(append(b, 0xfe), uint32(n))
+	}
+	return binary.LittleEndian.AppendUint64(append(b, 0xff), n)
 }
 
 // parseCommand returns the command of a v1 header: printable ASCII followed by

@@ -57,6 +57,18 @@ type Config struct {
 	// OversizedPayload write. Default: DefaultDripInterval (1s).
 	DripInterval time.Duration
 
+	// V2 makes the peer accept the BIP324 v2 transport too, as Bitcoin
+	// Core 27 and btcd --v2transport do: a connection opening with a v1
+	// version message is served in v1, any other as a v2 responder, and the
+	// behaviour then runs over the encrypted channel. Default: false, a
+	// v1-only peer, which reads a v2 key as a bad v1 header and hangs up.
+	V2 bool
+
+	// V2GarbageLen is the garbage a V2 peer sends after its key: 0 means a
+	// random length in [0, 4095] as Bitcoin Core sends, NoGarbage none,
+	// 1..4095 that many bytes. Default: 0.
+	V2GarbageLen int
+
 	// Addr is the loopback address NewPeer listens on; any 127.x.y.z works
 	// on Linux, so several peers can share a port on distinct addresses.
 	// Default: DefaultAddr. Serve ignores it.
@@ -67,6 +79,9 @@ type Config struct {
 	// Default: nil.
 	Handler func(ctx context.Context, c *Conn) error
 }
+
+// NoGarbage as Config.V2GarbageLen makes a V2 peer send no garbage.
+const NoGarbage = -1
 
 // withDefaults returns cfg with zero fields filled in, or an error for a
 // Config no peer can honour.
@@ -100,6 +115,8 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, errors.New("handshaketest: protocol version does not fit the int32 on the wire")
 	case cfg.Delay < 0:
 		return cfg, errors.New("handshaketest: negative Delay")
+	case cfg.V2GarbageLen < NoGarbage || cfg.V2GarbageLen > 4095:
+		return cfg, errors.New("handshaketest: V2GarbageLen must be NoGarbage, 0 (random) or 1..4095")
 	}
 	return cfg, nil
 }

@@ -1,13 +1,19 @@
 package handshaketest
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/bitcoin-handshake/handshake/internal/bip324"
 )
 
 // Conn is one connection of a fake peer, with helpers to script the peer in
@@ -15,6 +21,8 @@ import (
 // one goroutine may read while another writes.
 type Conn struct {
 	nc     net.Conn
+	r      io.Reader    // nc, or a buffered reader over it once V2 peeked
+	v2     *bip324.Conn // the encrypted channel, once a v2 client connected
 	cfg    Config       // with defaults applied
 	record func(string) // notes each command read; nil outside a Peer
 }
@@ -23,7 +31,43 @@ func newConn(nc net.Conn, cfg Config, record func(string)) *Conn {
 	if record == nil {
 		record = func(string) {}
 	}
-	return &Conn{nc: nc, cfg: cfg, record: record}
+	return &Conn{nc: nc, r: nc, cfg: cfg, record: record}
+}
+
+// acceptV2 answers a v2 client as a BIP324 responder; a client that opened
+// with a v1 version message is left to the v1 behaviour.
+func (c *Conn) acceptV2() error {
+	// The buffer holds a whole first flight of an initiator (key and up to
+	// 4,095 bytes of garbage), so that over a synchronous net.Pipe our
+	// answer never waits on a client still writing.
+	br := bufio.NewReaderSize(c.nc, 8192)
+	c.r = br
+	garbage := c.cfg.V2GarbageLen
+	switch garbage {
+	case 0:
+		garbage = bip324.RandomGarbage
+	case NoGarbage:
+		garbage = 0
+	}
+	v2, err := bip324.Handshake(br, c.nc, bip324.Responder, bip324.Config{Magic: uint32(c.cfg.Net), GarbageLen: garbage})
+	if errors.Is(err, bip324.ErrV1Peer) {
+		return nil
+	}
+	c.v2 = v2
+	return err
+}
+
+// V2 reports whether the client connected over the v2 transport.
+func (c *Conn) V2() bool { return c.v2 != nil }
+
+// SessionID returns the BIP324 session id in hex, as Bitcoin Core's
+// getpeerinfo shows it, or "" on a v1 connection.
+func (c *Conn) SessionID() string {
+	if c.v2 == nil {
+		return ""
+	}
+	id := c.v2.SessionID()
+	return hex.EncodeToString(id[:])
 }
 
 // Net returns the underlying connection, for raw access and deadlines.
@@ -34,7 +78,12 @@ func (c *Conn) Net() net.Conn { return c.nc }
 // payload above MaxPayload, which is never read) or ErrBadChecksum. Each
 // command read is recorded for Peer.Received.
 func (c *Conn) ReadMessage() (cmd string, payload []byte, err error) {
-	cmd, payload, err = readFrame(c.nc, c.cfg.Net)
+	if c.v2 != nil {
+		cmd, payload, err = c.v2.ReadMessage(MaxPayload)
+		payload = bytes.Clone(payload) // the v2 buffer is reused by the next read
+	} else {
+		cmd, payload, err = readFrame(c.r, c.cfg.Net)
+	}
 	if err != nil {
 		return "", nil, err
 	}
@@ -85,13 +134,18 @@ func encode(msg wire.Message, pver uint32) ([]byte, error) {
 }
 
 // WriteCommand writes any command, including ones wire has no type for
-// (sendcmpct, sendtxrcncl, made-up ones), framed with the configured magic.
-// It panics if cmd is longer than 12 bytes, like Frame.
+// (sendcmpct, sendtxrcncl, made-up ones), framed with the configured magic,
+// or encrypted when the client connected over v2. It panics if cmd is
+// longer than 12 bytes, like Frame.
 func (c *Conn) WriteCommand(cmd string, payload []byte) error {
+	if c.v2 != nil {
+		return c.v2.WriteMessage(cmd, payload)
+	}
 	return c.WriteRaw(Frame(c.cfg.Net, cmd, payload))
 }
 
-// WriteRaw writes b as is, in a single Write so messages never interleave.
+// WriteRaw writes b as is, in a single Write so messages never interleave;
+// on a v2 connection it bypasses the encryption.
 func (c *Conn) WriteRaw(b []byte) error {
 	_, err := c.nc.Write(b)
 	return err

@@ -31,7 +31,13 @@ func serve(ctx context.Context, c *Conn) error {
 		c.nc.Close()
 		close(closed)
 	})
-	err := run(ctx, c)
+	var err error
+	if c.cfg.V2 {
+		err = c.acceptV2()
+	}
+	if err == nil {
+		err = run(ctx, c)
+	}
 	if !stop() {
 		<-closed // the AfterFunc goroutine must be gone when we return
 	}

@@ -1,0 +1,268 @@
+package bip324
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sync/atomic"
+
+	"github.com/btcsuite/btcd/v2transport"
+)
+
+// Conn is an established v2 connection. It encrypts and decrypts application
+// messages; it does not own the underlying connection (closing and deadlines
+// stay with the caller).
+//
+// One goroutine may read (ReadMessage) while another writes (WriteMessage,
+// WriteMessages); BytesRead, BytesWritten and SessionID may be called from
+// any goroutine. Concurrent reads, or concurrent writes, are not allowed.
+//
+// After a read error other than ErrMalformed or a too-large payload, or after
+// any write error, the stream is out of sync: every later call in that
+// direction returns the same error.
+type Conn struct {
+	r    *bufio.Reader
+	w    io.Writer
+	role Role
+
+	sessionID          [32]byte
+	sendTerm, recvTerm [termLen]byte
+	sendL, recvL       *v2transport.FSChaCha20
+	sendP, recvP       *v2transport.FSChaCha20Poly1305
+	maxDecoys          int
+
+	nRead, nWritten atomic.Int64
+
+	// Read side.
+	rbuf []byte // ciphertext of packets larger than the bufio buffer
+	rerr error
+
+	// Write side.
+	ptbuf []byte // plaintext being encrypted
+	wbuf  []byte // packets being written
+	werr  error
+}
+
+// Message is one application message for WriteMessages.
+type Message struct {
+	Cmd     string
+	Payload []byte
+}
+
+// SessionID returns the BIP324 session ID, identical on both ends.
+func (c *Conn) SessionID() [32]byte { return c.sessionID }
+
+// Role returns the side of the connection we are.
+func (c *Conn) Role() Role { return c.role }
+
+// BytesRead returns the raw bytes consumed from the connection so far,
+// including the key exchange.
+func (c *Conn) BytesRead() int64 { return c.nRead.Load() }
+
+// BytesWritten returns the raw bytes written to the connection so far,
+// including the key exchange.
+func (c *Conn) BytesWritten() int64 { return c.nWritten.Load() }
+
+func (c *Conn) addRead(n int) { c.nRead.Add(int64(n)) }
+
+func (c *Conn) discard(n int) {
+	d, _ := c.r.Discard(n) // n is always buffered
+	c.addRead(d)
+}
+
+func (c *Conn) write(b []byte) error {
+	n, err := c.w.Write(b)
+	c.nWritten.Add(int64(n))
+	if err == nil && n != len(b) {
+		err = io.ErrShortWrite
+	}
+	return err
+}
+
+// retainLimit is the largest buffer a Conn keeps between calls.
+const retainLimit = 64 << 10
+
+// appendPacket encrypts one packet whose contents are typ + payload + zeros
+// zero bytes and appends it (length field + AEAD ciphertext) to dst.
+func (c *Conn) appendPacket(dst, aad []byte, ignore bool, typ, payload []byte, zeros int) ([]byte, error) {
+	n := len(typ) + len(payload) + zeros
+	if n > MaxContentsLen {
+		return dst, fmt.Errorf("%w: %d bytes of contents, the most a packet holds is %d",
+			ErrPacketTooLarge, n, MaxContentsLen)
+	}
+	hdr := byte(0)
+	if ignore {
+		hdr = ignoreBit
+	}
+	pt := append(c.ptbuf[:0], hdr)
+	pt = append(pt, typ...)
+	pt = append(pt, payload...)
+	pt = append(pt, make([]byte, zeros)...)
+	if cap(pt) <= retainLimit {
+		c.ptbuf = pt
+	}
+	ct, err := c.sendP.Encrypt(aad, pt)
+	if err != nil {
+		return dst, err
+	}
+	l := [lengthLen]byte{byte(n), byte(n >> 8), byte(n >> 16)}
+	el, err := c.sendL.Crypt(l[:])
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, el...)
+	return append(dst, ct...), nil
+}
+
+// readPacket reads and decrypts one packet whose contents may be at most
+// maxLen bytes, returning its contents and ignore bit. The length is checked
+// before the body is read or any buffer for it is allocated.
+func (c *Conn) readPacket(aad []byte, maxLen int) (contents []byte, ignore bool, err error) {
+	var l [lengthLen]byte
+	n, err := io.ReadFull(c.r, l[:])
+	c.addRead(n)
+	if err != nil {
+		if n > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, false, err
+	}
+	dl, err := c.recvL.Crypt(l[:])
+	if err != nil {
+		return nil, false, err
+	}
+	size := int(dl[0]) | int(dl[1])<<8 | int(dl[2])<<16
+	if size > maxLen {
+		return nil, false, fmt.Errorf("%w: length field says %d bytes, limit %d", ErrPacketTooLarge, size, maxLen)
+	}
+	total := headerLen + size + tagLen
+	var ct []byte
+	if total <= c.r.Size() {
+		// Decrypt straight out of the bufio buffer.
+		if ct, err = c.r.Peek(total); err != nil {
+			c.discard(len(ct))
+			return nil, false, eofUnexpected(err)
+		}
+		defer c.discard(total)
+	} else {
+		if cap(c.rbuf) < total {
+			c.rbuf = make([]byte, total)
+		}
+		ct = c.rbuf[:total]
+		n, err := io.ReadFull(c.r, ct)
+		c.addRead(n)
+		if cap(c.rbuf) > retainLimit {
+			c.rbuf = nil
+		}
+		if err != nil {
+			return nil, false, eofUnexpected(err)
+		}
+	}
+	pt, err := c.recvP.Decrypt(aad, ct)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %d-byte packet: %v", ErrBadTag, size, err)
+	}
+	return pt[headerLen:], pt[0]&ignoreBit != 0, nil
+}
+
+// WriteMessage encrypts one application message and writes it in one Write
+// call. cmd is sent as its one-byte BIP324 message type ID when it has one
+// (ShortID), otherwise as 0x00 + the command zero-padded to 12 bytes; cmd
+// must then be 1 to 12 printable ASCII characters.
+func (c *Conn) WriteMessage(cmd string, payload []byte) error {
+	return c.WriteMessages(Message{Cmd: cmd, Payload: payload})
+}
+
+// WriteMessages encrypts several messages and writes them with a single Write
+// call (e.g. wtxidrelay, sendaddrv2 and verack together). All commands and
+// sizes are checked before anything is encrypted, so an invalid message
+// fails the call without touching the stream.
+func (c *Conn) WriteMessages(msgs ...Message) error {
+	if c.werr != nil {
+		return c.werr
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	size := 0
+	for _, m := range msgs {
+		if err := checkCommand(m.Cmd); err != nil {
+			return err
+		}
+		typeLen := typeLen(m.Cmd)
+		if n := typeLen + len(m.Payload); n > MaxContentsLen {
+			return fmt.Errorf("%w: %s message of %d bytes, the most a packet holds is %d",
+				ErrPacketTooLarge, m.Cmd, n, MaxContentsLen)
+		}
+		size += typeLen + len(m.Payload) + packetExtra
+	}
+	out := c.wbuf[:0]
+	if cap(out) < size {
+		out = make([]byte, 0, size)
+	}
+	var typ [1 + commandSize]byte
+	for _, m := range msgs {
+		var err error
+		if out, err = c.appendPacket(out, nil, false, appendType(typ[:0], m.Cmd), m.Payload, 0); err != nil {
+			c.werr = err
+			return err
+		}
+	}
+	if cap(out) <= retainLimit {
+		c.wbuf = out
+	}
+	if err := c.write(out); err != nil {
+		c.werr = fmt.Errorf("bip324: writing: %w", err)
+		return c.werr
+	}
+	return nil
+}
+
+// ReadMessage reads packets until one that is not a decoy arrives and returns
+// its command and payload. Short message type IDs are mapped back to command
+// names (ShortID's table); IDs BIP324 does not assign come back as
+// "shortid-N" (N in decimal) with a nil error, so that callers can ignore
+// them as Bitcoin Core does. The payload aliases a buffer the next call may
+// reuse.
+//
+// maxPayload bounds the payload (maxPayload <= 0 means DefaultMaxPayload): a
+// packet whose length field claims more than maxPayload plus the 13 bytes of
+// a long message type fails with ErrPacketTooLarge before its body is read or
+// any buffer of that size allocated; a payload that turns out longer than
+// maxPayload after decryption fails with ErrPacketTooLarge too. At most
+// Config.MaxDecoys decoy packets are skipped per call (ErrTooManyDecoys).
+//
+// A clean close between packets returns io.EOF; in the middle of a packet,
+// io.ErrUnexpectedEOF.
+func (c *Conn) ReadMessage(maxPayload int) (cmd string, payload []byte, err error) {
+	if c.rerr != nil {
+		return "", nil, c.rerr
+	}
+	if maxPayload <= 0 {
+		maxPayload = DefaultMaxPayload
+	}
+	limit := min(maxPayload, MaxContentsLen-1-commandSize) + 1 + commandSize
+	for decoys := 0; ; decoys++ {
+		contents, ignore, err := c.readPacket(nil, limit)
+		if err != nil {
+			c.rerr = err
+			return "", nil, err
+		}
+		if ignore {
+			if decoys >= c.maxDecoys {
+				c.rerr = fmt.Errorf("%w: more than %d in a row", ErrTooManyDecoys, c.maxDecoys)
+				return "", nil, c.rerr
+			}
+			continue
+		}
+		cmd, payload, err := decodeContents(contents)
+		if err != nil {
+			return "", nil, err
+		}
+		if len(payload) > maxPayload {
+			return "", nil, fmt.Errorf("%w: %s payload of %d bytes, limit %d",
+				ErrPacketTooLarge, cmd, len(payload), maxPayload)
+		}
+		return cmd, payload, nil
+	}
+}

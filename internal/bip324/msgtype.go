@@ -1,0 +1,138 @@
+package bip324
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// commandSize is the length of a long-form message type (as in v1 headers).
+const commandSize = 12
+
+// shortIDs is BIP324's table of one-byte message type IDs. IDs 1-28 are the
+// ones Bitcoin Core implements (its V2_MESSAGE_IDS); btcd's wire/v2 knows the
+// same IDs except 3, 4, 10 and 20, the compact-block messages it does not
+// implement. 29-32 are assigned by BIP324 to Erlay (BIP330) messages that no
+// node implements yet: they are decoded but never sent (those commands go
+// out in long form).
+var shortIDs = [...]string{
+	1: "addr", 2: "block", 3: "blocktxn", 4: "cmpctblock",
+	5: "feefilter", 6: "filteradd", 7: "filterclear", 8: "filterload",
+	9: "getblocks", 10: "getblocktxn", 11: "getdata", 12: "getheaders",
+	13: "headers", 14: "inv", 15: "mempool", 16: "merkleblock",
+	17: "notfound", 18: "ping", 19: "pong", 20: "sendcmpct",
+	21: "tx", 22: "getcfilters", 23: "cfilter", 24: "getcfheaders",
+	25: "cfheaders", 26: "getcfcheckpt", 27: "cfcheckpt", 28: "addrv2",
+	29: "reqrecon", 30: "sketch", 31: "reqsketchext", 32: "reconcildiff",
+}
+
+// maxSendShortID is the highest ID we send.
+const maxSendShortID = 28
+
+var (
+	shortIDByCmd = func() map[string]byte {
+		m := make(map[string]byte, maxSendShortID)
+		for id := 1; id <= maxSendShortID; id++ {
+			m[shortIDs[id]] = byte(id)
+		}
+		return m
+	}()
+
+	// idNames maps every first byte of packet contents to a command, so
+	// that decoding allocates nothing.
+	idNames = func() (t [256]string) {
+		for id := 1; id < 256; id++ {
+			if id < len(shortIDs) {
+				t[id] = shortIDs[id]
+			} else {
+				t[id] = "shortid-" + strconv.Itoa(id)
+			}
+		}
+		return t
+	}()
+
+	// longCmds interns the long-form commands seen around a handshake.
+	longCmds = func() map[string]string {
+		m := map[string]string{}
+		for _, s := range []string{
+			"version", "verack", "wtxidrelay", "sendaddrv2", "sendheaders",
+			"getaddr", "reject", "sendtxrcncl", "alert",
+		} {
+			m[s] = s
+		}
+		for _, s := range shortIDs[1:] {
+			m[s] = s
+		}
+		return m
+	}()
+)
+
+// ShortID returns the one-byte BIP324 message type ID WriteMessage uses for
+// cmd, if it has one.
+func ShortID(cmd string) (byte, bool) {
+	id, ok := shortIDByCmd[cmd]
+	return id, ok
+}
+
+// typeLen is the encoded length of cmd's message type.
+func typeLen(cmd string) int {
+	if _, ok := shortIDByCmd[cmd]; ok {
+		return 1
+	}
+	return 1 + commandSize
+}
+
+// checkCommand reports whether cmd can be sent.
+func checkCommand(cmd string) error {
+	if _, ok := shortIDByCmd[cmd]; ok {
+		return nil
+	}
+	if len(cmd) == 0 || len(cmd) > commandSize {
+		return fmt.Errorf("bip324: command %q: want 1 to %d characters", cmd, commandSize)
+	}
+	for i := 0; i < len(cmd); i++ {
+		if cmd[i] < 0x20 || cmd[i] > 0x7e {
+			return fmt.Errorf("bip324: command %q: not printable ASCII", cmd)
+		}
+	}
+	return nil
+}
+
+// appendType appends cmd's message type encoding (checkCommand passed).
+func appendType(dst []byte, cmd string) []byte {
+	if id, ok := shortIDByCmd[cmd]; ok {
+		return append(dst, id)
+	}
+	dst = append(dst, 0)
+	dst = append(dst, cmd...)
+	var pad [commandSize]byte
+	return append(dst, pad[:commandSize-len(cmd)]...)
+}
+
+// decodeContents splits packet contents into command and payload, with
+// Bitcoin Core's rules for long-form types: printable ASCII, then only zero
+// padding.
+func decodeContents(b []byte) (cmd string, payload []byte, err error) {
+	if len(b) == 0 {
+		return "", nil, fmt.Errorf("%w: empty packet contents", ErrMalformed)
+	}
+	if b[0] != 0 {
+		return idNames[b[0]], b[1:], nil
+	}
+	if len(b) < 1+commandSize {
+		return "", nil, fmt.Errorf("%w: %d bytes of contents, too short for a long message type", ErrMalformed, len(b))
+	}
+	field := b[1 : 1+commandSize]
+	if !isV1Command(field) {
+		return "", nil, fmt.Errorf("%w: invalid message type %q", ErrMalformed, field)
+	}
+	n := 0
+	for n < commandSize && field[n] != 0 {
+		n++
+	}
+	if s, ok := longCmds[string(field[:n])]; ok {
+		cmd = s
+	} else {
+		cmd = string(field[:n])
+	}
+	return cmd, b[1+commandSize:], nil
+}

@@ -1,0 +1,149 @@
+package handshake
+
+import (
+	"bufio"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/bitcoin-handshake/handshake/internal/bip324"
+)
+
+// transport frames the messages of one connection: v1Transport in the clear,
+// v2Transport encrypted (BIP324).
+type transport interface {
+	// readMessage reads one message of at most limit bytes on the wire.
+	// It returns the payload of a version message only; the payload is
+	// valid until the next call.
+	readMessage(limit int) (cmd string, payload []byte, n int, err error)
+	// queue and queueVersion add a message to the next write and return
+	// its size on the wire.
+	queue(cmd string, payload []byte) int
+	queueVersion(v *wire.MsgVersion) int
+	// write sends what is queued in one Write call.
+	write() (int, error)
+}
+
+// pipeBufferSize holds a responder's whole first flight: its key, 4,095
+// bytes of garbage, the terminator and a version packet.
+const pipeBufferSize = 8192
+
+// v2Overhead is what a packet adds to its contents (length, header, tag)
+// plus the long form of a message type, the most a command may take.
+const v2Overhead = 3 + 1 + 16 + 13
+
+// v2Transport carries messages over an established BIP324 session.
+type v2Transport struct {
+	c    *bip324.Conn
+	msgs []bip324.Message
+	vbuf [160]byte // backs our version payload
+}
+
+// keyExchange runs the BIP324 handshake as the initiator and makes the
+// session's transport a v2 one. A peer that hangs up before sending any byte
+// or answers in v1 speaks only v1 (ErrV1Only), as Bitcoin Core judges it.
+func (s *session) keyExchange() error {
+	// On v2 the byte counts are the raw socket's, key exchange included,
+	// which the bip324 package cannot report when it fails.
+	s.rawCount = true
+	cr := &countingReader{r: s.conn, n: &s.res.BytesReceived}
+	cw := &countingWriter{w: s.conn, n: &s.res.BytesSent}
+	size := readBufferSize
+	if _, ok := s.conn.(*net.TCPConn); !ok {
+		// A synchronous connection such as net.Pipe completes the
+		// responder's write only once we have read all of it, key,
+		// garbage and version packet, before we write again.
+		size = pipeBufferSize
+	}
+	c, err := bip324.Handshake(bufio.NewReaderSize(cr, size), cw, bip324.Initiator, bip324.Config{
+		Magic:      uint32(s.o.ChainParams.Net),
+		GarbageLen: bip324.RandomGarbage, // a fixed length would fingerprint us
+	})
+	if err != nil {
+		switch {
+		case errors.Is(err, bip324.ErrV1Peer),
+			errors.Is(err, bip324.ErrPeerClosed) && s.res.BytesReceived == 0:
+			return fmt.Errorf("%w: %w", ErrV1Only, err)
+		}
+		return v2Error(err)
+	}
+	id := c.SessionID()
+	s.res.SessionID = hex.EncodeToString(id[:])
+	s.t = &v2Transport{c: c}
+	return nil
+}
+
+func (t *v2Transport) readMessage(limit int) (string, []byte, int, error) {
+	room := limit - v2Overhead
+	if room < 0 {
+		return "", nil, 0, fmt.Errorf("%w: no room for another message", ErrLimitExceeded)
+	}
+	before := t.c.BytesRead()
+	cmd, payload, err := t.c.ReadMessage(max(1, min(room, wire.MaxProtocolMessageLength)))
+	n := int(t.c.BytesRead() - before)
+	switch {
+	case err != nil:
+		return "", nil, n, v2Error(err)
+	case cmd == wire.CmdVersion && len(payload) > int(maxVersionPayload):
+		return cmd, nil, n, fmt.Errorf("%w: version of %d bytes, the maximum is %d", ErrMessageTooLarge, len(payload), maxVersionPayload)
+	case cmd != wire.CmdVersion:
+		payload = nil
+	}
+	return cmd, payload, n, nil
+}
+
+func (t *v2Transport) queue(cmd string, payload []byte) int {
+	t.msgs = append(t.msgs, bip324.Message{Cmd: cmd, Payload: payload})
+	return v2Overhead + len(payload)
+}
+
+func (t *v2Transport) queueVersion(v *wire.MsgVersion) int {
+	return t.queue(wire.CmdVersion, appendVersion(t.vbuf[:0], v))
+}
+
+func (t *v2Transport) write() (int, error) {
+	before := t.c.BytesWritten()
+	err := t.c.WriteMessages(t.msgs...)
+	t.msgs = t.msgs[:0]
+	return int(t.c.BytesWritten() - before), err
+}
+
+// v2Error files a BIP324 failure under the package's error classes, keeping
+// the detail.
+func v2Error(err error) error {
+	switch {
+	case errors.Is(err, bip324.ErrBadTag), errors.Is(err, bip324.ErrMalformed):
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	case errors.Is(err, bip324.ErrGarbageTooLong):
+		return fmt.Errorf("%w: %w", ErrProtocolViolation, err)
+	case errors.Is(err, bip324.ErrPacketTooLarge), errors.Is(err, bip324.ErrTooManyDecoys):
+		return fmt.Errorf("%w: %w", ErrLimitExceeded, err)
+	}
+	return err
+}
+
+// countingReader and countingWriter count a connection's raw bytes.
+type countingReader struct {
+	r interface{ Read([]byte) (int, error) }
+	n *int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	*c.n += int64(n)
+	return n, err
+}
+
+type countingWriter struct {
+	w interface{ Write([]byte) (int, error) }
+	n *int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	*c.n += int64(n)
+	return n, err
+}
