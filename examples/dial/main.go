@@ -34,8 +34,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	network := fs.String("network", "mainnet", "network: "+strings.Join(handshake.NetworkNames(), ", "))
 	asJSON := fs.Bool("json", false, "print one JSON object per node")
 	timeout := fs.Duration("timeout", 10*time.Second, "time limit per node")
+	transportFlag := fs.String("transport", "auto", "transport: auto (v2, falling back to v1), v1 or v2")
 	usage := func(err error) int {
-		fmt.Fprintf(stderr, "dial: %v (usage: dial [-network name] [-json] [-timeout d] host[:port]...)\n", err)
+		fmt.Fprintf(stderr, "dial: %v (usage: dial [-network name] [-transport auto|v1|v2] [-json] [-timeout d] host[:port]...)\n", err)
 		return 2
 	}
 	if err := fs.Parse(args); err != nil {
@@ -47,6 +48,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return usage(err)
 	}
 	params, err := handshake.Network(*network)
+	if err != nil {
+		return usage(err)
+	}
+	transport, err := handshake.ParseTransport(*transportFlag)
 	if err != nil {
 		return usage(err)
 	}
@@ -64,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	opts := handshake.Options{ChainParams: params, Timeout: *timeout}
+	opts := handshake.Options{ChainParams: params, Timeout: *timeout, Transport: transport}
 	enc := json.NewEncoder(stdout)
 	status := 0
 	for _, addr := range fs.Args() {
@@ -113,6 +118,12 @@ func printResult(w io.Writer, r handshake.Result) {
 		fmt.Fprintf(w, "  relay        %v\n", p.Relay)
 		fmt.Fprintf(w, "  sees us as   %v\n", p.AddrRecv.Addr)
 		fmt.Fprintf(w, "  features     %s\n", orNone(r.Features))
+	}
+	if r.SessionID != "" {
+		fmt.Fprintf(w, "  session id   %s\n", r.SessionID)
+	}
+	if r.Fallback != "" {
+		fmt.Fprintf(w, "  fallback     %s\n", r.Fallback)
 	}
 	fmt.Fprintf(w, "  received     %s\n", orNone(r.Received))
 	fmt.Fprintf(w, "  bytes        %d sent, %d received\n", r.BytesSent, r.BytesReceived)

@@ -14,7 +14,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestDialPrintsResults(t *testing.T) {
-	ok, err := handshaketest.NewPeer(handshaketest.Config{UserAgent: "/Satoshi:27.1.0/", StartHeight: 42})
+	ok, err := handshaketest.NewPeer(handshaketest.Config{UserAgent: "/Satoshi:27.1.0/", StartHeight: 42, V2: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,11 +27,18 @@ func TestDialPrintsResults(t *testing.T) {
 
 	var out, errOut bytes.Buffer
 	code := run([]string{ok.Addr()}, &out, &errOut)
-	if code != 0 || !strings.Contains(out.String(), ok.Addr()+": OK over v1") ||
+	if code != 0 || !strings.Contains(out.String(), ok.Addr()+": OK over v2") ||
+		!strings.Contains(out.String(), "session id   ") ||
 		!strings.Contains(out.String(), "user agent   /Satoshi:27.1.0/") ||
 		!strings.Contains(out.String(), "start height 42") ||
 		!strings.Contains(out.String(), "features     wtxidrelay, sendaddrv2, sendtxrcncl") {
 		t.Errorf("exit %d, output:\n%s%s", code, &out, &errOut)
+	}
+
+	out.Reset()
+	code = run([]string{"-transport", "v1", ok.Addr()}, &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), ok.Addr()+": OK over v1") || strings.Contains(out.String(), "session id") {
+		t.Errorf("-transport v1: exit %d, output:\n%s", code, &out)
 	}
 
 	out.Reset()
@@ -51,6 +58,7 @@ func TestDialBadInput(t *testing.T) {
 		{},
 		{"-network", "moon", "127.0.0.1"},
 		{"-timeout", "0s", "127.0.0.1"},
+		{"-transport", "v9", "127.0.0.1"},
 		{"-nope"},
 		{"127.0.0.1:notaport"},
 		{"host name"},

@@ -50,6 +50,7 @@ type config struct {
 	resolver     string
 	allowPrivate bool
 	services     string
+	transport    handshake.Transport
 	json         bool
 	verbose      bool
 	demo         bool
@@ -69,6 +70,7 @@ func parse(args []string) (*config, error) {
 	fs.StringVar(&c.resolver, "resolver", "", "DNS server to ask, host:port (default: the system's)")
 	fs.BoolVar(&c.allowPrivate, "allow-private", false, "dial private, loopback and link-local addresses seeds return")
 	fs.StringVar(&c.services, "services", "", "required service bits in hex, e.g. 9 (asks seeds that filter)")
+	transport := fs.String("transport", "auto", "transport: auto (v2, falling back to v1), v1 or v2")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per node on stdout; logs go to stderr")
 	fs.BoolVar(&c.verbose, "v", false, "log every message sent and received")
 	fs.BoolVar(&c.demo, "demo", false, "sweep a simulated network on loopback instead")
@@ -104,6 +106,10 @@ func parse(args []string) (*config, error) {
 	if _, err := handshake.Network(c.network); err != nil {
 		return nil, err
 	}
+	var err error
+	if c.transport, err = handshake.ParseTransport(*transport); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -126,7 +132,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	params, _ := handshake.Network(c.network)
 	opts := handshake.SweepOptions{
-		Options:      handshake.Options{ChainParams: params, Timeout: c.timeout},
+		Options:      handshake.Options{ChainParams: params, Timeout: c.timeout, Transport: c.transport},
 		Concurrency:  c.concurrency,
 		AllowPrivate: c.allowPrivate,
 	}
@@ -208,9 +214,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 func logResult(lg *logger, r handshake.Result) {
 	switch r.Status {
 	case handshake.Completed:
+		over := r.Transport.String()
+		if r.Fallback != "" {
+			over += " (fallback)"
+		}
 		lg.log("INFO", "`%s`: Handshake OK over %s: %s, protocol %d, height %d, features [%s] in %v",
-			r.Addr, r.Transport, r.Peer.UserAgent, r.Peer.ProtocolVersion, r.Peer.StartHeight,
-			strings.Join(r.Features, " "), r.Timings.Total.Round(time.Millisecond))
+			r.Addr, over, r.Peer.UserAgent, r.Peer.ProtocolVersion, r.Peer.StartHeight,
+			strings.Join(r.Features, " "), r.Timings.Total.Round(100*time.Microsecond))
 	case handshake.Partial:
 		lg.log("WARN", "`%s`: Handshake incomplete: %s (%s): %v", r.Addr, r.Peer.UserAgent, r.Transport, cause(r.Err))
 	default:
