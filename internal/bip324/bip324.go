@@ -94,11 +94,10 @@ var (
 	// ErrV1Peer reports a peer that speaks the v1 protocol.
 	//
 	// Responder: the first 16 bytes the initiator sent are the v1 prefix for
-	// Config.Magic (magic + "version\x00\x00\x00\x00\x00"). Nothing has been
+	// Config.Magic (magic + "version\x00\x00\x00\x00\x00"), or the same
+	// with another network's magic (the error says which). Nothing has been
 	// consumed from the reader and nothing written, so the caller can go on
-	// with v1 on the same *bufio.Reader. It is also returned (after our key
-	// was sent) when the initiator's 64 bytes are a v1 version header for a
-	// different network magic.
+	// with v1 on the same *bufio.Reader (and reject a wrong magic there).
 	//
 	// Initiator: the responder's first bytes are Config.Magic, i.e. it
 	// answered in v1: either it closed before 64 bytes arrived, or its 64
@@ -273,10 +272,10 @@ func v1Prefix(magic uint32) [16]byte {
 // terminator within the 4,111 bytes after its key and authenticates its
 // version packet (AAD = its garbage), skipping decoys.
 //
-// Responder: looks at the initiator's first bytes without consuming them and
-// returns ErrV1Peer on the v1 prefix; otherwise reads the initiator's whole
-// key, derives the keys and sends key, garbage, terminator, decoys and version
-// packet in a single write, then receives as above.
+// Responder: peeks at the initiator's first 16 bytes and returns ErrV1Peer on
+// a v1 version header; otherwise reads the initiator's whole key, derives the
+// keys and sends key, garbage, terminator, decoys and version packet in a
+// single write, then receives as above.
 //
 // Deadlines and cancellation are the caller's: it sets deadlines on its
 // net.Conn (a deadline error is returned wrapped). No goroutines are started.
@@ -343,7 +342,7 @@ func (c *Conn) handshake(cfg *Config) error {
 			return err
 		}
 	} else {
-		if err := c.readResponderKey(&theirs, cfg.Magic); err != nil {
+		if err := c.readResponderKey(&theirs); err != nil {
 			return err
 		}
 	}
@@ -401,43 +400,34 @@ func (c *Conn) appendSecondFlight(out, garbage []byte, decoys []int) ([]byte, er
 	return c.appendPacket(out, aad, false, nil, nil, 0)
 }
 
-// detectV1 (responder) compares the initiator's first bytes with the v1
-// prefix, peeking only: on ErrV1Peer nothing has been consumed. It returns
-// as soon as one byte differs.
+// detectV1 (responder) compares the initiator's first 16 bytes with the v1
+// prefix, peeking only: on ErrV1Peer nothing has been consumed. A v2
+// initiator sends at least 64 bytes before it waits, so waiting for 16 costs
+// nothing (we answer only once we have its whole key anyway).
 func (c *Conn) detectV1(magic uint32) error {
 	prefix := v1Prefix(magic)
-	n := 1
-	for {
-		p, err := c.r.Peek(n)
-		for i, b := range p {
-			if b != prefix[i] {
-				return nil
-			}
-		}
-		if err != nil {
-			return keyExchangeErr("reading the initiator's key", err)
-		}
-		if n == len(prefix) {
-			return fmt.Errorf("%w: initiator sent a v1 version message", ErrV1Peer)
-		}
-		n = min(len(prefix), max(n+1, c.r.Buffered()))
+	p, err := c.r.Peek(len(prefix))
+	if err != nil {
+		return keyExchangeErr("reading the initiator's key", err)
 	}
+	switch {
+	case bytes.Equal(p, prefix[:]):
+		return fmt.Errorf("%w: initiator sent a v1 version message", ErrV1Peer)
+	case bytes.Equal(p[4:], prefix[4:]):
+		// BIP324 only compares with our network's prefix; this one
+		// would otherwise fail much later, at the terminator search.
+		return fmt.Errorf("%w: initiator sent a v1 version message for network magic %08x, want %08x",
+			ErrV1Peer, binary.LittleEndian.Uint32(p[:4]), magic)
+	}
+	return nil
 }
 
 // readResponderKey (responder) reads the initiator's 64-byte key.
-func (c *Conn) readResponderKey(theirs *[keyLen]byte, magic uint32) error {
+func (c *Conn) readResponderKey(theirs *[keyLen]byte) error {
 	n, err := io.ReadFull(c.r, theirs[:])
 	c.addRead(n)
 	if err != nil {
 		return keyExchangeErr("reading the initiator's key", err)
-	}
-	// BIP324 only compares against our network's prefix; a v1 version
-	// header for another network would otherwise fail much later, at the
-	// garbage terminator search.
-	prefix := v1Prefix(magic)
-	if bytes.Equal(theirs[4:16], prefix[4:16]) {
-		return fmt.Errorf("%w: initiator sent a v1 version message for network magic %08x, want %08x",
-			ErrV1Peer, binary.LittleEndian.Uint32(theirs[:4]), magic)
 	}
 	return nil
 }

@@ -287,9 +287,14 @@ func TestV1Detection(t *testing.T) {
 	})
 	t.Run("responder sees other network's v1 version", func(t *testing.T) {
 		other := v1Prefix(testnet)
-		r := bufio.NewReader(bytes.NewReader(append(other[:], make([]byte, 200)...)))
-		_, err := Handshake(r, io.Discard, Responder, Config{Magic: mainnet})
+		in := append(other[:], make([]byte, 200)...)
+		r := bufio.NewReader(bytes.NewReader(in))
+		var w bytes.Buffer
+		_, err := Handshake(r, &w, Responder, Config{Magic: mainnet})
 		mustIs(t, err, ErrV1Peer)
+		if left := unread(r); w.Len() != 0 || left != len(in) {
+			t.Fatalf("wrote %d bytes; left %d of %d bytes unread", w.Len(), left, len(in))
+		}
 	})
 	t.Run("responder, initiator key shares a prefix with v1", func(t *testing.T) {
 		s := newScript(t, Responder, mainnet)
