@@ -24,7 +24,7 @@ import (
 // has arrived, and closes the connection before returning.
 func BenchmarkDial(b *testing.B) {
 	r := startResponder(b, responderConfig(0), false)
-	opts := handshake.Options{ChainParams: &chaincfg.RegressionNetParams}
+	opts := handshake.Options{ChainParams: &chaincfg.RegressionNetParams, Transport: handshake.TransportV1}
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -84,7 +84,9 @@ func TestBtcdNode(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
 			node := startBtcd(t, v.cfg)
-			regtest := handshake.Options{ChainParams: &chaincfg.RegressionNetParams}
+			// The v1 exchange and its exact byte counts are under
+			// test here; TestBtcdNodeTransports covers v2.
+			regtest := handshake.Options{ChainParams: &chaincfg.RegressionNetParams, Transport: handshake.TransportV1}
 
 			// A fresh node is at the genesis block; relay is on unless
 			// --blocksonly; btcd announces peer.MaxProtocolVersion.
@@ -142,7 +144,7 @@ func TestBtcdNode(t *testing.T) {
 
 			t.Run("WrongNetwork", func(t *testing.T) {
 				t.Parallel()
-				res, err := handshake.Dial(testContext(t), node.Addr, handshake.Options{ChainParams: &chaincfg.MainNetParams})
+				res, err := handshake.Dial(testContext(t), node.Addr, handshake.Options{ChainParams: &chaincfg.MainNetParams, Transport: handshake.TransportV1})
 				checkFailed(t, res, err, v.wantWrongNet, handshake.StepReadVersion, handshake.Failed)
 				if len(res.Received) != 0 {
 					t.Errorf("Received = %q, want nothing", res.Received)

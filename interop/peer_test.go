@@ -72,6 +72,9 @@ func TestPeerPackageInbound(t *testing.T) {
 			opts := tc.opts
 			opts.ChainParams = &chaincfg.RegressionNetParams
 			opts.Dialer = d
+			// This responder speaks v1 only, and the byte counts
+			// checked are v1's: no v2 attempt first.
+			opts.Transport = handshake.TransportV1
 			res, err := handshake.Dial(ctx, r.Addr, opts)
 			checkCompleted(t, res, err, r.Addr, wantPeer{
 				UserAgent:       responderUserAgent,
@@ -275,7 +278,9 @@ func TestPeerPackageErrors(t *testing.T) {
 			t.Parallel()
 			ctx := testContext(t)
 			r := startResponder(t, responderConfig(0), false)
-			res, err := handshake.Dial(ctx, r.Addr, tc.opts)
+			opts := tc.opts
+			opts.Transport = handshake.TransportV1
+			res, err := handshake.Dial(ctx, r.Addr, opts)
 			checkFailed(t, res, err, tc.wantErr, tc.wantStep, tc.wantStatus)
 		})
 	}
