@@ -168,7 +168,8 @@ func run(ctx, bounded context.Context, conn net.Conn, addr string, o Options, st
 	}
 	s.res.Timings.Connect = connect
 	if t == TransportV2 {
-		if err := s.keyExchange(); err != nil {
+		v := s.version()
+		if err := s.keyExchange(&v); err != nil {
 			return failed(s.res, addr, StepKeyExchange, classify(ctx, bounded, err), start)
 		}
 	} else {
@@ -191,8 +192,13 @@ func run(ctx, bounded context.Context, conn net.Conn, addr string, o Options, st
 // until its verack, answering its version with our feature messages and
 // verack as Bitcoin Core does.
 func (s *session) exchange() (Step, error) {
-	if err := s.sendVersion(); err != nil {
-		return StepSendVersion, err
+	if s.res.Transport == TransportV1 {
+		// (On v2 our version went out with the key exchange.)
+		v := s.version()
+		s.log("sent", wire.CmdVersion, s.t.queueVersion(&v))
+		if err := s.flush(StepSendVersion); err != nil {
+			return StepSendVersion, err
+		}
 	}
 	gotVersion := false
 	featuresFrom := 0
@@ -253,7 +259,8 @@ func (s *session) exchange() (Step, error) {
 	}
 }
 
-func (s *session) sendVersion() error {
+// version is the version message we send.
+func (s *session) version() wire.MsgVersion {
 	msg := wire.MsgVersion{
 		ProtocolVersion: int32(s.o.ProtocolVersion),
 		Services:        s.o.Services,
@@ -270,9 +277,7 @@ func (s *session) sendVersion() error {
 	if ta, ok := s.conn.RemoteAddr().(*net.TCPAddr); ok && ta.Port <= 0xffff {
 		msg.AddrYou.IP, msg.AddrYou.Port = ta.IP, uint16(ta.Port)
 	}
-	n := s.t.queueVersion(&msg)
-	s.log("sent", wire.CmdVersion, n)
-	return s.flush(StepSendVersion)
+	return msg
 }
 
 // sendVerack announces our features, when the negotiated version has them,
@@ -400,6 +405,8 @@ func classify(ctx, bounded context.Context, err error) error {
 	ended := errors.Is(err, os.ErrDeadlineExceeded) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 	switch {
+	case !ended && classified(err):
+		return err
 	case ended && ctx.Err() != nil:
 		return ctx.Err()
 	case ended && bounded.Err() != nil:
@@ -412,6 +419,18 @@ func classify(ctx, bounded context.Context, err error) error {
 		return fmt.Errorf("%w: %w", ErrPeerClosed, err)
 	}
 	return err
+}
+
+// classified reports whether err already carries one of our classes, such as
+// ErrV1Only wrapping the reset that revealed it.
+func classified(err error) bool {
+	for _, class := range [...]error{ErrV1Only, ErrPeerClosed, ErrMalformed, ErrProtocolViolation,
+		ErrLimitExceeded, ErrMessageTooLarge, ErrWrongNetwork} {
+		if errors.Is(err, class) {
+			return true
+		}
+	}
+	return false
 }
 
 // withDefaultPort adds port to a host given without one: "1.2.3.4",

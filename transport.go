@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
+	"math/rand/v2"
 
 	"github.com/btcsuite/btcd/wire/v2"
 
@@ -27,9 +27,12 @@ type transport interface {
 	write() (int, error)
 }
 
-// pipeBufferSize holds a responder's whole first flight: its key, 4,095
+// maxGarbage bounds the garbage we send after our key.
+const maxGarbage = 255
+
+// v2BufferSize holds a responder's whole first flight: its key, 4,095
 // bytes of garbage, the terminator and a version packet.
-const pipeBufferSize = 8192
+const v2BufferSize = 8192
 
 // v2Overhead is what a packet adds to its contents (length, header, tag)
 // plus the long form of a message type, the most a command may take.
@@ -45,22 +48,26 @@ type v2Transport struct {
 // keyExchange runs the BIP324 handshake as the initiator and makes the
 // session's transport a v2 one. A peer that hangs up before sending any byte
 // or answers in v1 speaks only v1 (ErrV1Only), as Bitcoin Core judges it.
-func (s *session) keyExchange() error {
+func (s *session) keyExchange(version *wire.MsgVersion) error {
 	// On v2 the byte counts are the raw socket's, key exchange included,
 	// which the bip324 package cannot report when it fails.
 	s.rawCount = true
 	cr := &countingReader{r: s.conn, n: &s.res.BytesReceived}
 	cw := &countingWriter{w: s.conn, n: &s.res.BytesSent}
-	size := readBufferSize
-	if _, ok := s.conn.(*net.TCPConn); !ok {
-		// A synchronous connection such as net.Pipe completes the
-		// responder's write only once we have read all of it, key,
-		// garbage and version packet, before we write again.
-		size = pipeBufferSize
-	}
-	c, err := bip324.Handshake(bufio.NewReaderSize(cr, size), cw, bip324.Initiator, bip324.Config{
-		Magic:      uint32(s.o.ChainParams.Net),
-		GarbageLen: bip324.RandomGarbage, // a fixed length would fingerprint us
+	t := &v2Transport{}
+	payload := appendVersion(t.vbuf[:0], version)
+	// The buffer holds a responder's whole first flight (key, up to 4,095
+	// bytes of garbage, terminator, version packet) so that over a
+	// synchronous connection such as net.Pipe the responder's write
+	// completes before we write again.
+	c, err := bip324.Handshake(bufio.NewReaderSize(cr, v2BufferSize), cw, bip324.Initiator, bip324.Config{
+		Magic: uint32(s.o.ChainParams.Net),
+		// Random, as BIP324 intends, but short: the garbage we send
+		// was a sixth of a handshake's CPU at Bitcoin Core's 0-4,095.
+		GarbageLen: rand.IntN(maxGarbage + 1),
+		// Our version message rides in the write that completes the
+		// key exchange.
+		Messages: []bip324.Message{{Cmd: wire.CmdVersion, Payload: payload}},
 	})
 	if err != nil {
 		switch {
@@ -72,7 +79,9 @@ func (s *session) keyExchange() error {
 	}
 	id := c.SessionID()
 	s.res.SessionID = hex.EncodeToString(id[:])
-	s.t = &v2Transport{c: c}
+	t.c = c
+	s.t = t
+	s.log("sent", wire.CmdVersion, v2Overhead+len(payload))
 	return nil
 }
 

@@ -18,6 +18,17 @@ func TestTransports(t *testing.T) {
 	t.Parallel()
 	v2peer := startPeer(t, handshaketest.Config{V2: true})
 	v1peer := startPeer(t, handshaketest.Config{})
+	// A v1 node that speaks first: we see its magic where a v2 key
+	// should be.
+	v1speaker := startPeer(t, handshaketest.Config{Handler: func(ctx context.Context, c *handshaketest.Conn) error {
+		if err := c.WriteMessage(c.Version()); err != nil {
+			return err
+		}
+		if _, err := c.ReadVersion(); err != nil {
+			return err
+		}
+		return c.WriteCommand("verack", nil)
+	}})
 	tests := []struct {
 		name      string
 		peer      *handshaketest.Peer
@@ -31,6 +42,8 @@ func TestTransports(t *testing.T) {
 		{"auto falls back to v1", v1peer, handshake.TransportAuto, handshake.TransportV1, true},
 		{"v2 to a v1-only peer", v1peer, handshake.TransportV2, 0, false},
 		{"v1 to a v1 peer", v1peer, handshake.TransportV1, handshake.TransportV1, false},
+		{"auto falls back from a peer answering in v1", v1speaker, handshake.TransportAuto, handshake.TransportV1, true},
+		{"v2 to a peer answering in v1", v1speaker, handshake.TransportV2, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,7 +71,7 @@ func TestTransports(t *testing.T) {
 			if tt.want == handshake.TransportV2 && res.BytesSent < 64+24 {
 				t.Errorf("BytesSent = %d, less than a key and a version", res.BytesSent)
 			}
-			if strings.Join(res.Features, " ") != "wtxidrelay sendaddrv2 sendtxrcncl" {
+			if tt.peer != v1speaker && strings.Join(res.Features, " ") != "wtxidrelay sendaddrv2 sendtxrcncl" {
 				t.Errorf("Features over %v = %q", res.Transport, res.Features)
 			}
 		})

@@ -153,7 +153,7 @@ func stopAllNodes() {
 
 // startBtcd starts a fresh regtest node on a free loopback port, waits until
 // its P2P port accepts connections, and stops it when the test ends.
-func startBtcd(t *testing.T, cfg btcdConfig) *btcdNode {
+func startBtcd(t testing.TB, cfg btcdConfig) *btcdNode {
 	t.Helper()
 	bin := btcdBinary(t)
 	// The port is picked by binding and releasing it, so another process
@@ -176,7 +176,7 @@ func startBtcd(t *testing.T, cfg btcdConfig) *btcdNode {
 
 var errPortInUse = errors.New("listen port already in use")
 
-func startBtcdOnce(t *testing.T, bin string, cfg btcdConfig) (*btcdNode, error) {
+func startBtcdOnce(t testing.TB, bin string, cfg btcdConfig) (*btcdNode, error) {
 	dir := t.TempDir() // registered before the stop below, so removed after it
 	port, err := freePort()
 	if err != nil {

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -10,6 +11,9 @@ import (
 // done, then fails the run if any goroutine outlived its test: btcd's peer
 // package and the library must both clean up after a handshake.
 func TestMain(m *testing.M) {
+	if os.Getenv(responderEnv) == "1" {
+		runV2Responder() // the benchmarks' responder process
+	}
 	goleak.VerifyTestMain(stopNodesAfter{m})
 }
 

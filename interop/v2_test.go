@@ -83,3 +83,31 @@ func TestBtcdNodeTransports(t *testing.T) {
 		})
 	}
 }
+
+// TestPeerPackageV2 handshakes with btcd's peer package serving inbound
+// connections in this process with its v2 transport: Auto speaks v2 to it,
+// and both ends agree on the session.
+func TestPeerPackageV2(t *testing.T) {
+	t.Parallel()
+	cfg := responderConfig(0)
+	cfg.UsingV2Conn = true
+	cfg.Services |= wire.SFNodeP2PV2 // btcd's peer speaks v2 only when it advertises it
+	r := startResponder(t, cfg, true)
+	res, err := handshake.Dial(testContext(t), r.Addr, handshake.Options{ChainParams: &chaincfg.RegressionNetParams})
+	if err != nil || res.Status != handshake.Completed {
+		t.Fatalf("Dial = %v, %v", res.Status, err)
+	}
+	if res.Transport != handshake.TransportV2 || res.Fallback != "" || len(res.SessionID) != 64 {
+		t.Errorf("Transport %v, Fallback %q, SessionID %q: want v2 without fallback", res.Transport, res.Fallback, res.SessionID)
+	}
+	if res.Peer.UserAgent != responderUserAgent || res.Peer.StartHeight != responderHeight {
+		t.Errorf("peer %q at %d", res.Peer.UserAgent, res.Peer.StartHeight)
+	}
+	in, err := r.Next(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Peer.V2Transport == nil {
+		t.Fatal("btcd's peer has no v2 transport")
+	}
+}

@@ -195,6 +195,11 @@ type Config struct {
 	// contents in total.
 	MaxDecoyBytes int
 
+	// Messages are application messages sent encrypted right after our
+	// version packet, in the same write: an initiator's version message,
+	// so that it costs no write of its own.
+	Messages []Message
+
 	// keygen replaces key generation in tests (BIP324 test vectors).
 	keygen func() (*btcec.PrivateKey, [64]byte, error)
 }
@@ -298,6 +303,14 @@ func Handshake(r *bufio.Reader, w io.Writer, role Role, cfg Config) (*Conn, erro
 			return nil, fmt.Errorf("%w: decoy length %d not in [0, %d]", ErrInvalidConfig, n, MaxContentsLen)
 		}
 	}
+	for _, m := range cfg.Messages {
+		if err := checkCommand(m.Cmd); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		}
+		if len(m.Payload)+typeLen(m.Cmd) > MaxContentsLen {
+			return nil, fmt.Errorf("%w: %s message of %d bytes", ErrInvalidConfig, m.Cmd, len(m.Payload))
+		}
+	}
 	c := &Conn{r: r, w: w, role: role, maxDecoys: cfg.maxDecoys()}
 	if err := c.handshake(&cfg); err != nil {
 		return nil, err
@@ -366,6 +379,12 @@ func (c *Conn) handshake(cfg *Config) error {
 	}
 	if out, err = c.appendSecondFlight(out, garbage, cfg.Decoys); err != nil {
 		return err
+	}
+	var typ [1 + commandSize]byte
+	for _, m := range cfg.Messages {
+		if out, err = c.appendPacket(out, nil, false, appendType(typ[:0], m.Cmd), m.Payload, 0); err != nil {
+			return err
+		}
 	}
 	if err := c.write(out); err != nil {
 		return fmt.Errorf("bip324: sending our version packet: %w", err)
