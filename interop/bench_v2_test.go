@@ -75,44 +75,51 @@ func BenchmarkV2(b *testing.B) {
 		})
 	})
 
-	b.Run("PeerPackage", func(b *testing.B) {
-		verack := make(chan struct{}, 1)
-		cfg := peer.Config{
-			UserAgentName:    "bench",
-			UserAgentVersion: "1.0",
-			ChainParams:      &chaincfg.RegressionNetParams,
-			ProtocolVersion:  peer.MaxProtocolVersion,
-			UsingV2Conn:      true,
-			Services:         wire.SFNodeP2PV2, // without it btcd quietly speaks v1
-			Listeners: peer.MessageListeners{
-				OnVerAck: func(*peer.Peer, *wire.MsgVerAck) { verack <- struct{}{} },
-			},
+	b.Run("PeerPackage", func(b *testing.B) { benchPeerPackage(b, node.Addr, true) })
+	b.Run("PeerPackageV1", func(b *testing.B) { benchPeerPackage(b, node.Addr, false) })
+}
+
+// benchPeerPackage handshakes with btcd's peer package: NewOutboundPeer and
+// AssociateConnection, until btcd's OnVerAck, then Disconnect.
+func benchPeerPackage(b *testing.B, addr string, v2 bool) {
+	verack := make(chan struct{}, 1)
+	cfg := peer.Config{
+		UserAgentName:    "bench",
+		UserAgentVersion: "1.0",
+		ChainParams:      &chaincfg.RegressionNetParams,
+		ProtocolVersion:  peer.MaxProtocolVersion,
+		Listeners: peer.MessageListeners{
+			OnVerAck: func(*peer.Peer, *wire.MsgVerAck) { verack <- struct{}{} },
+		},
+	}
+	if v2 {
+		cfg.UsingV2Conn = true
+		cfg.Services = wire.SFNodeP2PV2 // without it btcd quietly speaks v1
+	}
+	var d net.Dialer
+	ctx, cancel := context.WithTimeout(b.Context(), 5*time.Minute)
+	defer cancel()
+	measure(b, func() bool {
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			b.Fatal(err)
 		}
-		var d net.Dialer
-		ctx, cancel := context.WithTimeout(b.Context(), 5*time.Minute)
-		defer cancel()
-		measure(b, func() bool {
-			conn, err := d.DialContext(ctx, "tcp", node.Addr)
-			if err != nil {
-				b.Fatal(err)
-			}
-			p, err := peer.NewOutboundPeer(&cfg, node.Addr)
-			if err != nil {
-				b.Fatal(err)
-			}
-			p.AssociateConnection(conn)
-			ok := false
-			select {
-			case <-verack:
-				ok = true
-			case <-p.Done():
-			case <-ctx.Done():
-				b.Fatal(ctx.Err())
-			}
-			p.Disconnect()
-			p.WaitForDisconnect()
-			return ok
-		})
+		p, err := peer.NewOutboundPeer(&cfg, addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.AssociateConnection(conn)
+		ok := false
+		select {
+		case <-verack:
+			ok = true
+		case <-p.Done():
+		case <-ctx.Done():
+			b.Fatal(ctx.Err())
+		}
+		p.Disconnect()
+		p.WaitForDisconnect()
+		return ok
 	})
 }
 
