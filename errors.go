@@ -26,8 +26,8 @@ var (
 
 	// ErrLimitExceeded reports a peer that sent more bytes or messages than
 	// Options.MaxBytes or Options.MaxMessages allow before the handshake
-	// completed.
-	ErrLimitExceeded = errors.New("pre-handshake limit exceeded")
+	// completed, or more addresses than AddrOptions.MaxAddrs.
+	ErrLimitExceeded = errors.New("limit exceeded")
 
 	// ErrProtocolViolation reports messages in an order the protocol
 	// forbids, such as verack before version or a second version.
@@ -63,9 +63,14 @@ const (
 	StepReadVersion Step = "read version" // waiting for the peer's version
 	StepSendVerack  Step = "send verack"  // writing our feature messages and verack
 	StepReadVerack  Step = "read verack"  // waiting for the peer's verack
+
+	// After the handshake, on a Conn.
+	StepRead    Step = "read"    // Conn.ReadMessage
+	StepWrite   Step = "write"   // Conn.WriteMessage, or answering a ping
+	StepGetAddr Step = "getaddr" // GetAddrs judging the answers
 )
 
-// Error is the error returned by Dial and Handshake. It names the peer and the
+// Error is the error returned by Dial, Handshake and the Conn calls. It names the peer and the
 // step that failed; Err holds the cause, usually wrapping one of the package's
 // sentinels or a context error.
 type Error struct {

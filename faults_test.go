@@ -3,6 +3,7 @@ package handshake_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -129,5 +130,52 @@ func TestFaultAtEveryStep(t *testing.T) {
 		if !steps[s] {
 			t.Errorf("no fault landed in step %q (saw %v)", s, steps)
 		}
+	}
+}
+
+// lateFailConn's writes wait for the first read to return data and then
+// fail: a peer that spoke and hung up without reading us.
+type lateFailConn struct {
+	net.Conn
+	readOnce sync.Once
+	read     chan struct{}
+}
+
+func (c *lateFailConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.readOnce.Do(func() { close(c.read) })
+	}
+	return n, err
+}
+
+func (c *lateFailConn) Write(b []byte) (int, error) {
+	<-c.read
+	return 0, io.ErrClosedPipe
+}
+
+// TestVerdictBeatsLateWriteError: when the peer's own bytes already decided
+// the outcome (here: too old), a write failing afterwards does not replace
+// that verdict.
+func TestVerdictBeatsLateWriteError(t *testing.T) {
+	t.Parallel()
+	client, server := net.Pipe()
+	defer client.Close()
+	ctx := testContext(t, 5*time.Second)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		handshaketest.Serve(ctx, server, handshaketest.Config{Handler: func(ctx context.Context, hc *handshaketest.Conn) error {
+			v := hc.Version()
+			v.ProtocolVersion = 31799
+			return hc.WriteMessage(v)
+		}})
+	})
+	conn := &lateFailConn{Conn: client, read: make(chan struct{})}
+	res, err := handshake.Handshake(ctx, conn, handshake.Options{Transport: handshake.TransportV1})
+	client.Close()
+	wg.Wait()
+	var he *handshake.Error
+	if !errors.Is(err, handshake.ErrPeerTooOld) || !errors.As(err, &he) || he.Step != handshake.StepReadVersion || res.Status != handshake.Partial {
+		t.Errorf("err = %v, status %v; want ErrPeerTooOld at read version", err, res.Status)
 	}
 }

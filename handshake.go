@@ -29,10 +29,25 @@ const readBufferSize = 1024
 // closed before Dial returns. The Result is filled as far as the exchange got,
 // also when err is non-nil; err is an *Error.
 func Dial(ctx context.Context, addr string, opts Options) (Result, error) {
+	s, res, err := dial(ctx, addr, opts)
+	if s != nil {
+		s.conn.Close()
+	}
+	return res, err
+}
+
+// dial connects and handshakes. On success the connection stays open in the
+// returned session, for DialConn to keep or Dial to close; on failure it is
+// closed and the session is nil.
+func dial(ctx context.Context, addr string, opts Options) (*session, Result, error) {
 	start := time.Now()
 	o, err := opts.withDefaults()
 	if err != nil {
-		return failed(Result{Addr: addr}, addr, StepOptions, err, start)
+		res, err := failed(Result{Addr: addr}, addr, StepOptions, err, start)
+		return nil, res, err
+	}
+	if opts.Timeout == 0 && isOnion(addr) {
+		o.Timeout = DefaultOnionTimeout
 	}
 	addr = withDefaultPort(addr, o.ChainParams.DefaultPort)
 	bounded, cancel := o.bound(ctx)
@@ -41,27 +56,35 @@ func Dial(ctx context.Context, addr string, opts Options) (Result, error) {
 	if o.Transport == TransportV1 {
 		return dialOnce(ctx, bounded, addr, o, start, TransportV1)
 	}
-	res, err := dialOnce(ctx, bounded, addr, o, start, TransportV2)
+	s, res, err := dialOnce(ctx, bounded, addr, o, start, TransportV2)
 	if o.Transport == TransportAuto && errors.Is(err, ErrV1Only) {
 		// As Bitcoin Core does, reconnect and speak v1, within the same
 		// time limit. The first attempt's bytes were on the wire too.
-		v1, err := dialOnce(ctx, bounded, addr, o, start, TransportV1)
+		s, v1, err := dialOnce(ctx, bounded, addr, o, start, TransportV1)
 		v1.Fallback = errors.Unwrap(res.Err).Error()
 		v1.BytesSent += res.BytesSent
 		v1.BytesReceived += res.BytesReceived
-		return v1, err
+		if s != nil {
+			s.res = v1
+		}
+		return s, v1, err
 	}
-	return res, err
+	return s, res, err
 }
 
-// dialOnce connects and handshakes over transport t.
-func dialOnce(ctx, bounded context.Context, addr string, o Options, start time.Time, t Transport) (Result, error) {
+// dialOnce connects and handshakes over transport t, closing the connection
+// unless the handshake completed.
+func dialOnce(ctx, bounded context.Context, addr string, o Options, start time.Time, t Transport) (*session, Result, error) {
 	conn, err := o.Dialer.DialContext(bounded, "tcp", addr)
 	if err != nil {
-		return failed(Result{Addr: addr, Transport: t}, addr, StepConnect, classify(ctx, bounded, err), start)
+		res, err := failed(Result{Addr: addr, Transport: t}, addr, StepConnect, classify(ctx, bounded, err), start)
+		return nil, res, err
 	}
-	defer conn.Close()
-	return run(ctx, bounded, conn, addr, o, start, time.Since(start), t)
+	s, res, err := run(ctx, bounded, conn, addr, o, start, time.Since(start), t)
+	if err != nil {
+		conn.Close()
+	}
+	return s, res, err
 }
 
 // Handshake performs the handshake over a connection the caller made, such as
@@ -73,11 +96,18 @@ func dialOnce(ctx, bounded context.Context, addr string, o Options, start time.T
 // connection, set TransportV2 and, on ErrV1Only, connect again with
 // TransportV1.
 func Handshake(ctx context.Context, conn net.Conn, opts Options) (Result, error) {
+	_, res, err := handshakeOver(ctx, conn, opts)
+	return res, err
+}
+
+// handshakeOver is Handshake, also returning the session on success.
+func handshakeOver(ctx context.Context, conn net.Conn, opts Options) (*session, Result, error) {
 	start := time.Now()
 	addr := remoteAddr(conn)
 	o, err := opts.withDefaults()
 	if err != nil {
-		return failed(Result{Addr: addr}, addr, StepOptions, err, start)
+		res, err := failed(Result{Addr: addr}, addr, StepOptions, err, start)
+		return nil, res, err
 	}
 	bounded, cancel := o.bound(ctx)
 	defer cancel()
@@ -128,8 +158,9 @@ type session struct {
 
 // run handshakes over conn. ctx is the caller's context, watched for
 // cancellation; bounded is ctx with Options.Timeout applied, whose deadline
-// becomes the connection's.
-func run(ctx, bounded context.Context, conn net.Conn, addr string, o Options, start time.Time, connect time.Duration, t Transport) (Result, error) {
+// becomes the connection's. On success the session is returned, its
+// transport ready for the messages that follow; on failure it is nil.
+func run(ctx, bounded context.Context, conn net.Conn, addr string, o Options, start time.Time, connect time.Duration, t Transport) (*session, Result, error) {
 	if dl, ok := bounded.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
@@ -170,22 +201,25 @@ func run(ctx, bounded context.Context, conn net.Conn, addr string, o Options, st
 	if t == TransportV2 {
 		v := s.version()
 		if err := s.keyExchange(&v); err != nil {
-			return failed(s.res, addr, StepKeyExchange, classify(ctx, bounded, err), start)
+			res, err := failed(s.res, addr, StepKeyExchange, classify(ctx, bounded, err), start)
+			return nil, res, err
 		}
 	} else {
 		s.v1 = v1Transport{r: bufio.NewReaderSize(conn, readBufferSize), w: conn, magic: o.ChainParams.Net, wbuf: s.wbufs[:0]}
 		s.t = &s.v1
 	}
 	step, err := s.exchange()
-	if werr := s.finishWrite(err != nil); werr != nil {
-		// A failed write explains whatever the read saw next.
+	if werr := s.finishWrite(err != nil); werr != nil && !classified(err) {
+		// A failed write explains the I/O error the read saw next; a
+		// verdict already reached on the peer's own bytes stands.
 		step, err = s.writeStep, werr
 	}
 	if err != nil {
-		return failed(s.res, addr, step, classify(ctx, bounded, err), start)
+		res, err := failed(s.res, addr, step, classify(ctx, bounded, err), start)
+		return nil, res, err
 	}
 	s.res.Timings.Total = time.Since(start)
-	return s.res, nil
+	return s, s.res, nil
 }
 
 // exchange runs the protocol: our version first, then messages from the peer
@@ -425,7 +459,7 @@ func classify(ctx, bounded context.Context, err error) error {
 // ErrV1Only wrapping the reset that revealed it.
 func classified(err error) bool {
 	for _, class := range [...]error{ErrV1Only, ErrPeerClosed, ErrMalformed, ErrProtocolViolation,
-		ErrLimitExceeded, ErrMessageTooLarge, ErrWrongNetwork} {
+		ErrLimitExceeded, ErrMessageTooLarge, ErrWrongNetwork, ErrSelfConnection, ErrPeerTooOld} {
 		if errors.Is(err, class) {
 			return true
 		}
@@ -441,6 +475,16 @@ func withDefaultPort(addr, port string) string {
 	}
 	host := strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
 	return net.JoinHostPort(host, port)
+}
+
+// isOnion reports whether addr names a Tor onion service, which Tor takes
+// longer to reach than an IP address.
+func isOnion(addr string) bool {
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	return strings.HasSuffix(strings.ToLower(strings.TrimSuffix(host, ".")), ".onion")
 }
 
 func remoteAddr(conn net.Conn) string {

@@ -26,6 +26,11 @@ const (
 	// silent peer can never hold a call open forever.
 	DefaultTimeout = 30 * time.Second
 
+	// DefaultOnionTimeout replaces DefaultTimeout in Dial and DialConn for
+	// ".onion" addresses: a Tor circuit to an onion service takes seconds to
+	// build before the handshake starts.
+	DefaultOnionTimeout = 60 * time.Second
+
 	// DefaultMaxBytes caps the bytes accepted from a peer before the handshake
 	// completes. A real node sends well under 1 KiB before its verack.
 	DefaultMaxBytes = 64 << 10
@@ -83,9 +88,11 @@ type Options struct {
 	// older peers fail with ErrPeerTooOld. Default: DefaultMinPeerVersion.
 	MinPeerVersion uint32
 
-	// Timeout bounds the whole call in addition to the context; the earlier
-	// of the two applies. Default: DefaultTimeout. A negative value means
-	// the context alone bounds the call.
+	// Timeout bounds the handshake in addition to the context; the earlier
+	// of the two applies. Default: DefaultTimeout, or DefaultOnionTimeout
+	// when Dial or DialConn is given a ".onion" address. A negative value
+	// means the context alone bounds the call. The calls of a Conn after
+	// the handshake are bounded by their own contexts only.
 	Timeout time.Duration
 
 	// MaxBytes caps the bytes read from the peer before the handshake
@@ -97,6 +104,11 @@ type Options struct {
 	// completes; past it the call fails with ErrLimitExceeded.
 	// Default: DefaultMaxMessages.
 	MaxMessages int
+
+	// NoPong stops Conn.ReadMessage from answering a ping with a pong by
+	// itself, for callers that answer pings themselves. Default: false,
+	// pings are answered.
+	NoPong bool
 
 	// Logger receives a debug record per message sent and received.
 	// Default: nil, which logs nothing.

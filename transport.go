@@ -25,6 +25,14 @@ type transport interface {
 	queueVersion(v *wire.MsgVersion) int
 	// write sends what is queued in one Write call.
 	write() (int, error)
+
+	// After the handshake, for a Conn:
+	// wait returns once the peer has sent a byte, consuming none.
+	wait() error
+	// readPayload reads a message of any command with its payload,
+	// valid until the next call, failing with ErrMessageTooLarge past
+	// maxPayload(cmd).
+	readPayload(maxPayload func(cmd string) int) (cmd string, payload []byte, err error)
 }
 
 // maxGarbage bounds the garbage we send after our key.
@@ -41,6 +49,7 @@ const v2Overhead = 3 + 1 + 16 + 13
 // v2Transport carries messages over an established BIP324 session.
 type v2Transport struct {
 	c    *bip324.Conn
+	br   *bufio.Reader // under c, for wait
 	msgs []bip324.Message
 	vbuf [160]byte // backs our version payload
 }
@@ -60,7 +69,8 @@ func (s *session) keyExchange(version *wire.MsgVersion) error {
 	// bytes of garbage, terminator, version packet) so that over a
 	// synchronous connection such as net.Pipe the responder's write
 	// completes before we write again.
-	c, err := bip324.Handshake(bufio.NewReaderSize(cr, v2BufferSize), cw, bip324.Initiator, bip324.Config{
+	t.br = bufio.NewReaderSize(cr, v2BufferSize)
+	c, err := bip324.Handshake(t.br, cw, bip324.Initiator, bip324.Config{
 		Magic: uint32(s.o.ChainParams.Net),
 		// Random, as BIP324 intends, but short: the garbage we send
 		// was a sixth of a handshake's CPU at Bitcoin Core's 0-4,095.
@@ -102,6 +112,27 @@ func (t *v2Transport) readMessage(limit int) (string, []byte, int, error) {
 		payload = nil
 	}
 	return cmd, payload, n, nil
+}
+
+func (t *v2Transport) wait() error {
+	_, err := t.br.Peek(1)
+	return err
+}
+
+func (t *v2Transport) readPayload(maxPayload func(cmd string) int) (string, []byte, error) {
+	// The command is inside the encrypted packet, so the packet is
+	// bounded by the largest any command may have, and the command's own
+	// bound is checked once it is decrypted.
+	cmd, payload, err := t.c.ReadMessage(wire.MaxProtocolMessageLength)
+	switch {
+	case errors.Is(err, bip324.ErrPacketTooLarge):
+		return "", nil, fmt.Errorf("%w: %w", ErrMessageTooLarge, err)
+	case err != nil:
+		return "", nil, v2Error(err)
+	case len(payload) > maxPayload(cmd):
+		return cmd, nil, fmt.Errorf("%w: %s of %d bytes, the maximum is %d", ErrMessageTooLarge, cmd, len(payload), maxPayload(cmd))
+	}
+	return cmd, payload, nil
 }
 
 func (t *v2Transport) queue(cmd string, payload []byte) int {

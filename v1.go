@@ -35,6 +35,7 @@ type v1Transport struct {
 	hasher  hash.Hash // created on the first payload too large for scratch
 	sum     [32]byte
 	wbuf    []byte
+	rbuf    []byte // payloads after the handshake (readPayload)
 }
 
 // readMessage reads one message of at most limit bytes, header included.
@@ -44,18 +45,10 @@ func (t *v1Transport) readMessage(limit int) (cmd string, payload []byte, n int,
 	if limit < v1HeaderLen {
 		return "", nil, 0, fmt.Errorf("%w: no room for another message", ErrLimitExceeded)
 	}
-	if _, err := io.ReadFull(t.r, t.hdr[:]); err != nil {
-		return "", nil, 0, err
+	cmd, length, n, err := t.readHeader()
+	if err != nil {
+		return cmd, nil, n, err
 	}
-	n = v1HeaderLen
-	if magic := wire.BitcoinNet(binary.LittleEndian.Uint32(t.hdr[0:4])); magic != t.magic {
-		return "", nil, n, fmt.Errorf("%w: got %s, want %s", ErrWrongNetwork, netName(magic), netName(t.magic))
-	}
-	cmd, ok := parseCommand(t.hdr[4:16])
-	if !ok {
-		return "", nil, n, fmt.Errorf("%w: invalid command %q", ErrMalformed, t.hdr[4:16])
-	}
-	length := binary.LittleEndian.Uint32(t.hdr[16:20])
 	switch {
 	case cmd == wire.CmdVersion && length > maxVersionPayload:
 		return cmd, nil, n, fmt.Errorf("%w: version claims %d bytes, the maximum is %d", ErrMessageTooLarge, length, maxVersionPayload)
@@ -67,8 +60,8 @@ func (t *v1Transport) readMessage(limit int) (cmd string, payload []byte, n int,
 	sum := &t.sum
 	if int(length) <= len(t.scratch) {
 		payload = t.scratch[:length]
-		if _, err := io.ReadFull(t.r, payload); err != nil {
-			return cmd, nil, n, err
+		if got, err := io.ReadFull(t.r, payload); err != nil {
+			return cmd, nil, n + got, err
 		}
 		*sum = sha256.Sum256(payload)
 	} else {
@@ -78,8 +71,8 @@ func (t *v1Transport) readMessage(limit int) (cmd string, payload []byte, n int,
 		t.hasher.Reset()
 		for left := int(length); left > 0; {
 			chunk := t.scratch[:min(left, len(t.scratch))]
-			if _, err := io.ReadFull(t.r, chunk); err != nil {
-				return cmd, nil, n + int(length) - left, err
+			if got, err := io.ReadFull(t.r, chunk); err != nil {
+				return cmd, nil, n + int(length) - left + got, err
 			}
 			t.hasher.Write(chunk)
 			left -= len(chunk)
@@ -95,6 +88,62 @@ func (t *v1Transport) readMessage(limit int) (cmd string, payload []byte, n int,
 	}
 	return cmd, payload, n, nil
 }
+
+// readHeader reads and checks a header, returning its command, its claimed
+// payload length and the bytes read.
+func (t *v1Transport) readHeader() (cmd string, length uint32, n int, err error) {
+	if _, err := io.ReadFull(t.r, t.hdr[:]); err != nil {
+		return "", 0, 0, err
+	}
+	if magic := wire.BitcoinNet(binary.LittleEndian.Uint32(t.hdr[0:4])); magic != t.magic {
+		return "", 0, v1HeaderLen, fmt.Errorf("%w: got %s, want %s", ErrWrongNetwork, netName(magic), netName(t.magic))
+	}
+	cmd, ok := parseCommand(t.hdr[4:16])
+	if !ok {
+		return "", 0, v1HeaderLen, fmt.Errorf("%w: invalid command %q", ErrMalformed, t.hdr[4:16])
+	}
+	return cmd, binary.LittleEndian.Uint32(t.hdr[16:20]), v1HeaderLen, nil
+}
+
+// wait returns once a byte has arrived, consuming none, so that a deadline
+// passing while the peer is quiet leaves the stream intact.
+func (t *v1Transport) wait() error {
+	_, err := t.r.Peek(1)
+	return err
+}
+
+// readPayload reads a whole message of any command after the handshake. A
+// payload longer than maxPayload(cmd) fails with ErrMessageTooLarge before
+// it is read, so a peer's claim never sizes a buffer beyond that bound. The
+// payload is valid until the next call.
+func (t *v1Transport) readPayload(maxPayload func(cmd string) int) (string, []byte, error) {
+	cmd, length, _, err := t.readHeader()
+	if err != nil {
+		return "", nil, err
+	}
+	if m := maxPayload(cmd); int64(length) > int64(m) {
+		return cmd, nil, fmt.Errorf("%w: %s claims %d bytes, the maximum is %d", ErrMessageTooLarge, cmd, length, m)
+	}
+	if cap(t.rbuf) < int(length) {
+		t.rbuf = make([]byte, length)
+	}
+	payload := t.rbuf[:length]
+	if _, err := io.ReadFull(t.r, payload); err != nil {
+		return cmd, nil, err
+	}
+	if cap(t.rbuf) > retainLimit {
+		t.rbuf = nil // a rare large message does not stay with the connection
+	}
+	sum := sha256.Sum256(payload)
+	if sum = sha256.Sum256(sum[:]); [4]byte(sum[:4]) != [4]byte(t.hdr[20:24]) {
+		return cmd, nil, fmt.Errorf("%w: bad checksum on %s", ErrMalformed, cmd)
+	}
+	return cmd, payload, nil
+}
+
+// retainLimit is the largest read buffer a connection keeps between
+// messages.
+const retainLimit = 64 << 10
 
 func (t *v1Transport) queue(cmd string, payload []byte) int {
 	at := t.appendHeader(cmd)

@@ -74,6 +74,14 @@ type Config struct {
 	// Default: DefaultAddr. Serve ignores it.
 	Addr string
 
+	// Addrs answer a getaddr after the handshake (Core, Btcd, Bcoin, Old,
+	// TooOld), in addrv2 messages when the client sent sendaddrv2, else in
+	// addr messages, at most 1,000 per message as Bitcoin Core sends
+	// them; addresses addr cannot carry (Tor v3) are left out of addr.
+	// Default: none, and no answer, as a node with an empty address
+	// manager gives.
+	Addrs []wire.NetAddressV2
+
 	// Handler, when set, replaces Behavior: it scripts the peer over c and
 	// its error is returned by Serve. ctx ends when the peer is closed.
 	// Default: nil.

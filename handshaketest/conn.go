@@ -25,6 +25,7 @@ type Conn struct {
 	v2     *bip324.Conn // the encrypted channel, once a v2 client connected
 	cfg    Config       // with defaults applied
 	record func(string) // notes each command read; nil outside a Peer
+	addrV2 bool         // the client sent sendaddrv2 (BIP 155)
 }
 
 func newConn(nc net.Conn, cfg Config, record func(string)) *Conn {
@@ -86,6 +87,9 @@ func (c *Conn) ReadMessage() (cmd string, payload []byte, err error) {
 	}
 	if err != nil {
 		return "", nil, err
+	}
+	if cmd == wire.CmdSendAddrV2 {
+		c.addrV2 = true
 	}
 	c.record(cmd)
 	return cmd, payload, nil

@@ -29,6 +29,12 @@ type NetworkConfig struct {
 	// port so that a seed's bare addresses reach the nodes. Default: one
 	// free on all the nodes' addresses.
 	Port string
+
+	// Gossip, when set, makes the network reachable only through address
+	// gossip: the seed lists Gossip.Seeded nodes, and the others are named
+	// by the nodes' answers to getaddr. Default: nil, every node in the
+	// seed and no addresses gossiped.
+	Gossip *Gossip
 }
 
 // Network is a running simulated network.
@@ -37,6 +43,9 @@ type Network struct {
 	Seed  *Seed
 	Port  string   // the port every node listens on
 	Seeds []string // the seed names
+	// Unreachable are the gossiped addresses ("ip:port") where nothing
+	// listens (NetworkConfig.Gossip.Unreachable).
+	Unreachable []string
 }
 
 // NewNetwork starts the nodes and the seed. Call Close when done.
@@ -50,7 +59,16 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 	if !cfg.FirstIP.IsValid() {
 		cfg.FirstIP = netip.AddrFrom4([4]byte{127, 1, 0, 1})
 	}
-	ips := make([]netip.Addr, len(cfg.Peers))
+	var g Gossip
+	extra := 0
+	if cfg.Gossip != nil {
+		var err error
+		if g, err = cfg.Gossip.withDefaults(len(cfg.Peers)); err != nil {
+			return nil, err
+		}
+		extra = g.Unreachable
+	}
+	ips := make([]netip.Addr, len(cfg.Peers)+extra)
 	for i, ip := 0, cfg.FirstIP; i < len(ips); i, ip = i+1, ip.Next() {
 		if !ip.IsLoopback() {
 			return nil, fmt.Errorf("handshaketest: %d peers from %v run past the loopback range", len(ips), cfg.FirstIP)
@@ -61,7 +79,7 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 	// A port free on the first address may be taken on another: retry.
 	var err error
 	for range 5 {
-		if err = n.startPeers(cfg.Peers, ips, cfg.Port); err == nil || cfg.Port != "" {
+		if err = n.start(cfg, g, ips); err == nil || cfg.Port != "" {
 			break
 		}
 		n.closePeers()
@@ -70,8 +88,15 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 		n.closePeers()
 		return nil, err
 	}
+	listed := len(cfg.Peers)
+	if cfg.Gossip != nil {
+		listed = g.Seeded
+		for _, ip := range ips[len(cfg.Peers):] {
+			n.Unreachable = append(n.Unreachable, net.JoinHostPort(ip.String(), n.Port))
+		}
+	}
 	records := make(map[string][]netip.Addr)
-	for i, ip := range ips {
+	for i, ip := range ips[:listed] {
 		records[cfg.Seeds[i%len(cfg.Seeds)]] = append(records[cfg.Seeds[i%len(cfg.Seeds)]], ip)
 		if len(cfg.Seeds) > 1 && i%3 == 0 {
 			next := cfg.Seeds[(i+1)%len(cfg.Seeds)]
@@ -83,6 +108,26 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// start starts the nodes; with gossip it first picks the port, which the
+// gossiped addresses name.
+func (n *Network) start(cfg NetworkConfig, g Gossip, ips []netip.Addr) error {
+	if cfg.Gossip == nil {
+		return n.startPeers(cfg.Peers, ips, cfg.Port)
+	}
+	port := cfg.Port
+	if port == "" {
+		var err error
+		if port, err = freePort(ips[0]); err != nil {
+			return err
+		}
+	}
+	cfgs, err := gossipConfigs(cfg.Peers, g, ips, port)
+	if err != nil {
+		return err
+	}
+	return n.startPeers(cfgs, ips, port)
 }
 
 func (n *Network) startPeers(cfgs []Config, ips []netip.Addr, port string) error {

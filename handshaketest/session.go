@@ -60,17 +60,22 @@ func awaitVerack(c *Conn) error {
 }
 
 // live serves an established connection until the client leaves: pings
-// get their pong, everything else is recorded and ignored.
+// get their pong, getaddr the configured addresses (Config.Addrs),
+// everything else is recorded and ignored.
 func live(c *Conn) error {
 	for {
 		cmd, payload, err := c.ReadMessage()
 		if err != nil {
 			return err
 		}
-		if cmd == wire.CmdPing {
-			if err := c.WriteCommand(wire.CmdPong, payload); err != nil {
-				return err
-			}
+		switch cmd {
+		case wire.CmdPing:
+			err = c.WriteCommand(wire.CmdPong, payload)
+		case wire.CmdGetAddr:
+			err = c.WriteAddrs(c.cfg.Addrs)
+		}
+		if err != nil {
+			return err
 		}
 	}
 }

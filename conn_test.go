@@ -1,0 +1,285 @@
+package handshake_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/handshaketest"
+)
+
+// dialConn opens a Conn to addr and closes it when the test ends.
+func dialConn(t *testing.T, ctx context.Context, addr string, opts handshake.Options) *handshake.Conn {
+	t.Helper()
+	c, _, err := handshake.DialConn(ctx, addr, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// pingPong sends a ping and reads until its pong, returning the commands
+// read on the way.
+func pingPong(t *testing.T, ctx context.Context, c *handshake.Conn) []string {
+	t.Helper()
+	const nonce = 0x1234_5678_9abc_def0
+	if err := c.WriteMessage(ctx, wire.NewMsgPing(nonce)); err != nil {
+		t.Fatal(err)
+	}
+	var cmds []string
+	for {
+		msg, err := c.ReadMessage(ctx)
+		if err != nil {
+			t.Fatalf("after %v: %v", cmds, err)
+		}
+		cmds = append(cmds, msg.Command())
+		if p, ok := msg.(*wire.MsgPong); ok {
+			if p.Nonce != nonce {
+				t.Fatalf("pong nonce %x, want %x", p.Nonce, nonce)
+			}
+			return cmds
+		}
+	}
+}
+
+// TestConnExchange reads what Bitcoin Core sends after the handshake, over
+// both transports, and checks the automatic pong and a ping round trip.
+func TestConnExchange(t *testing.T) {
+	t.Parallel()
+	for _, tr := range []handshake.Transport{handshake.TransportV1, handshake.TransportV2} {
+		for _, noPong := range []bool{false, true} {
+			t.Run(tr.String(), func(t *testing.T) {
+				t.Parallel()
+				ctx := testContext(t, 10*time.Second)
+				p := startPeer(t, handshaketest.Config{Behavior: handshaketest.Core, V2: true})
+				c := dialConn(t, ctx, p.Addr(), handshake.Options{Transport: tr, NoPong: noPong})
+				if r := c.Result(); r.Status != handshake.Completed || r.Transport != tr {
+					t.Fatalf("result %+v", r)
+				}
+				if c.RemoteAddr().String() != p.Addr() || c.LocalAddr() == nil {
+					t.Errorf("addrs %v %v", c.LocalAddr(), c.RemoteAddr())
+				}
+				// Core sends these after our verack (nodes.go afterVerack).
+				var got []string
+				for range 4 {
+					msg, err := c.ReadMessage(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, msg.Command())
+					if u, ok := msg.(*handshake.UnknownMessage); ok && (u.Cmd != "sendcmpct" || len(u.Payload) != 9) {
+						t.Errorf("unknown message %+v", u)
+					}
+				}
+				if want := []string{"sendheaders", "sendcmpct", "ping", "feefilter"}; !slices.Equal(got, want) {
+					t.Errorf("read %v, want %v", got, want)
+				}
+				pingPong(t, ctx, c)
+				ponged := slices.Contains(p.Received(), "pong")
+				if ponged == noPong {
+					t.Errorf("NoPong %v: peer received %v", noPong, p.Received())
+				}
+				if err := c.Close(); err != nil {
+					t.Error(err)
+				}
+				if _, err := c.ReadMessage(ctx); !errors.Is(err, net.ErrClosed) {
+					t.Errorf("read after close: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// handshakeThen is a peer that completes a v1 handshake and then sends
+// after in the same write as its verack, so the bytes sit in the client's
+// buffer when its handshake returns.
+func handshakeThen(after ...[]byte) handshaketest.Config {
+	return handshaketest.Config{Handler: func(ctx context.Context, c *handshaketest.Conn) error {
+		if _, err := c.ReadVersion(); err != nil {
+			return err
+		}
+		if err := c.WriteMessage(c.Version()); err != nil {
+			return err
+		}
+		b := handshaketest.Frame(wire.MainNet, wire.CmdVerAck, nil)
+		for _, a := range after {
+			b = append(b, a...)
+		}
+		if err := c.WriteRaw(b); err != nil {
+			return err
+		}
+		for { // hold the connection, answering nothing
+			if _, _, err := c.ReadMessage(); err != nil {
+				return err
+			}
+		}
+	}}
+}
+
+func TestConnKeepsBufferedBytes(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 5*time.Second)
+	p := startPeer(t, handshakeThen(
+		handshaketest.Frame(wire.MainNet, "sendtxrcncl", make([]byte, 12)),
+		handshaketest.Frame(wire.MainNet, "futurecmd", []byte("x")),
+		handshaketest.Frame(wire.MainNet, wire.CmdWTxIdRelay, nil),
+	))
+	c := dialConn(t, ctx, p.Addr(), handshake.Options{Transport: handshake.TransportV1})
+	var got []string
+	for range 3 {
+		msg, err := c.ReadMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, msg.Command())
+	}
+	if want := []string{"sendtxrcncl", "futurecmd", "wtxidrelay"}; !slices.Equal(got, want) {
+		t.Errorf("read %v, want %v", got, want)
+	}
+}
+
+func TestConnOversized(t *testing.T) {
+	t.Parallel()
+	big := handshaketest.Frame(wire.MainNet, "futurecmd", nil)
+	big[16], big[17], big[18], big[19] = 0x00, 0x12, 0x7a, 0x00 // claims 8,000,000 bytes
+	for name, frame := range map[string][]byte{
+		"ping over its maximum": handshaketest.Frame(wire.MainNet, wire.CmdPing, make([]byte, 9)),
+		"unknown over Core's":   big,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := testContext(t, 5*time.Second)
+			p := startPeer(t, handshakeThen(frame))
+			c := dialConn(t, ctx, p.Addr(), handshake.Options{Transport: handshake.TransportV1})
+			_, err := c.ReadMessage(ctx)
+			var he *handshake.Error
+			if !errors.Is(err, handshake.ErrMessageTooLarge) || !errors.As(err, &he) || he.Step != handshake.StepRead {
+				t.Fatalf("got %v, want ErrMessageTooLarge at read", err)
+			}
+			if _, err2 := c.ReadMessage(ctx); err2 != err {
+				t.Errorf("second read %v: the stream is out of sync, want the same error", err2)
+			}
+		})
+	}
+}
+
+// TestConnUnblock: a context that ends unblocks a read and leaves the Conn
+// usable; Close from another goroutine unblocks it for good.
+func TestConnUnblock(t *testing.T) {
+	t.Parallel()
+	for _, tr := range []handshake.Transport{handshake.TransportV1, handshake.TransportV2} {
+		t.Run(tr.String(), func(t *testing.T) {
+			t.Parallel()
+			ctx := testContext(t, 10*time.Second)
+			// Old sends nothing after its verack unless pinged.
+			p := startPeer(t, handshaketest.Config{Behavior: handshaketest.Old, V2: true})
+			c := dialConn(t, ctx, p.Addr(), handshake.Options{Transport: tr})
+
+			short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+			_, err := c.ReadMessage(short)
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("quiet peer: %v, want a deadline error", err)
+			}
+			cancelled, cancel := context.WithCancel(ctx)
+			time.AfterFunc(20*time.Millisecond, cancel)
+			if _, err := c.ReadMessage(cancelled); !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled: %v", err)
+			}
+			if got := pingPong(t, ctx, c); !slices.Equal(got, []string{"pong"}) {
+				t.Errorf("after timeouts read %v", got)
+			}
+
+			done := make(chan error)
+			go func() {
+				_, err := c.ReadMessage(ctx)
+				done <- err
+			}()
+			time.Sleep(20 * time.Millisecond)
+			c.Close()
+			if err := <-done; !errors.Is(err, net.ErrClosed) {
+				t.Errorf("read unblocked by Close: %v", err)
+			}
+		})
+	}
+}
+
+func TestConnWriteInvalid(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 5*time.Second)
+	p := startPeer(t, handshaketest.Config{Behavior: handshaketest.Old})
+	c := dialConn(t, ctx, p.Addr(), handshake.Options{Transport: handshake.TransportV1})
+	for _, m := range []wire.Message{
+		&handshake.UnknownMessage{Cmd: "much-too-long-command"},
+		&handshake.UnknownMessage{Cmd: ""},
+		&handshake.UnknownMessage{Cmd: "big", Payload: make([]byte, handshake.MaxUnknownPayload+1)},
+	} {
+		if err := c.WriteMessage(ctx, m); err == nil {
+			t.Errorf("%q accepted", m.Command())
+		}
+	}
+	// Nothing reached the wire: the Conn still works.
+	if err := c.WriteMessage(ctx, &handshake.UnknownMessage{Cmd: "sendcmpct", Payload: make([]byte, 9)}); err != nil {
+		t.Fatal(err)
+	}
+	pingPong(t, ctx, c)
+	waitFor(t, func() bool { return slices.Contains(p.Received(), "sendcmpct") })
+}
+
+func TestDialConnFailure(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 5*time.Second)
+	p := startPeer(t, handshaketest.Config{Behavior: handshaketest.WrongMagic})
+	c, res, err := handshake.DialConn(ctx, p.Addr(), handshake.Options{Transport: handshake.TransportV1})
+	if c != nil || !errors.Is(err, handshake.ErrWrongNetwork) {
+		t.Fatalf("got %v, %v", c, err)
+	}
+	// The failure's Result is kept, as Dial keeps it.
+	if res.Err != err || res.Addr != p.Addr() || res.Status != handshake.Failed {
+		t.Errorf("Result = %+v", res)
+	}
+
+	close := startPeer(t, handshaketest.Config{Behavior: handshaketest.CloseAfterVersion})
+	c, res, err = handshake.DialConn(ctx, close.Addr(), handshake.Options{Transport: handshake.TransportV1})
+	if c != nil || res.Status != handshake.Partial || res.Peer.UserAgent == "" || !errors.Is(err, handshake.ErrPeerClosed) {
+		t.Errorf("close after version: %v, %+v, %v", c, res, err)
+	}
+}
+
+func TestHandshakeConnPipe(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 5*time.Second)
+	client, server := net.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- handshaketest.Serve(ctx, server, handshaketest.Config{Behavior: handshaketest.Bcoin}) }()
+	// A pipe has no buffer: the peer's four messages after its verack
+	// must be read before we write, and a pong would wait on the peer
+	// still writing, hence NoPong.
+	c, _, err := handshake.HandshakeConn(ctx, client, handshake.Options{NoPong: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 4 {
+		msg, err := c.ReadMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, msg.Command())
+	}
+	got = append(got, pingPong(t, ctx, c)...)
+	if want := []string{"sendheaders", "sendcmpct", "ping", "feefilter", "pong"}; !slices.Equal(got, want) {
+		t.Errorf("read %v, want %v", got, want)
+	}
+	c.Close()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}

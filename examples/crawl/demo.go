@@ -1,0 +1,51 @@
+package main
+
+import (
+	"net"
+
+	"github.com/btcsuite/btcd/chaincfg/v2"
+
+	"github.com/bitcoin-handshake/handshake/handshaketest"
+)
+
+// demo is a simulated network on loopback reachable only through address
+// gossip: fake nodes on distinct 127.x addresses sharing one port, of which
+// a DNS seed names a handful, the rest being learned from getaddr answers,
+// with some gossiped addresses where nothing listens.
+type demo struct {
+	net      *handshaketest.Network
+	params   *chaincfg.Params
+	resolver *net.Resolver
+	seedAddr string
+}
+
+func startDemo(peers, unreachable int) (*demo, error) {
+	cfgs := make([]handshaketest.Config, peers)
+	for i := range cfgs {
+		// Mostly Core, some btcd; one in ten speaks v2 too, few enough
+		// that the key exchanges stay cheap.
+		cfgs[i] = handshaketest.Config{Behavior: handshaketest.Core, StartHeight: int32(870000 + i%50), V2: i%10 == 0}
+		switch {
+		case i%7 == 3:
+			cfgs[i].Behavior = handshaketest.Btcd
+		case i%3 == 0:
+			cfgs[i].UserAgent = "/Satoshi:28.1.0/"
+		}
+	}
+	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
+		Peers:  cfgs,
+		Seeds:  []string{"seed1.demo.test.", "seed2.demo.test."},
+		Gossip: &handshaketest.Gossip{Seeded: 4, Unreachable: unreachable},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &demo{
+		net:      n,
+		params:   n.Params(&chaincfg.MainNetParams),
+		resolver: n.Seed.Resolver(),
+		seedAddr: n.Seed.Addr(),
+	}, nil
+}
+
+func (d *demo) close() { d.net.Close() }

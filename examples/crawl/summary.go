@@ -1,0 +1,90 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/bitcoin-handshake/handshake"
+)
+
+// summary tallies the nodes of a crawl as they are reached.
+type summary struct {
+	reached, partial, failed int
+	addrsGiven               int
+	byNetwork                map[string]int
+	versions                 map[string]int
+	agents                   map[string]int
+	services                 map[string]int
+	transports               map[string]int
+}
+
+func newSummary() *summary {
+	return &summary{
+		byNetwork: map[string]int{}, versions: map[string]int{}, agents: map[string]int{},
+		services: map[string]int{}, transports: map[string]int{},
+	}
+}
+
+// serviceNames are the service bits by the names Bitcoin Core shows.
+var serviceNames = []struct {
+	flag wire.ServiceFlag
+	name string
+}{
+	{wire.SFNodeNetwork, "NETWORK"}, {wire.SFNodeBloom, "BLOOM"}, {wire.SFNodeWitness, "WITNESS"},
+	{wire.SFNodeCF, "COMPACT_FILTERS"}, {wire.SFNodeNetworkLimited, "NETWORK_LIMITED"}, {wire.SFNodeP2PV2, "P2P_V2"},
+}
+
+func (s *summary) add(n node) {
+	s.addrsGiven += n.Gave
+	switch n.Result.Status {
+	case handshake.Completed:
+		s.reached++
+	case handshake.Partial:
+		s.partial++
+		return
+	default:
+		s.failed++
+		return
+	}
+	r := n.Result
+	s.byNetwork[n.Network.String()]++
+	s.versions[fmt.Sprint(r.Peer.ProtocolVersion)]++
+	s.agents[r.Peer.UserAgent]++
+	s.transports[r.Transport.String()]++
+	for _, sn := range serviceNames {
+		if r.Peer.Services&sn.flag != 0 {
+			s.services[sn.name]++
+		}
+	}
+}
+
+// top formats the n largest counts of m, largest first, ties by name.
+func top(m map[string]int, n int) string {
+	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int {
+		return cmp.Or(cmp.Compare(m[b], m[a]), cmp.Compare(a, b))
+	})
+	if len(keys) > n {
+		keys = keys[:n]
+	}
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (s *summary) log(lg *logger) {
+	lg.log("INFO", "Reachable nodes by network: %s", top(s.byNetwork, 10))
+	lg.log("INFO", "Protocol versions: %s", top(s.versions, 10))
+	lg.log("INFO", "Top user agents: %s", top(s.agents, 10))
+	lg.log("INFO", "Service flags: %s", top(s.services, 10))
+	lg.log("INFO", "Transports: %s", top(s.transports, 2))
+}

@@ -1,0 +1,41 @@
+package handshaketest
+
+import (
+	"net/netip"
+	"testing"
+)
+
+// TestGossipGraph: the seed names only the seeded nodes, and every node and
+// unreachable address is given by some node.
+func TestGossipGraph(t *testing.T) {
+	t.Parallel()
+	n, err := NewNetwork(NetworkConfig{
+		Peers:   make([]Config, 60),
+		FirstIP: netip.MustParseAddr("127.9.0.1"),
+		Gossip:  &Gossip{Seeded: 2, Unreachable: 5},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if got := n.Seed.Records("seed.handshake.test."); len(got) != 2 {
+		t.Errorf("seed lists %v, want the 2 seeded nodes", got)
+	}
+	given := map[string]bool{}
+	for _, p := range n.Peers {
+		if len(p.cfg.Addrs) < 12 {
+			t.Errorf("%s gives %d addresses", p.Addr(), len(p.cfg.Addrs))
+		}
+		for _, a := range p.cfg.Addrs {
+			given[netip.AddrPortFrom(netip.MustParseAddr(a.Addr.String()), a.Port).String()] = true
+		}
+	}
+	for _, a := range append(n.Addrs()[2:], n.Unreachable...) {
+		if !given[a] {
+			t.Errorf("%s is given by no node", a)
+		}
+	}
+	if len(n.Unreachable) != 5 {
+		t.Errorf("unreachable %v", n.Unreachable)
+	}
+}

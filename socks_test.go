@@ -1,0 +1,153 @@
+package handshake_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/handshaketest"
+)
+
+// socksServer is a test double: a minimal SOCKS5 server (no
+// authentication, CONNECT only) that sends every connection to target,
+// whatever it asks for, and records the names asked. With mute set it
+// accepts and then says nothing.
+type socksServer struct {
+	ln     net.Listener
+	target string
+	mute   bool
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	asked  []string
+	conns  []net.Conn
+}
+
+func startSOCKS(t *testing.T, target string, mute bool) *socksServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &socksServer{ln: ln, target: target, mute: mute}
+	s.wg.Go(s.accept)
+	t.Cleanup(func() {
+		ln.Close()
+		s.mu.Lock()
+		for _, c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	})
+	return s
+}
+
+func (s *socksServer) track(c net.Conn) {
+	s.mu.Lock()
+	s.conns = append(s.conns, c)
+	s.mu.Unlock()
+}
+
+func (s *socksServer) accept() {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.track(c)
+		s.wg.Go(func() { s.serve(c) })
+	}
+}
+
+func (s *socksServer) serve(c net.Conn) {
+	defer c.Close()
+	if s.mute {
+		io.Copy(io.Discard, c)
+		return
+	}
+	// Greeting: version, methods; we choose "no authentication".
+	var hdr [2]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil || hdr[0] != 5 {
+		return
+	}
+	if _, err := io.ReadFull(c, make([]byte, hdr[1])); err != nil {
+		return
+	}
+	c.Write([]byte{5, 0})
+	// Request: version, CONNECT, reserved, a domain name (type 3), port.
+	var req [5]byte
+	if _, err := io.ReadFull(c, req[:]); err != nil || req[1] != 1 || req[3] != 3 {
+		return
+	}
+	name := make([]byte, int(req[4])+2)
+	if _, err := io.ReadFull(c, name); err != nil {
+		return
+	}
+	s.mu.Lock()
+	s.asked = append(s.asked, net.JoinHostPort(string(name[:req[4]]), strconv.Itoa(int(binary.BigEndian.Uint16(name[req[4]:])))))
+	s.mu.Unlock()
+	up, err := net.Dial("tcp", s.target)
+	if err != nil {
+		c.Write([]byte{5, 5, 0, 1, 0, 0, 0, 0, 0, 0})
+		return
+	}
+	s.track(up)
+	defer up.Close()
+	c.Write([]byte{5, 0, 0, 1, 127, 0, 0, 1, 0, 0})
+	s.wg.Go(func() { io.Copy(up, c); up.Close() })
+	io.Copy(c, up)
+}
+
+const onionHost = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion"
+
+func TestSOCKS5(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 10*time.Second)
+	p := startPeer(t, handshaketest.Config{Behavior: handshaketest.Core, Addrs: gossip(50)})
+	s := startSOCKS(t, p.Addr(), false)
+	c, _, err := handshake.DialConn(ctx, onionHost, handshake.Options{
+		Dialer:    handshake.SOCKS5(s.ln.Addr().String(), nil),
+		Transport: handshake.TransportV1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if r := c.Result(); r.Status != handshake.Completed || r.Addr != onionHost+":8333" {
+		t.Errorf("result %+v", r)
+	}
+	addrs, err := handshake.GetAddrs(ctx, c, handshake.AddrOptions{})
+	if err != nil || len(addrs) != 50 {
+		t.Errorf("through the proxy: %d addresses, %v", len(addrs), err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.asked) != 1 || s.asked[0] != onionHost+":8333" {
+		t.Errorf("proxy was asked for %v, want the onion name unresolved", s.asked)
+	}
+}
+
+// TestSOCKS5Context: a proxy that never answers holds the dial only until
+// the context ends.
+func TestSOCKS5Context(t *testing.T) {
+	t.Parallel()
+	s := startSOCKS(t, "", true)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, _, err := handshake.DialConn(ctx, onionHost, handshake.Options{Dialer: handshake.SOCKS5(s.ln.Addr().String(), nil)})
+	var he *handshake.Error
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &he) || he.Step != handshake.StepConnect {
+		t.Errorf("got %v, want a deadline error at connect", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
