@@ -1,0 +1,262 @@
+package handshaketest
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+)
+
+// Hostile peers, driven by the hand-rolled client: each sends exactly the
+// bytes its documentation promises.
+
+func TestHostileNames(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, h := range HostileKinds() {
+		s := h.String()
+		if strings.HasPrefix(s, "Hostile(") || seen[s] {
+			t.Errorf("%d: %q", int(h), s)
+		}
+		seen[s] = true
+	}
+	if len(seen) != int(numHostile) || Hostile(99).String() != "Hostile(99)" {
+		t.Errorf("%d names, %q", len(seen), Hostile(99).String())
+	}
+	// An undefined value fails rather than serving something.
+	_, done := pipe(t, Hostile(99).Config())
+	if err := wait(t, done); err == nil || !strings.Contains(err.Error(), "Hostile(99)") {
+		t.Errorf("Serve(Hostile(99)) = %v", err)
+	}
+}
+
+func TestVersionTooLarge(t *testing.T) {
+	t.Parallel()
+	p := startPeer(t, VersionTooLarge.Config())
+	cl := dial(t, p.Addr())
+	cl.sendVersion(70016)
+	f := cl.next() // checks magic and checksum
+	if f.cmd != "version" || len(f.payload) != versionTooLargeSize {
+		t.Fatalf("got %q with %d bytes, want a %d-byte version", f.cmd, len(f.payload), versionTooLargeSize)
+	}
+	if max := (&wire.MsgVersion{}).MaxPayloadLength(wire.ProtocolVersion); len(f.payload) <= int(max) {
+		t.Errorf("payload %d bytes is within the version maximum %d", len(f.payload), max)
+	}
+	// A real version, padded.
+	var v wire.MsgVersion
+	if err := v.BtcDecode(bytes.NewBuffer(f.payload), wire.ProtocolVersion, wire.BaseEncoding); err != nil || v.UserAgent != "/Satoshi:27.1.0/" {
+		t.Errorf("payload does not start with a version: %v, %+v", err, v)
+	}
+	cl.quiet(100 * time.Millisecond)
+}
+
+func TestUserAgentLimits(t *testing.T) {
+	t.Parallel()
+	t.Run("256 bytes", func(t *testing.T) {
+		t.Parallel()
+		p := startPeer(t, MaxUserAgent.Config())
+		cl := dial(t, p.Addr())
+		cl.sendVersion(70016)
+		fs := cl.expect("version", "verack")
+		v := decode[*wire.MsgVersion](t, fs[0], wire.MainNet) // wire accepts it
+		if len(v.UserAgent) != wire.MaxUserAgentLen {
+			t.Errorf("user agent of %d bytes, want %d", len(v.UserAgent), wire.MaxUserAgentLen)
+		}
+		cl.send(wire.NewMsgVerAck())
+		pingPong(t, cl)
+	})
+	t.Run("257 bytes", func(t *testing.T) {
+		t.Parallel()
+		p := startPeer(t, UserAgentTooLong.Config())
+		cl := dial(t, p.Addr())
+		cl.sendVersion(70016)
+		fs := cl.expect("version", "verack")
+		_, _, err := wire.ReadMessage(bytes.NewReader(fs[0].raw), wire.ProtocolVersion, wire.MainNet)
+		if err == nil || !strings.Contains(err.Error(), "user agent") {
+			t.Errorf("wire decodes the version: %v", err)
+		}
+		// The var-string length after the 80 fixed bytes: 0xfd, 257.
+		if b := fs[0].payload[80:83]; b[0] != 0xfd || binary.LittleEndian.Uint16(b[1:]) != wire.MaxUserAgentLen+1 {
+			t.Errorf("user agent length prefix %x", b)
+		}
+		if max := (&wire.MsgVersion{}).MaxPayloadLength(wire.ProtocolVersion); len(fs[0].payload) > int(max) {
+			t.Errorf("payload %d bytes exceeds the version maximum %d: it should fail only on decoding", len(fs[0].payload), max)
+		}
+		cl.quiet(100 * time.Millisecond)
+	})
+}
+
+func TestDuplicateVersion(t *testing.T) {
+	t.Parallel()
+	p := startPeer(t, DuplicateVersion.Config())
+	cl := dial(t, p.Addr())
+	cl.sendVersion(70016)
+	fs := cl.expect("version", "version", "verack")
+	decode[*wire.MsgVersion](t, fs[1], wire.MainNet)
+	cl.send(wire.NewMsgVerAck())
+	pingPong(t, cl)
+}
+
+func TestPingFlood(t *testing.T) {
+	t.Parallel()
+	p := startPeer(t, PingFlood.Config())
+	cl := dial(t, p.Addr())
+	cl.sendVersion(70016)
+	seen := map[uint64]bool{}
+	for i := range 500 {
+		f := cl.next()
+		if f.cmd != "ping" {
+			t.Fatalf("message %d: %q, want only pings", i, f.cmd)
+		}
+		nonce := decode[*wire.MsgPing](t, f, wire.MainNet).Nonce
+		if seen[nonce] {
+			t.Fatalf("message %d: nonce %x repeated", i, nonce)
+		}
+		seen[nonce] = true
+	}
+	// It keeps reading while it floods.
+	cl.send(wire.NewMsgVerAck())
+	receivedEquals(t, p, "version", "verack")
+}
+
+func TestByteFlood(t *testing.T) {
+	t.Parallel()
+	p := startPeer(t, ByteFlood.Config())
+	cl := dial(t, p.Addr())
+	cl.sendVersion(70016)
+	cl.expect("version")
+	for i := range 20 {
+		if f := cl.next(); f.cmd != hostileCommand || len(f.payload) != byteFloodSize {
+			t.Fatalf("message %d: %q with %d bytes", i, f.cmd, len(f.payload))
+		}
+	}
+}
+
+func TestOversizedUnknown(t *testing.T) {
+	t.Parallel()
+	const interval = 2 * time.Millisecond
+	cfg := OversizedUnknown.Config()
+	cfg.DripInterval = interval
+	p := startPeer(t, cfg)
+	cl := dial(t, p.Addr())
+	cl.sendVersion(70016)
+	hdr := cl.readRaw(wire.MessageHeaderSize)
+	if cmd := string(bytes.TrimRight(hdr[4:16], "\x00")); cmd != hostileCommand {
+		t.Errorf("command %q", cmd)
+	}
+	if n := binary.LittleEndian.Uint32(hdr[16:20]); n != oversizedUnknownSize || n > wire.MaxProtocolMessageLength {
+		t.Errorf("claims %d bytes, want %d, under wire's %d", n, oversizedUnknownSize, wire.MaxProtocolMessageLength)
+	}
+	start := time.Now()
+	cl.readRaw(oversizedDrip)
+	if took := time.Since(start); took < oversizedDrip*interval {
+		t.Errorf("%d bytes in %v: not trickled", oversizedDrip, took)
+	}
+	cl.quiet(50 * time.Millisecond)
+}
+
+// readAll reads until the connection fails, returning what arrived.
+func (cl *client) readAll() ([]byte, error) {
+	var got []byte
+	buf := make([]byte, 512)
+	for {
+		n, err := cl.c.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			return got, err
+		}
+	}
+}
+
+func TestResetMidVersion(t *testing.T) {
+	t.Parallel()
+	p := startPeer(t, ResetMidVersion.Config())
+	cl := dial(t, p.Addr())
+	cl.sendVersion(70016)
+	got, err := cl.readAll()
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("read error %v, want a reset", err)
+	}
+	// What arrived before the reset, if the client read it in time, is the
+	// start of a version.
+	if len(got) >= 16 && string(bytes.TrimRight(got[4:16], "\x00")) != "version" {
+		t.Errorf("received %x", got)
+	}
+}
+
+func TestHalfClose(t *testing.T) {
+	t.Parallel()
+	p := startPeer(t, HalfClose.Config())
+	cl := dial(t, p.Addr())
+	cl.sendVersion(70016)
+	got, err := cl.readAll()
+	if err != io.EOF || len(got) != wire.MessageHeaderSize/2 {
+		t.Fatalf("read %x then %v, want half a header then EOF", got, err)
+	}
+	if wire.BitcoinNet(binary.LittleEndian.Uint32(got)) != wire.MainNet {
+		t.Errorf("half header %x", got)
+	}
+	// Only the peer's sending side is shut: it still reads.
+	cl.send(wire.NewMsgVerAck())
+	receivedEquals(t, p, "version", "verack")
+}
+
+// TestHostileOverPipe serves every Hostile peer over net.Pipe, which has
+// neither SO_LINGER nor CloseWrite: each must still serve and return once
+// the client leaves.
+func TestHostileOverPipe(t *testing.T) {
+	t.Parallel()
+	for _, h := range HostileKinds() {
+		t.Run(h.String(), func(t *testing.T) {
+			t.Parallel()
+			cfg := h.Config()
+			cfg.DripInterval = time.Millisecond
+			cl, done := pipe(t, cfg)
+			cl.sendVersion(70016)
+			cl.c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			got, _ := cl.readAll() // whatever arrives until the deadline or close
+			if len(got) < wire.MessageHeaderSize/2 {
+				t.Errorf("%d bytes before the deadline", len(got))
+			}
+			cl.c.Close()
+			if err := wait(t, done); err != nil {
+				t.Errorf("Serve = %v after the client left", err)
+			}
+		})
+	}
+}
+
+// TestHostileCloseMidFlood closes the floods' peers while they are blocked
+// writing to a client that stopped reading: Close must not hang.
+func TestHostileCloseMidFlood(t *testing.T) {
+	t.Parallel()
+	for _, h := range []Hostile{PingFlood, ByteFlood} {
+		p, err := NewPeer(h.Config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl := dial(t, p.Addr())
+		cl.sendVersion(70016)
+		cl.next()
+		time.Sleep(50 * time.Millisecond) // let the socket buffers fill
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		done := make(chan error, 1)
+		go func() { done <- p.Close() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%v: Close: %v", h, err)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%v: Close blocked", h)
+		}
+		cancel()
+	}
+}

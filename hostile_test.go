@@ -1,0 +1,222 @@
+package handshake_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/handshaketest"
+)
+
+// Hostile peers against Dial: each must end with its documented error,
+// within the caller's deadline, having read no more than the byte cap.
+
+const (
+	hostileDeadline = 2 * time.Second
+	// deadlineSlack is how late past its deadline Dial may return: the
+	// time to notice the deadline and unwind, with room for a loaded
+	// machine under -race.
+	deadlineSlack = 500 * time.Millisecond
+)
+
+// hostileCase is one hostile peer and the outcome it must lead to.
+type hostileCase struct {
+	name   string
+	kind   fmt.Stringer      // a handshaketest.Behavior or handshaketest.Hostile
+	opts   handshake.Options // Timeout is always -1: the deadline is the caller's
+	status handshake.Status
+	err    error // nil: completes
+	also   error // a second error the chain must hold, if any
+	step   handshake.Step
+	// autoStep is the step under TransportAuto when it differs: a v1 peer
+	// that neither answers nor hangs up holds Dial in the v2 key exchange.
+	autoStep handshake.Step
+}
+
+func hostileCases() []hostileCase {
+	failed, partial := handshake.Failed, handshake.Partial
+	read1, read2 := handshake.StepReadVersion, handshake.StepReadVerack
+	return []hostileCase{
+		{name: "silence", kind: handshaketest.Silent,
+			status: failed, err: context.DeadlineExceeded, step: read1, autoStep: handshake.StepKeyExchange},
+		{name: "one byte per second", kind: handshaketest.SlowDrip,
+			status: failed, err: context.DeadlineExceeded, step: read1},
+		{name: "32 MiB version claim, then a trickle", kind: handshaketest.OversizedPayload,
+			status: failed, err: handshake.ErrMessageTooLarge, step: read1},
+		{name: "1 MiB unknown message claim, then a trickle", kind: handshaketest.OversizedUnknown,
+			status: failed, err: handshake.ErrLimitExceeded, step: read1},
+		{name: "version payload past its maximum", kind: handshaketest.VersionTooLarge,
+			status: failed, err: handshake.ErrMessageTooLarge, step: read1},
+		{name: "wrong magic", kind: handshaketest.WrongMagic,
+			status: failed, err: handshake.ErrWrongNetwork, step: read1},
+		{name: "bad checksum", kind: handshaketest.BadChecksum,
+			status: failed, err: handshake.ErrMalformed, step: read1},
+		{name: "garbage", kind: handshaketest.Garbage,
+			status: failed, err: handshake.ErrWrongNetwork, step: read1},
+		{name: "256-byte user agent", kind: handshaketest.MaxUserAgent,
+			status: handshake.Completed},
+		{name: "257-byte user agent", kind: handshaketest.UserAgentTooLong,
+			status: failed, err: handshake.ErrMalformed, step: read1},
+		{name: "duplicate version", kind: handshaketest.DuplicateVersion,
+			status: partial, err: handshake.ErrProtocolViolation, step: read2},
+		{name: "verack before version", kind: handshaketest.VerackBeforeVersion,
+			status: failed, err: handshake.ErrProtocolViolation, step: read1},
+		{name: "endless unknown messages", kind: handshaketest.UnknownFlood,
+			status: partial, err: handshake.ErrLimitExceeded, step: read2},
+		{name: "endless pings", kind: handshaketest.PingFlood,
+			status: failed, err: handshake.ErrLimitExceeded, step: read1},
+		{name: "endless 16 KiB messages", kind: handshaketest.ByteFlood,
+			status: partial, err: handshake.ErrLimitExceeded, step: read2},
+		{name: "endless 16 KiB messages, 20 KiB cap", kind: handshaketest.ByteFlood, opts: handshake.Options{MaxBytes: 20 << 10},
+			status: partial, err: handshake.ErrLimitExceeded, step: read2},
+		{name: "reset mid-version", kind: handshaketest.ResetMidVersion,
+			status: failed, err: handshake.ErrPeerClosed, also: syscall.ECONNRESET, step: read1},
+		{name: "half-close mid-header", kind: handshaketest.HalfClose,
+			status: failed, err: handshake.ErrPeerClosed, step: read1},
+		{name: "close after version", kind: handshaketest.CloseAfterVersion,
+			status: partial, err: handshake.ErrPeerClosed, step: read2},
+		{name: "own version echoed", kind: handshaketest.SelfEcho,
+			status: partial, err: handshake.ErrSelfConnection, step: read1},
+		{name: "too old", kind: handshaketest.TooOld,
+			status: partial, err: handshake.ErrPeerTooOld, step: read1},
+	}
+}
+
+// TestHostilePeers runs every hostile peer against Dial bounded by the
+// caller's deadline alone, over v1 and with the default TransportAuto, which
+// first tries v2 and falls back to v1 when these v1-only peers hang up.
+func TestHostilePeers(t *testing.T) {
+	t.Parallel()
+	for _, transport := range []handshake.Transport{handshake.TransportV1, handshake.TransportAuto} {
+		for _, tt := range hostileCases() {
+			t.Run(transport.String()+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				step := tt.step
+				if transport == handshake.TransportAuto && tt.autoStep != "" {
+					step = tt.autoStep
+				}
+				tt.run(t, transport, step)
+			})
+		}
+	}
+}
+
+func (tt hostileCase) run(t *testing.T, transport handshake.Transport, step handshake.Step) {
+	peer := startPeer(t, tt.config())
+	opts := tt.opts
+	opts.Timeout = -1
+	opts.Transport = transport
+	maxBytes := opts.MaxBytes
+	if maxBytes == 0 {
+		maxBytes = handshake.DefaultMaxBytes
+	}
+	start := time.Now()
+	ctx, cancel := context.WithDeadline(context.Background(), start.Add(hostileDeadline))
+	defer cancel()
+	res, err := handshake.Dial(ctx, peer.Addr(), opts)
+	took := time.Since(start)
+
+	if took > hostileDeadline+deadlineSlack {
+		t.Errorf("Dial returned after %v, past the %v deadline", took, hostileDeadline)
+	}
+	if tt.err != context.DeadlineExceeded && took > hostileDeadline/2 {
+		t.Errorf("Dial took %v to fail with %v: it should not need the deadline", took, err)
+	}
+	if res.Status != tt.status || res.Err != err {
+		t.Errorf("Status %v (Result.Err %v), want %v", res.Status, res.Err, tt.status)
+	}
+	if res.BytesReceived > int64(maxBytes) {
+		t.Errorf("read %d bytes, past the %d-byte cap", res.BytesReceived, maxBytes)
+	}
+	if len(res.Received) > handshake.DefaultMaxMessages {
+		t.Errorf("read %d messages, past the cap of %d", len(res.Received), handshake.DefaultMaxMessages)
+	}
+	if tt.err == nil {
+		if err != nil {
+			t.Fatalf("Dial: %v", err)
+		}
+		return
+	}
+	var he *handshake.Error
+	if !errors.Is(err, tt.err) || tt.also != nil && !errors.Is(err, tt.also) || !errors.As(err, &he) || he.Step != step {
+		t.Fatalf("err = %v, want an *Error at %q holding %v %v", err, step, tt.err, tt.also)
+	}
+	t.Logf("%v after %v, %d bytes read", err, took.Round(time.Millisecond), res.BytesReceived)
+}
+
+// TestHostileClaimsAllocateLittle measures the heap Dial allocates against
+// peers that claim, or send, far more than a handshake needs: it must not
+// depend on what they claim. It is not parallel so that the process's
+// allocation counter sees nothing but these Dials and their peers, which
+// are built to allocate little once their first bytes are out. It speaks
+// v1 only, so that the figures are the v1 reader's rather than those of a
+// v2 attempt that these v1 peers refuse.
+func TestHostileClaimsAllocateLittle(t *testing.T) {
+	const (
+		dials = 20
+		// A whole handshake, both sides, allocates a few KiB; a buffer
+		// sized by a claim would be 32 MiB, 1 MiB or 5,000 bytes here.
+		bound = 64 << 10
+	)
+	for _, tt := range []struct {
+		name string
+		peer handshaketest.Config
+		err  error
+	}{
+		{"32 MiB version claim", handshaketest.Config{Behavior: handshaketest.OversizedPayload}, handshake.ErrMessageTooLarge},
+		{"1 MiB unknown claim", handshaketest.OversizedUnknown.Config(), handshake.ErrLimitExceeded},
+		{"5,000-byte version", handshaketest.VersionTooLarge.Config(), handshake.ErrMessageTooLarge},
+		{"64 KiB of real messages", handshaketest.ByteFlood.Config(), handshake.ErrLimitExceeded},
+	} {
+		peer := startPeer(t, tt.peer)
+		dial := func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := handshake.Dial(ctx, peer.Addr(), handshake.Options{Transport: handshake.TransportV1}); !errors.Is(err, tt.err) {
+				t.Fatalf("%s: err = %v, want %v", tt.name, err, tt.err)
+			}
+		}
+		dial() // warm up: first-use allocations of the runtime and packages
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for range dials {
+			dial()
+		}
+		runtime.ReadMemStats(&after)
+		perDial := (after.TotalAlloc - before.TotalAlloc) / dials
+		if perDial > bound {
+			t.Errorf("%s: %d bytes allocated per Dial, past %d", tt.name, perDial, bound)
+		}
+		t.Logf("%s: %d bytes allocated per Dial, peer included", tt.name, perDial)
+		peer.Close()
+	}
+}
+
+// config is the peer's Config.
+func (c hostileCase) config() handshaketest.Config {
+	if h, ok := c.kind.(handshaketest.Hostile); ok {
+		return h.Config()
+	}
+	return handshaketest.Config{Behavior: c.kind.(handshaketest.Behavior)}
+}
+
+// TestHostileCasesCoverHostileKinds keeps the matrix complete as hostile
+// peers are added to handshaketest.
+func TestHostileCasesCoverHostileKinds(t *testing.T) {
+	t.Parallel()
+	covered := map[fmt.Stringer]bool{}
+	for _, c := range hostileCases() {
+		covered[c.kind] = true
+	}
+	for _, h := range handshaketest.HostileKinds() {
+		if !covered[h] {
+			t.Errorf("no case runs the %v peer", h)
+		}
+	}
+}
