@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,20 @@ func TestAppendVarInt(t *testing.T) {
 		wire.WriteVarInt(&want, 0, n)
 		if got := appendVarInt(nil, n); !bytes.Equal(got, want.Bytes()) {
 			t.Errorf("appendVarInt(%d) = %x, want %x", n, got, want.Bytes())
+		}
+	}
+}
+
+func TestIsPublic(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"1.1.1.1": true, "2001:4860::8888": true, "::ffff:8.8.8.8": true,
+		"127.0.0.1": false, "10.1.2.3": false, "192.168.0.1": false, "172.16.0.1": false,
+		"169.254.1.1": false, "100.64.0.1": false, "0.1.2.3": false, "224.0.0.1": false,
+		"::1": false, "fe80::1": false, "fc00::1": false, "::": false, "0.0.0.0": false,
+		"::ffff:192.168.1.1": false,
+	} {
+		if got := IsPublic(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("IsPublic(%s) = %v, want %v", addr, got, want)
 		}
 	}
 }

@@ -193,7 +193,7 @@ func (opts *SweepOptions) resolve(ctx context.Context, sum *SweepSummary) []stri
 	for _, ips := range found {
 		for _, ip := range ips {
 			a := net.JoinHostPort(ip.Unmap().String(), port)
-			if !opts.AllowPrivate && !isPublic(ip.Unmap()) {
+			if !opts.AllowPrivate && !IsPublic(ip) {
 				if !seen[a] {
 					seen[a] = true
 					sum.Skipped = append(sum.Skipped, a)
@@ -209,8 +209,13 @@ func (opts *SweepOptions) resolve(ctx context.Context, sum *SweepSummary) []stri
 // sharedV4 is the carrier-grade NAT range (RFC 6598), private in all but name.
 var sharedV4 = netip.MustParsePrefix("100.64.0.0/10")
 
-// isPublic reports whether ip may be dialled on a seed's word alone.
-func isPublic(ip netip.Addr) bool {
+// IsPublic reports whether ip may be dialled on a stranger's word alone: a
+// seed's answer, a peer's gossip. Loopback, private (RFC 1918, fc00::/7),
+// link-local, multicast, shared (100.64/10), 0/8 and unspecified addresses
+// are not: a hostile seed or peer must not aim a sweep or a crawl at the
+// user's own network.
+func IsPublic(ip netip.Addr) bool {
+	ip = ip.Unmap()
 	return ip.IsValid() && !ip.IsLoopback() && !ip.IsPrivate() && !ip.IsUnspecified() &&
 		!ip.IsLinkLocalUnicast() && !ip.IsMulticast() && !ip.IsInterfaceLocalMulticast() &&
 		!ip.IsLinkLocalMulticast() && !sharedV4.Contains(ip) &&

@@ -135,7 +135,7 @@ func (c *crawler) admit(a handshake.Addr) (target, bool) {
 		switch {
 		case err != nil || a.Port == 0:
 			reason = "invalid"
-		case !c.allowPrivate && !isPublic(ip):
+		case !c.allowPrivate && !handshake.IsPublic(ip):
 			// A hostile peer must not aim the crawler at the user's
 			// own network.
 			reason = "private (no -allow-private)"
@@ -146,17 +146,6 @@ func (c *crawler) admit(a handshake.Addr) (target, bool) {
 		return target{}, false
 	}
 	return target{addr: key, net: a.Network}, true
-}
-
-// sharedV4 is the carrier-grade NAT range (RFC 6598).
-var sharedV4 = netip.MustParsePrefix("100.64.0.0/10")
-
-// isPublic reports whether ip may be dialled on a stranger's word.
-func isPublic(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	return ip.IsValid() && !ip.IsLoopback() && !ip.IsPrivate() && !ip.IsUnspecified() &&
-		!ip.IsLinkLocalUnicast() && !ip.IsMulticast() && !ip.IsInterfaceLocalMulticast() &&
-		!ip.IsLinkLocalMulticast() && !sharedV4.Contains(ip) && !(ip.Is4() && ip.As4()[0] == 0)
 }
 
 // networkOf names the network of an address given as "host:port".

@@ -31,21 +31,16 @@ import (
 	"time"
 
 	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 )
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// list is a repeatable string flag.
-type list []string
-
-func (l *list) String() string     { return strings.Join(*l, ",") }
-func (l *list) Set(v string) error { *l = append(*l, v); return nil }
-
 type config struct {
 	network         string
-	seeds, addrs    list
+	seeds, addrs    cli.List
 	depth, maxNodes int
 	concurrency     int
 	timeout         time.Duration
@@ -130,7 +125,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if c.json {
 		logOut = stderr
 	}
-	lg := &logger{w: logOut}
+	lg := cli.NewLogger(logOut, "crawl")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
@@ -153,7 +148,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer d.close()
-		lg.log("INFO", "Started a simulated network of %d nodes on loopback (and %d addresses where nothing listens), %d of them named by a DNS seed at %s",
+		lg.Log("INFO", "Started a simulated network of %d nodes on loopback (and %d addresses where nothing listens), %d of them named by a DNS seed at %s",
 			c.demoPeers, c.demoUnreachable, 4, d.seedAddr)
 		cr.opts.ChainParams, resolver = d.params, d.resolver
 		cr.allowPrivate = true // the simulated nodes live on loopback
@@ -170,17 +165,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	start := startAddrs(ctx, c, cr, resolver, lg)
 	if len(start) == 0 {
-		lg.log("ERROR", "No address to start from")
+		lg.Log("ERROR", "No address to start from")
 		return 1
 	}
-	lg.log("INFO", "Starting from %d addresses. Crawling...", len(start))
+	lg.Log("INFO", "Starting from %d addresses. Crawling...", len(start))
 
 	sum := newSummary()
-	prog := newProgress(stderr)
+	prog := cli.NewProgress(stderr, "%d of %d addresses found dialled")
 	enc := json.NewEncoder(stdout)
-	cr.found = prog.found
+	cr.found = prog.SetTotal
 	cr.emit = func(n node) {
-		prog.clear()
+		prog.Clear()
 		sum.add(n)
 		if c.json {
 			enc.Encode(jsonNode(n))
@@ -188,17 +183,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if c.verbose {
 			logNode(lg, n)
 		}
-		prog.done()
+		prog.Done()
 	}
 	began := time.Now()
 	cr.run(ctx, start)
-	prog.clear()
+	prog.Clear()
 	if ctx.Err() != nil {
-		lg.log("WARN", "Crawl interrupted: %v", ctx.Err())
+		lg.Log("WARN", "Crawl interrupted: %v", ctx.Err())
 	}
-	lg.log("INFO", "Finished! %d nodes dialled: %d reachable | %d PARTIALLY OK | %d unreachable, in %v",
+	lg.Log("INFO", "Finished! %d nodes dialled: %d reachable | %d PARTIALLY OK | %d unreachable, in %v",
 		cr.dialled, sum.reached, sum.partial, sum.failed, time.Since(began).Round(time.Millisecond))
-	lg.log("INFO", "%d unique addresses learned, %d given in all; %d not dialled (past -depth or -max-nodes); skipped: %s",
+	lg.Log("INFO", "%d unique addresses learned, %d given in all; %d not dialled (past -depth or -max-nodes); skipped: %s",
 		len(cr.seen), sum.addrsGiven, cr.unvisited, top(cr.skipped, 10))
 	sum.log(lg)
 	return 0
@@ -206,7 +201,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // startAddrs returns the -addr addresses, or the seeds' addresses, private
 // ones skipped unless allowed.
-func startAddrs(ctx context.Context, c *config, cr *crawler, resolver *net.Resolver, lg *logger) []target {
+func startAddrs(ctx context.Context, c *config, cr *crawler, resolver *net.Resolver, lg *cli.Logger) []target {
 	port := cr.opts.ChainParams.DefaultPort
 	var start []target
 	for _, a := range c.addrs {
@@ -228,7 +223,7 @@ func startAddrs(ctx context.Context, c *config, cr *crawler, resolver *net.Resol
 	var wg sync.WaitGroup
 	skipped := 0
 	for _, seed := range seeds {
-		lg.log("INFO", "Resolving DNS seed `%s`", seed)
+		lg.Log("INFO", "Resolving DNS seed `%s`", seed)
 		wg.Go(func() {
 			rctx, cancel := context.WithTimeout(ctx, cr.timeout)
 			defer cancel()
@@ -236,10 +231,10 @@ func startAddrs(ctx context.Context, c *config, cr *crawler, resolver *net.Resol
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				lg.log("ERROR", "DNS seed `%s`: %v", seed, err)
+				lg.Log("ERROR", "DNS seed `%s`: %v", seed, err)
 			}
 			for _, ip := range ips {
-				if !cr.allowPrivate && !isPublic(ip) {
+				if !cr.allowPrivate && !handshake.IsPublic(ip) {
 					skipped++
 					continue
 				}
@@ -253,7 +248,7 @@ func startAddrs(ctx context.Context, c *config, cr *crawler, resolver *net.Resol
 	slices.SortFunc(start, func(a, b target) int { return strings.Compare(a.addr, b.addr) })
 	start = slices.CompactFunc(start, func(a, b target) bool { return a.addr == b.addr })
 	if skipped > 0 {
-		lg.log("WARN", "Skipped %d private or local addresses returned by seeds (use -allow-private to dial them)", skipped)
+		lg.Log("WARN", "Skipped %d private or local addresses returned by seeds (use -allow-private to dial them)", skipped)
 	}
 	return start
 }
@@ -276,13 +271,13 @@ func jsonNode(n node) any {
 	return l
 }
 
-func logNode(lg *logger, n node) {
+func logNode(lg *cli.Logger, n node) {
 	r := n.Result
 	switch r.Status {
 	case handshake.Completed:
-		lg.log("INFO", "`%s`: depth %d, %s over %s, protocol %d, gave %d addresses", n.Addr, n.Depth, r.Peer.UserAgent, r.Transport, r.Peer.ProtocolVersion, n.Gave)
+		lg.Log("INFO", "`%s`: depth %d, %s over %s, protocol %d, gave %d addresses", n.Addr, n.Depth, r.Peer.UserAgent, r.Transport, r.Peer.ProtocolVersion, n.Gave)
 	default:
-		lg.log("WARN", "`%s`: depth %d, unreachable: %v", n.Addr, n.Depth, cause(r.Err))
+		lg.Log("WARN", "`%s`: depth %d, unreachable: %v", n.Addr, n.Depth, cause(r.Err))
 	}
 }
 
@@ -293,16 +288,4 @@ func cause(err error) string {
 		return fmt.Sprintf("%s: %v", he.Step, he.Err)
 	}
 	return fmt.Sprint(err)
-}
-
-// logger writes timestamped lines in the format of examples/sweep.
-type logger struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *logger) log(level, format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	fmt.Fprintf(l.w, "[%s %-5s crawl] %s\n", time.Now().UTC().Format("2006-01-02T15:04:05Z"), level, fmt.Sprintf(format, args...))
 }

@@ -2,13 +2,8 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"net/netip"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,44 +11,17 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 	"go.uber.org/goleak"
 
+	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 	"github.com/bitcoin-handshake/handshake/handshaketest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// build compiles the program as a user would run it.
-func build(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "crawl")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func runBin(t *testing.T, bin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return o.String(), e.String(), ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return o.String(), e.String(), 0
-}
-
 // TestCrawlProgram crawls a gossip graph of fake regtest nodes on
 // regtest's default port, named by a local DNS seed, and checks that every
 // node is found exactly once and every dead address reported as such.
 func TestCrawlProgram(t *testing.T) {
-	bin := build(t)
+	bin := cli.Build(t)
 	cfgs := make([]handshaketest.Config, 300)
 	for i := range cfgs {
 		cfgs[i] = handshaketest.Config{Net: wire.TestNet, V2: i%25 == 0}
@@ -72,12 +40,12 @@ func TestCrawlProgram(t *testing.T) {
 	args := []string{"-network", "regtest", "-seed", "seed.crawl.test.", "-resolver", n.Seed.Addr(), "-timeout", "10s", "-depth", "50"}
 
 	// The seed's loopback addresses are private: nothing to start from.
-	out, _, code := runBin(t, bin, args...)
+	out, _, code := cli.Run(t, bin, args...)
 	if code != 1 || !strings.Contains(out, "Skipped 3 private") {
 		t.Errorf("without -allow-private: exit %d, output:\n%s", code, out)
 	}
 
-	out, errOut, code := runBin(t, bin, append(args, "-allow-private", "-json")...)
+	out, errOut, code := cli.Run(t, bin, append(args, "-allow-private", "-json")...)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
@@ -125,11 +93,11 @@ func TestCrawlProgram(t *testing.T) {
 	}
 
 	// Caps: -depth 0 dials the seeded nodes only, -max-nodes bounds dials.
-	out, _, _ = runBin(t, bin, append(args, "-allow-private", "-depth", "0")...)
+	out, _, _ = cli.Run(t, bin, append(args, "-allow-private", "-depth", "0")...)
 	if !strings.Contains(out, "Finished! 3 nodes dialled") {
 		t.Errorf("-depth 0:\n%s", out)
 	}
-	out, _, _ = runBin(t, bin, append(args, "-allow-private", "-max-nodes", "10")...)
+	out, _, _ = cli.Run(t, bin, append(args, "-allow-private", "-max-nodes", "10")...)
 	if !strings.Contains(out, "Finished! 10 nodes dialled") {
 		t.Errorf("-max-nodes 10:\n%s", out)
 	}
@@ -138,7 +106,7 @@ func TestCrawlProgram(t *testing.T) {
 // TestCrawlPrivateGossip: a node gossiping private addresses does not make
 // the crawler dial them; -addr is the user's own choice and is dialled.
 func TestCrawlPrivateGossip(t *testing.T) {
-	bin := build(t)
+	bin := cli.Build(t)
 	private := []wire.NetAddressV2{
 		*wire.NetAddressV2FromBytes(time.Now(), 0, []byte{192, 168, 1, 1}, 18444),
 		*wire.NetAddressV2FromBytes(time.Now(), 0, []byte{10, 0, 0, 1}, 18444),
@@ -150,7 +118,7 @@ func TestCrawlPrivateGossip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	out, errOut, code := runBin(t, bin, "-network", "regtest", "-addr", p.Addr(), "-timeout", "2s")
+	out, errOut, code := cli.Run(t, bin, "-network", "regtest", "-addr", p.Addr(), "-timeout", "2s")
 	if code != 0 || !strings.Contains(out, "Finished! 1 nodes dialled: 1 reachable") ||
 		!strings.Contains(out, "private (no -allow-private) 3, onion (no -proxy) 1") {
 		t.Errorf("exit %d:\n%s%s", code, out, errOut)
@@ -158,15 +126,15 @@ func TestCrawlPrivateGossip(t *testing.T) {
 }
 
 func TestCrawlProgramDemo(t *testing.T) {
-	bin := build(t)
-	out, errOut, code := runBin(t, bin, "-demo", "-demo-peers", "200", "-demo-unreachable", "10", "-timeout", "10s")
+	bin := cli.Build(t)
+	out, errOut, code := cli.Run(t, bin, "-demo", "-demo-peers", "200", "-demo-unreachable", "10", "-timeout", "10s")
 	if code != 0 || !strings.Contains(out, "Finished! 210 nodes dialled: 200 reachable | 0 PARTIALLY OK | 10 unreachable") {
 		t.Errorf("exit %d:\n%s%s", code, out, errOut)
 	}
 }
 
 func TestCrawlProgramBadFlags(t *testing.T) {
-	bin := build(t)
+	bin := cli.Build(t)
 	for _, args := range [][]string{
 		{"-network", "moon"},
 		{"-concurrency", "0"},
@@ -180,7 +148,7 @@ func TestCrawlProgramBadFlags(t *testing.T) {
 		{"-no-such-flag"},
 		{"stray"},
 	} {
-		out, errOut, code := runBin(t, bin, args...)
+		out, errOut, code := cli.Run(t, bin, args...)
 		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "crawl: ") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want one line on stderr and exit 2", args, code, out, errOut)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 )
 
 // summary tallies the nodes of a crawl as they are reached.
@@ -81,10 +82,10 @@ func top(m map[string]int, n int) string {
 	return strings.Join(parts, ", ")
 }
 
-func (s *summary) log(lg *logger) {
-	lg.log("INFO", "Reachable nodes by network: %s", top(s.byNetwork, 10))
-	lg.log("INFO", "Protocol versions: %s", top(s.versions, 10))
-	lg.log("INFO", "Top user agents: %s", top(s.agents, 10))
-	lg.log("INFO", "Service flags: %s", top(s.services, 10))
-	lg.log("INFO", "Transports: %s", top(s.transports, 2))
+func (s *summary) log(lg *cli.Logger) {
+	lg.Log("INFO", "Reachable nodes by network: %s", top(s.byNetwork, 10))
+	lg.Log("INFO", "Protocol versions: %s", top(s.versions, 10))
+	lg.Log("INFO", "Top user agents: %s", top(s.agents, 10))
+	lg.Log("INFO", "Service flags: %s", top(s.services, 10))
+	lg.Log("INFO", "Transports: %s", top(s.transports, 2))
 }

@@ -23,28 +23,22 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 )
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// list is a repeatable string flag.
-type list []string
-
-func (l *list) String() string     { return strings.Join(*l, ",") }
-func (l *list) Set(v string) error { *l = append(*l, v); return nil }
-
 type config struct {
 	network      string
-	seeds, addrs list
+	seeds, addrs cli.List
 	concurrency  int
 	timeout      time.Duration
 	resolver     string
@@ -125,7 +119,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if c.json {
 		logOut = stderr
 	}
-	lg := &logger{w: logOut}
+	lg := cli.NewLogger(logOut, "sweep")
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -143,7 +137,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer demo.close()
-		lg.log("INFO", "Started a simulated network of %d nodes on loopback, named by a DNS seed at %s", c.demoPeers, demo.seedAddr)
+		lg.Log("INFO", "Started a simulated network of %d nodes on loopback, named by a DNS seed at %s", c.demoPeers, demo.seedAddr)
 		opts.ChainParams = demo.params
 		opts.Resolver = demo.resolver
 		opts.AllowPrivate = true // the simulated nodes live on loopback
@@ -171,60 +165,60 @@ func run(args []string, stdout, stderr io.Writer) int {
 		seeds = opts.ChainParams.DNSSeeds
 	}
 	for _, s := range seeds {
-		lg.log("INFO", "Resolving DNS seed `%s`", s.Host)
+		lg.Log("INFO", "Resolving DNS seed `%s`", s.Host)
 	}
-	prog := newProgress(stderr)
+	prog := cli.NewProgress(stderr, "%d/%d handshakes done")
 	opts.OnResolved = func(sum handshake.SweepSummary) {
 		for _, s := range sum.Seeds {
 			if s.Err != nil {
-				lg.log("ERROR", "DNS seed `%s`: %v", s.Query, s.Err)
+				lg.Log("ERROR", "DNS seed `%s`: %v", s.Query, s.Err)
 			}
 		}
 		if len(sum.Skipped) > 0 {
-			lg.log("WARN", "Skipped %d private or local addresses returned by seeds (use -allow-private to dial them)", len(sum.Skipped))
+			lg.Log("WARN", "Skipped %d private or local addresses returned by seeds (use -allow-private to dial them)", len(sum.Skipped))
 		}
-		lg.log("INFO", "Resolved %d addresses. Starting handshakes...", sum.Addresses)
-		prog.start(sum.Addresses)
+		lg.Log("INFO", "Resolved %d addresses. Starting handshakes...", sum.Addresses)
+		prog.SetTotal(sum.Addresses)
 	}
 
 	enc := json.NewEncoder(stdout)
 	sum, err := handshake.Sweep(ctx, opts, func(r handshake.Result) {
-		prog.clear()
+		prog.Clear()
 		if c.json {
 			enc.Encode(r)
 		}
 		logResult(lg, r)
-		prog.done()
+		prog.Done()
 	})
-	prog.clear()
+	prog.Clear()
 	if err != nil && sum.Addresses == 0 {
-		lg.log("ERROR", "%v", err)
+		lg.Log("ERROR", "%v", err)
 		return 1
 	}
 	if err != nil {
-		lg.log("WARN", "Sweep interrupted: %v", err)
+		lg.Log("WARN", "Sweep interrupted: %v", err)
 	}
-	lg.log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED", sum.Completed, sum.Partial, sum.Failed)
-	lg.log("INFO", "%d addresses in %v, %d skipped", sum.Addresses, sum.Elapsed.Round(time.Millisecond), len(sum.Skipped))
+	lg.Log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED", sum.Completed, sum.Partial, sum.Failed)
+	lg.Log("INFO", "%d addresses in %v, %d skipped", sum.Addresses, sum.Elapsed.Round(time.Millisecond), len(sum.Skipped))
 	return 0
 }
 
 // logResult prints a node's line: INFO when the handshake completed, WARN
 // with the reason when it was partial, ERROR with the cause when it failed.
-func logResult(lg *logger, r handshake.Result) {
+func logResult(lg *cli.Logger, r handshake.Result) {
 	switch r.Status {
 	case handshake.Completed:
 		over := r.Transport.String()
 		if r.Fallback != "" {
 			over += " (fallback)"
 		}
-		lg.log("INFO", "`%s`: Handshake OK over %s: %s, protocol %d, height %d, features [%s] in %v",
+		lg.Log("INFO", "`%s`: Handshake OK over %s: %s, protocol %d, height %d, features [%s] in %v",
 			r.Addr, over, r.Peer.UserAgent, r.Peer.ProtocolVersion, r.Peer.StartHeight,
 			strings.Join(r.Features, " "), r.Timings.Total.Round(100*time.Microsecond))
 	case handshake.Partial:
-		lg.log("WARN", "`%s`: Handshake incomplete: %s (%s): %v", r.Addr, r.Peer.UserAgent, r.Transport, cause(r.Err))
+		lg.Log("WARN", "`%s`: Handshake incomplete: %s (%s): %v", r.Addr, r.Peer.UserAgent, r.Transport, cause(r.Err))
 	default:
-		lg.log("ERROR", "`%s`: Handshake attempt failed with: %v", r.Addr, cause(r.Err))
+		lg.Log("ERROR", "`%s`: Handshake attempt failed with: %v", r.Addr, cause(r.Err))
 	}
 }
 
@@ -246,16 +240,4 @@ func seedFilters(p *chaincfg.Params, host string) bool {
 		}
 	}
 	return false
-}
-
-// logger writes timestamped lines in the format of the tool this replaces.
-type logger struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *logger) log(level, format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	fmt.Fprintf(l.w, "[%s %-5s sweep] %s\n", time.Now().UTC().Format("2006-01-02T15:04:05Z"), level, fmt.Sprintf(format, args...))
 }

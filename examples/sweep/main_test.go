@@ -2,58 +2,25 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"net/netip"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
 	"go.uber.org/goleak"
 
+	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 	"github.com/bitcoin-handshake/handshake/handshaketest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// build compiles the program as a user would run it.
-func build(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "sweep")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func runBin(t *testing.T, bin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return o.String(), e.String(), ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return o.String(), e.String(), 0
-}
-
 // TestSweepProgram runs the built program against nodes on regtest's
 // default port, named by a local DNS seed that it is told to ask.
 func TestSweepProgram(t *testing.T) {
-	bin := build(t)
+	bin := cli.Build(t)
 	cfgs := []handshaketest.Config{
 		{Behavior: handshaketest.Core}, {Behavior: handshaketest.Btcd}, {Behavior: handshaketest.Old},
 		{Behavior: handshaketest.CloseAfterVersion}, {Behavior: handshaketest.WrongMagic}, {Behavior: handshaketest.Silent},
@@ -74,12 +41,12 @@ func TestSweepProgram(t *testing.T) {
 	args := []string{"-network", "regtest", "-seed", "seed.regtest.test.", "-resolver", n.Seed.Addr(), "-timeout", "500ms"}
 
 	// Private addresses are skipped unless allowed: nothing to dial.
-	out, _, code := runBin(t, bin, args...)
+	out, _, code := cli.Run(t, bin, args...)
 	if code != 1 || !strings.Contains(out, "Skipped 6 private") {
 		t.Errorf("without -allow-private: exit %d, output:\n%s", code, out)
 	}
 
-	out, errOut, code := runBin(t, bin, append(args, "-allow-private")...)
+	out, errOut, code := cli.Run(t, bin, append(args, "-allow-private")...)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
@@ -106,7 +73,7 @@ func TestSweepProgram(t *testing.T) {
 	}
 
 	// -json: one object per node on stdout, the log on stderr.
-	out, errOut, code = runBin(t, bin, append(args, "-allow-private", "-json")...)
+	out, errOut, code = cli.Run(t, bin, append(args, "-allow-private", "-json")...)
 	if code != 0 || !strings.Contains(errOut, "Finished!") {
 		t.Fatalf("-json: exit %d, stderr:\n%s", code, errOut)
 	}
@@ -124,15 +91,15 @@ func TestSweepProgram(t *testing.T) {
 	}
 
 	// -addr skips DNS.
-	out, _, code = runBin(t, bin, "-network", "regtest", "-addr", "127.6.0.3", "-addr", "127.6.0.3:18444")
+	out, _, code = cli.Run(t, bin, "-network", "regtest", "-addr", "127.6.0.3", "-addr", "127.6.0.3:18444")
 	if code != 0 || !strings.Contains(out, "Resolved 1 addresses") || !strings.Contains(out, "1 OK | 0 PARTIALLY OK | 0 FAILED") {
 		t.Errorf("-addr: exit %d:\n%s", code, out)
 	}
 }
 
 func TestSweepProgramDemo(t *testing.T) {
-	bin := build(t)
-	out, errOut, code := runBin(t, bin, "-demo", "-demo-peers", "20", "-timeout", "300ms")
+	bin := cli.Build(t)
+	out, errOut, code := cli.Run(t, bin, "-demo", "-demo-peers", "20", "-timeout", "300ms")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
@@ -143,7 +110,7 @@ func TestSweepProgramDemo(t *testing.T) {
 }
 
 func TestSweepProgramBadFlags(t *testing.T) {
-	bin := build(t)
+	bin := cli.Build(t)
 	for _, args := range [][]string{
 		{"-network", "moon"},
 		{"-concurrency", "0"},
@@ -154,7 +121,7 @@ func TestSweepProgramBadFlags(t *testing.T) {
 		{"-no-such-flag"},
 		{"stray"},
 	} {
-		out, errOut, code := runBin(t, bin, args...)
+		out, errOut, code := cli.Run(t, bin, args...)
 		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "sweep: ") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want one line on stderr and exit 2", args, code, out, errOut)
 		}

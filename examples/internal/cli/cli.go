@@ -1,0 +1,89 @@
+// Package cli holds what the bundled programs share: their log format,
+// their progress line and repeatable flags.
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// List is a repeatable string flag.
+type List []string
+
+func (l *List) String() string     { return strings.Join(*l, ",") }
+func (l *List) Set(v string) error { *l = append(*l, v); return nil }
+
+// Logger writes timestamped lines in the format of the tool this project
+// replaced: "[2026-11-25T01:40:07Z INFO  name] message". It is safe for
+// concurrent use.
+type Logger struct {
+	mu   sync.Mutex
+	w    io.Writer
+	name string
+}
+
+// NewLogger returns a Logger writing to w under the program's name.
+func NewLogger(w io.Writer, name string) *Logger { return &Logger{w: w, name: name} }
+
+// Log writes one line at level (INFO, WARN or ERROR).
+func (l *Logger) Log(level, format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, "[%s %-5s %s] %s\n", time.Now().UTC().Format("2006-01-02T15:04:05Z"), level, l.name, fmt.Sprintf(format, args...))
+}
+
+// Progress keeps a one-line count on w while a program works, when w is a
+// terminal; otherwise it does nothing, so logs and pipes stay clean.
+type Progress struct {
+	mu          sync.Mutex
+	w           io.Writer
+	on          bool
+	format      string // with two %d: done, total
+	done, total int
+}
+
+// NewProgress returns a Progress drawing format (two %d verbs: done and
+// total) on w.
+func NewProgress(w io.Writer, format string) *Progress {
+	p := &Progress{w: w, format: format}
+	if f, ok := w.(*os.File); ok {
+		st, err := f.Stat()
+		p.on = err == nil && st.Mode()&os.ModeCharDevice != 0
+	}
+	return p
+}
+
+// SetTotal sets the count to reach.
+func (p *Progress) SetTotal(total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.total = total
+	p.draw()
+}
+
+// Done counts one more unit done.
+func (p *Progress) Done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	p.draw()
+}
+
+// Clear erases the line so a log line can take its place.
+func (p *Progress) Clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.on {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+func (p *Progress) draw() {
+	if p.on && p.total > 0 {
+		fmt.Fprintf(p.w, "\r\033[K"+p.format, p.done, p.total)
+	}
+}

@@ -1,0 +1,37 @@
+package cli
+
+import (
+	"bytes"
+	"flag"
+	"regexp"
+	"testing"
+)
+
+func TestLoggerFormat(t *testing.T) {
+	var b bytes.Buffer
+	NewLogger(&b, "sweep").Log("WARN", "`%s`: %d", "1.2.3.4:8333", 7)
+	if !regexp.MustCompile("^\\[\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ WARN  sweep\\] `1.2.3.4:8333`: 7\n$").Match(b.Bytes()) {
+		t.Errorf("line %q", b.String())
+	}
+}
+
+// TestProgressQuietOffTerminal: a pipe or file gets no progress line.
+func TestProgressQuietOffTerminal(t *testing.T) {
+	var b bytes.Buffer
+	p := NewProgress(&b, "%d/%d")
+	p.SetTotal(3)
+	p.Done()
+	p.Clear()
+	if b.Len() != 0 {
+		t.Errorf("wrote %q to a non-terminal", b.String())
+	}
+}
+
+func TestList(t *testing.T) {
+	var l List
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.Var(&l, "seed", "")
+	if err := fs.Parse([]string{"-seed", "a", "-seed", "b"}); err != nil || l.String() != "a,b" {
+		t.Errorf("List = %q, %v", l, err)
+	}
+}
