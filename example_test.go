@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"net/netip"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/bitcoin-handshake/handshake"
@@ -75,4 +77,72 @@ func ExampleHandshake() {
 	fmt.Println(res.Status, res.NegotiatedVersion, err)
 	// Output:
 	// OK 70001 <nil>
+}
+
+// Keep the connection open after the handshake and ask the node for the
+// addresses it knows, as a crawler does.
+func ExampleDialConn() {
+	node, err := handshaketest.NewPeer(handshaketest.Config{
+		V2: true,
+		Addrs: []wire.NetAddressV2{
+			*wire.NetAddressV2FromBytes(time.Unix(1764000000, 0), wire.SFNodeNetwork, net.ParseIP("198.51.100.4").To4(), 8333),
+			*wire.NetAddressV2FromBytes(time.Unix(1764000000, 0), wire.SFNodeNetwork, net.ParseIP("2001:db8::7"), 8333),
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer node.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, res, err := handshake.DialConn(ctx, node.Addr(), handshake.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Println(res.Status, res.Transport)
+
+	// A short answer ends after a quiet period; Core splits long ones.
+	addrs, err := handshake.GetAddrs(ctx, c, handshake.AddrOptions{Quiet: 100 * time.Millisecond})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, a := range addrs {
+		fmt.Println(a.Network, a)
+	}
+	// Output:
+	// OK v2
+	// ipv4 198.51.100.4:8333
+	// ipv6 [2001:db8::7]:8333
+}
+
+// Sweep a network's DNS seeds, here a simulated one on loopback: every
+// address yields one Result, streamed as it completes.
+func ExampleSweep() {
+	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
+		Peers: []handshaketest.Config{
+			{Behavior: handshaketest.Core},
+			{Behavior: handshaketest.Btcd},
+			{Behavior: handshaketest.CloseAfterVersion},
+			{Behavior: handshaketest.WrongMagic},
+		},
+		FirstIP: netip.MustParseAddr("127.9.0.1"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer n.Close()
+
+	sum, err := handshake.Sweep(context.Background(), handshake.SweepOptions{
+		Options:      handshake.Options{ChainParams: n.Params(&chaincfg.MainNetParams), Timeout: 10 * time.Second},
+		Resolver:     n.Seed.Resolver(),
+		AllowPrivate: true, // the simulated nodes live on loopback
+	}, func(r handshake.Result) { /* each node's Result, as it completes */ })
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d addresses: %d OK | %d PARTIALLY OK | %d FAILED\n", sum.Addresses, sum.Completed, sum.Partial, sum.Failed)
+	// Output:
+	// 4 addresses: 2 OK | 1 PARTIALLY OK | 1 FAILED
 }

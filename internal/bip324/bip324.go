@@ -18,6 +18,7 @@ package bip324
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -223,7 +224,7 @@ func (cfg *Config) maxDecoyBytes() int {
 
 func (cfg *Config) rand() io.Reader {
 	if cfg.Rand == nil {
-		return cryptoRand
+		return rand.Reader
 	}
 	return cfg.Rand
 }

@@ -1,7 +1,6 @@
 package bip324
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -13,8 +12,6 @@ import (
 	"github.com/btcsuite/btcd/v2transport"
 	"golang.org/x/crypto/hkdf"
 )
-
-var cryptoRand io.Reader = rand.Reader
 
 // sessionKeys is everything BIP324's initialize_v2_transport derives from the
 // ECDH secret.
