@@ -151,3 +151,35 @@ func TestSOCKS5Context(t *testing.T) {
 		t.Errorf("took %v", d)
 	}
 }
+
+// deadlineDialer records the deadline of the context it is asked to dial
+// with, and fails.
+type deadlineDialer struct{ deadline time.Time }
+
+func (d *deadlineDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	d.deadline, _ = ctx.Deadline()
+	return nil, errors.New("no network here")
+}
+
+// TestOnionTimeout: Tor is slow, so .onion addresses get a longer default
+// time limit than others; an explicit Timeout still wins.
+func TestOnionTimeout(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		addr    string
+		timeout time.Duration
+		want    time.Duration
+	}{
+		{"expyuzz4wqqyqhjn.onion", 0, handshake.DefaultOnionTimeout},
+		{"example.onion:8333", 0, handshake.DefaultOnionTimeout},
+		{"203.0.113.7", 0, handshake.DefaultTimeout},
+		{"example.onion", 5 * time.Second, 5 * time.Second},
+	} {
+		d := &deadlineDialer{}
+		start := time.Now()
+		handshake.Dial(context.Background(), tt.addr, handshake.Options{Dialer: d, Timeout: tt.timeout})
+		if got := d.deadline.Sub(start); got < tt.want-time.Second || got > tt.want+time.Second {
+			t.Errorf("%s with Timeout %v: time limit %v, want %v", tt.addr, tt.timeout, got, tt.want)
+		}
+	}
+}
