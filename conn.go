@@ -44,11 +44,11 @@ type Conn struct {
 // Close it. The Result is Dial's: on failure it holds what the handshake
 // learned, the Conn is nil, the error an *Error, and the connection closed.
 func DialConn(ctx context.Context, addr string, opts Options) (*Conn, Result, error) {
-	s, res, err := dial(ctx, addr, opts)
+	s, res, err := dial(ctx, addr, &opts)
 	if err != nil {
-		return nil, res, err
+		return nil, *res, err
 	}
-	return newConn(s), res, nil
+	return newConn(s), *res, nil
 }
 
 // HandshakeConn performs the handshake over conn like Handshake and returns
@@ -56,11 +56,11 @@ func DialConn(ctx context.Context, addr string, opts Options) (*Conn, Result, er
 // from then on: Close closes it. On failure conn is left open, as Handshake
 // leaves it.
 func HandshakeConn(ctx context.Context, conn net.Conn, opts Options) (*Conn, Result, error) {
-	s, res, err := handshakeOver(ctx, conn, opts)
+	s, res, err := handshakeOver(ctx, conn, &opts)
 	if err != nil {
-		return nil, res, err
+		return nil, *res, err
 	}
-	return newConn(s), res, nil
+	return newConn(s), *res, nil
 }
 
 func newConn(s *session) *Conn {

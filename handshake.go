@@ -29,21 +29,22 @@ const readBufferSize = 1024
 // closed before Dial returns. The Result is filled as far as the exchange got,
 // also when err is non-nil; err is an *Error.
 func Dial(ctx context.Context, addr string, opts Options) (Result, error) {
-	s, res, err := dial(ctx, addr, opts)
+	s, res, err := dial(ctx, addr, &opts)
 	if s != nil {
 		s.conn.Close()
 	}
-	return res, err
+	return *res, err
 }
 
 // dial connects and handshakes. On success the connection stays open in the
 // returned session, for DialConn to keep or Dial to close; on failure it is
-// closed and the session is nil.
-func dial(ctx context.Context, addr string, opts Options) (*session, Result, error) {
+// closed and the session is nil. The Result travels by pointer, here and
+// below: copies of it in every frame doubled a handshake's stack.
+func dial(ctx context.Context, addr string, opts *Options) (*session, *Result, error) {
 	start := time.Now()
 	o, err := opts.withDefaults()
 	if err != nil {
-		res, err := failed(Result{Addr: addr}, addr, StepOptions, err, start)
+		res, err := failedEarly(addr, 0, StepOptions, err, start)
 		return nil, res, err
 	}
 	if opts.Timeout == 0 && isOnion(addr) {
@@ -54,19 +55,16 @@ func dial(ctx context.Context, addr string, opts Options) (*session, Result, err
 	defer cancel()
 
 	if o.Transport == TransportV1 {
-		return dialOnce(ctx, bounded, addr, o, start, TransportV1)
+		return dialOnce(ctx, bounded, addr, &o, start, TransportV1)
 	}
-	s, res, err := dialOnce(ctx, bounded, addr, o, start, TransportV2)
+	s, res, err := dialOnce(ctx, bounded, addr, &o, start, TransportV2)
 	if o.Transport == TransportAuto && errors.Is(err, ErrV1Only) {
 		// As Bitcoin Core does, reconnect and speak v1, within the same
 		// time limit. The first attempt's bytes were on the wire too.
-		s, v1, err := dialOnce(ctx, bounded, addr, o, start, TransportV1)
+		s, v1, err := dialOnce(ctx, bounded, addr, &o, start, TransportV1)
 		v1.Fallback = errors.Unwrap(res.Err).Error()
 		v1.BytesSent += res.BytesSent
 		v1.BytesReceived += res.BytesReceived
-		if s != nil {
-			s.res = v1
-		}
 		return s, v1, err
 	}
 	return s, res, err
@@ -74,10 +72,10 @@ func dial(ctx context.Context, addr string, opts Options) (*session, Result, err
 
 // dialOnce connects and handshakes over transport t, closing the connection
 // unless the handshake completed.
-func dialOnce(ctx, bounded context.Context, addr string, o Options, start time.Time, t Transport) (*session, Result, error) {
+func dialOnce(ctx, bounded context.Context, addr string, o *Options, start time.Time, t Transport) (*session, *Result, error) {
 	conn, err := o.Dialer.DialContext(bounded, "tcp", addr)
 	if err != nil {
-		res, err := failed(Result{Addr: addr, Transport: t}, addr, StepConnect, classify(ctx, bounded, err), start)
+		res, err := failedEarly(addr, t, StepConnect, classify(ctx, bounded, err), start)
 		return nil, res, err
 	}
 	s, res, err := run(ctx, bounded, conn, addr, o, start, time.Since(start), t)
@@ -96,17 +94,17 @@ func dialOnce(ctx, bounded context.Context, addr string, o Options, start time.T
 // connection, set TransportV2 and, on ErrV1Only, connect again with
 // TransportV1.
 func Handshake(ctx context.Context, conn net.Conn, opts Options) (Result, error) {
-	_, res, err := handshakeOver(ctx, conn, opts)
-	return res, err
+	_, res, err := handshakeOver(ctx, conn, &opts)
+	return *res, err
 }
 
 // handshakeOver is Handshake, also returning the session on success.
-func handshakeOver(ctx context.Context, conn net.Conn, opts Options) (*session, Result, error) {
+func handshakeOver(ctx context.Context, conn net.Conn, opts *Options) (*session, *Result, error) {
 	start := time.Now()
 	addr := remoteAddr(conn)
 	o, err := opts.withDefaults()
 	if err != nil {
-		res, err := failed(Result{Addr: addr}, addr, StepOptions, err, start)
+		res, err := failedEarly(addr, 0, StepOptions, err, start)
 		return nil, res, err
 	}
 	bounded, cancel := o.bound(ctx)
@@ -116,7 +114,7 @@ func handshakeOver(ctx context.Context, conn net.Conn, opts Options) (*session, 
 	if t == TransportAuto {
 		t = TransportV1 // falling back would need a new connection
 	}
-	return run(ctx, bounded, conn, addr, o, start, 0, t)
+	return run(ctx, bounded, conn, addr, &o, start, 0, t)
 }
 
 // bound applies Options.Timeout to ctx.
@@ -160,7 +158,7 @@ type session struct {
 // cancellation; bounded is ctx with Options.Timeout applied, whose deadline
 // becomes the connection's. On success the session is returned, its
 // transport ready for the messages that follow; on failure it is nil.
-func run(ctx, bounded context.Context, conn net.Conn, addr string, o Options, start time.Time, connect time.Duration, t Transport) (*session, Result, error) {
+func run(ctx, bounded context.Context, conn net.Conn, addr string, o *Options, start time.Time, connect time.Duration, t Transport) (*session, *Result, error) {
 	if dl, ok := bounded.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
@@ -183,7 +181,7 @@ func run(ctx, bounded context.Context, conn net.Conn, addr string, o Options, st
 	}
 
 	s := &session{
-		o:        o,
+		o:        *o,
 		ctx:      bounded,
 		conn:     conn,
 		addr:     addr,
@@ -201,8 +199,7 @@ func run(ctx, bounded context.Context, conn net.Conn, addr string, o Options, st
 	if t == TransportV2 {
 		v := s.version()
 		if err := s.keyExchange(&v); err != nil {
-			res, err := failed(s.res, addr, StepKeyExchange, classify(ctx, bounded, err), start)
-			return nil, res, err
+			return nil, &s.res, failed(&s.res, StepKeyExchange, classify(ctx, bounded, err), start)
 		}
 	} else {
 		s.v1 = v1Transport{r: bufio.NewReaderSize(conn, readBufferSize), w: conn, magic: o.ChainParams.Net, wbuf: s.wbufs[:0]}
@@ -215,11 +212,10 @@ func run(ctx, bounded context.Context, conn net.Conn, addr string, o Options, st
 		step, err = s.writeStep, werr
 	}
 	if err != nil {
-		res, err := failed(s.res, addr, step, classify(ctx, bounded, err), start)
-		return nil, res, err
+		return nil, &s.res, failed(&s.res, step, classify(ctx, bounded, err), start)
 	}
 	s.res.Timings.Total = time.Since(start)
-	return s, s.res, nil
+	return s, &s.res, nil
 }
 
 // exchange runs the protocol: our version first, then messages from the peer
@@ -424,11 +420,17 @@ func (s *session) log(what, cmd string, n int) {
 }
 
 // failed completes a Result for a failed call and wraps err once.
-func failed(res Result, addr string, step Step, err error, start time.Time) (Result, error) {
+func failed(res *Result, step Step, err error, start time.Time) error {
 	res.Timings.Total = time.Since(start)
-	e := &Error{Addr: addr, Step: step, Err: err}
+	e := &Error{Addr: res.Addr, Step: step, Err: err}
 	res.Err = e
-	return res, e
+	return e
+}
+
+// failedEarly is failed for a call that ended before it had a session.
+func failedEarly(addr string, t Transport, step Step, err error, start time.Time) (*Result, error) {
+	res := &Result{Addr: addr, Transport: t}
+	return res, failed(res, step, err, start)
 }
 
 // classify turns I/O errors into the package's error classes. A deadline

@@ -224,8 +224,8 @@ func IsPublic(ip netip.Addr) bool {
 
 // failedResult is the Result of an address that was never dialled.
 func failedResult(addr string, step Step, err error) Result {
-	res, _ := failed(Result{Addr: addr}, addr, step, err, time.Now())
-	return res
+	res, _ := failedEarly(addr, 0, step, err, time.Now())
+	return *res
 }
 
 func orDefault(v, def int) int {
