@@ -1,6 +1,7 @@
 package handshaketest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -198,26 +199,16 @@ func versionWithUserAgent(c *Conn, n int) ([]byte, error) {
 	if len(payload) <= at || payload[at] != 0 {
 		return nil, errors.New("handshaketest: unexpected version layout")
 	}
-	var b []byte
-	b = append(b, payload[:at]...)
-	b = appendVarInt(b, uint64(n))
+	var b bytes.Buffer
+	b.Write(payload[:at])
+	if err := wire.WriteVarInt(&b, c.cfg.ProtocolVersion, uint64(n)); err != nil {
+		return nil, err
+	}
 	for i := range n {
-		b = append(b, 'a'+byte(i%26))
+		b.WriteByte('a' + byte(i%26))
 	}
-	return append(b, payload[at+1:]...), nil
-}
-
-// appendVarInt appends a CompactSize integer.
-func appendVarInt(b []byte, n uint64) []byte {
-	switch {
-	case n < 0xfd:
-		return append(b, byte(n))
-	case n <= 0xffff:
-		return binary.LittleEndian.AppendUint16(append(b, 0xfd), uint16(n))
-	case n <= 0xffffffff:
-		return binary.LittleEndian.AppendUint32(append(b, 0xfe), uint32(n))
-	}
-	return binary.LittleEndian.AppendUint64(append(b, 0xff), n)
+	b.Write(payload[at+1:])
+	return b.Bytes(), nil
 }
 
 func serveUserAgent(ctx context.Context, c *Conn, n int) error {
