@@ -1,17 +1,24 @@
 # The README names `make test`; CI runs it through .ci/run.
 GO ?= go
 
-.PHONY: test test-root test-interop vet bench fuzz
+.PHONY: test test-root test-examples test-interop vet bench fuzz
 
-test: vet test-root test-interop
+test: vet test-root test-examples test-interop
 
 vet:
 	@test -z "$$(gofmt -l . interop)" || { gofmt -l . interop; echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+	cd examples && $(GO) vet ./...
 	cd interop && $(GO) vet ./...
 
 test-root:
 	$(GO) test -race -count=1 ./...
+
+# The programs are a module of their own (examples/go.mod), so that their
+# heavier dependencies never become requirements of the library's importers;
+# go.work lets `go run ./examples/...` work from the repository's root.
+test-examples:
+	cd examples && $(GO) test -race -count=1 ./...
 
 # The interop module builds the real btcd node from the Go module proxy and
 # runs it on loopback.
@@ -20,6 +27,7 @@ test-interop:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	cd examples && $(GO) test -run '^$$' -bench . -benchmem ./...
 	cd interop && $(GO) test -run '^$$' -bench . -benchmem ./...
 
 # Runs every fuzz target of the module, one after another, for FUZZTIME each
