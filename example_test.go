@@ -36,7 +36,7 @@ func ExampleDial() {
 		log.Fatal(err)
 	}
 	fmt.Println(res.Status, res.Transport, res.Peer.UserAgent, res.Peer.StartHeight)
-	fmt.Println("features:", res.Features)
+	fmt.Println("negotiation:", res.Negotiation)
 	// Output:
 	// OK v1 /Satoshi:27.1.0/ 870000
 	// features: [wtxidrelay sendaddrv2 sendtxrcncl]

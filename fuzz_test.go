@@ -315,9 +315,12 @@ func handshakeFuzzed(t *testing.T, client, server net.Conn, data []byte, split u
 		t.Fatalf("Transport %v, Addr %q, want v1 and %q", res.Transport, res.Addr, addr)
 	}
 	if err == nil {
-		if i := slices.Index(res.Received, "version"); i < 0 || res.Received[len(res.Received)-1] != "verack" ||
-			!slices.Equal(res.Features, res.Received[i+1:len(res.Received)-1]) {
-			t.Fatalf("completed with Received %q, Features %q", res.Received, res.Features)
+		// Negotiation is what came between the version accepted and
+		// the verack.
+		last := len(res.Received) - 1
+		if i := last - len(res.Negotiation) - 1; i < 0 || res.Received[i] != "version" || res.Received[last] != "verack" ||
+			!slices.Equal(res.Negotiation, res.Received[i+1:last]) {
+			t.Fatalf("completed with Received %q, Negotiation %q", res.Received, res.Negotiation)
 		}
 		return res, nil
 	}

@@ -212,8 +212,8 @@ func TestDialBehaviours(t *testing.T) {
 			if tt.received != nil && !slices.Equal(res.Received, tt.received) {
 				t.Errorf("Received = %q, want %q", res.Received, tt.received)
 			}
-			if tt.features != nil && !slices.Equal(res.Features, tt.features) {
-				t.Errorf("Features = %q, want %q", res.Features, tt.features)
+			if tt.features != nil && !slices.Equal(res.Negotiation, tt.features) {
+				t.Errorf("Features = %q, want %q", res.Negotiation, tt.features)
 			}
 			if res.Transport != handshake.TransportV1 {
 				t.Errorf("Transport = %v, want v1", res.Transport)

@@ -71,8 +71,8 @@ func TestTransports(t *testing.T) {
 			if tt.want == handshake.TransportV2 && res.BytesSent < 64+24 {
 				t.Errorf("BytesSent = %d, less than a key and a version", res.BytesSent)
 			}
-			if tt.peer != v1speaker && strings.Join(res.Features, " ") != "wtxidrelay sendaddrv2 sendtxrcncl" {
-				t.Errorf("Features over %v = %q", res.Transport, res.Features)
+			if tt.peer != v1speaker && strings.Join(res.Negotiation, " ") != "wtxidrelay sendaddrv2 sendtxrcncl" {
+				t.Errorf("Negotiation over %v = %q", res.Transport, res.Negotiation)
 			}
 		})
 	}
