@@ -39,7 +39,7 @@ func ExampleDial() {
 	fmt.Println("negotiation:", res.Negotiation)
 	// Output:
 	// OK v1 /Satoshi:27.1.0/ 870000
-	// features: [wtxidrelay sendaddrv2 sendtxrcncl]
+	// negotiation: [wtxidrelay sendaddrv2 sendtxrcncl]
 }
 
 // Errors name the step that failed and match the package's sentinels.

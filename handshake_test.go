@@ -106,12 +106,13 @@ func TestDialBehaviours(t *testing.T) {
 			features: []string{},
 		},
 		{
+			// Core ignores it: "non-version message before version
+			// handshake".
 			name:     "verack before version",
 			peer:     handshaketest.Config{Behavior: handshaketest.VerackBeforeVersion},
-			status:   handshake.Failed,
-			err:      handshake.ErrProtocolViolation,
-			step:     handshake.StepReadVersion,
-			received: []string{"verack"},
+			status:   handshake.Completed,
+			received: []string{"verack", "version", "verack"},
+			features: []string{},
 		},
 		{
 			name:   "wrong magic",
@@ -121,11 +122,14 @@ func TestDialBehaviours(t *testing.T) {
 			step:   handshake.StepReadVersion,
 		},
 		{
-			name:   "bad checksum",
-			peer:   handshaketest.Config{Behavior: handshaketest.BadChecksum},
-			status: handshake.Failed,
-			err:    handshake.ErrMalformed,
-			step:   handshake.StepReadVersion,
+			// Core's V1Transport drops the message and waits on.
+			name:     "bad checksum",
+			peer:     handshaketest.Config{Behavior: handshaketest.BadChecksum},
+			opts:     handshake.Options{Timeout: 200 * time.Millisecond},
+			status:   handshake.Failed,
+			err:      context.DeadlineExceeded,
+			step:     handshake.StepReadVersion,
+			received: []string{"version"},
 		},
 		{
 			name:   "silence times out",
@@ -213,7 +217,7 @@ func TestDialBehaviours(t *testing.T) {
 				t.Errorf("Received = %q, want %q", res.Received, tt.received)
 			}
 			if tt.features != nil && !slices.Equal(res.Negotiation, tt.features) {
-				t.Errorf("Features = %q, want %q", res.Negotiation, tt.features)
+				t.Errorf("Negotiation = %q, want %q", res.Negotiation, tt.features)
 			}
 			if res.Transport != handshake.TransportV1 {
 				t.Errorf("Transport = %v, want v1", res.Transport)
