@@ -95,8 +95,9 @@ func (c *Conn) ReadMessage() (cmd string, payload []byte, err error) {
 	return cmd, payload, nil
 }
 
-// ReadVersion reads messages until a version arrives, discarding others as
-// Bitcoin Core does before the handshake, and decodes it.
+// ReadVersion reads messages until a version that decodes arrives,
+// discarding others, and messages dropped for a bad checksum or command, as
+// Bitcoin Core does before the handshake.
 func (c *Conn) ReadVersion() (*wire.MsgVersion, error) {
 	v, _, err := c.readVersion()
 	return v, err
@@ -106,6 +107,9 @@ func (c *Conn) ReadVersion() (*wire.MsgVersion, error) {
 func (c *Conn) readVersion() (*wire.MsgVersion, []byte, error) {
 	for {
 		cmd, payload, err := c.ReadMessage()
+		if dropped(err) {
+			continue
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -114,12 +118,20 @@ func (c *Conn) readVersion() (*wire.MsgVersion, []byte, error) {
 		}
 		var v wire.MsgVersion
 		// BtcDecode needs a *bytes.Buffer to find the optional trailing
-		// fields of old versions.
+		// fields of old versions. A version that does not decode is
+		// dropped and the next one awaited, as Core's exception
+		// handler in ProcessMessages does.
 		if err := v.BtcDecode(bytes.NewBuffer(payload), wire.ProtocolVersion, wire.BaseEncoding); err != nil {
-			return nil, nil, fmt.Errorf("handshaketest: decoding version: %w", err)
+			continue
 		}
 		return &v, payload, nil
 	}
+}
+
+// dropped reports a read error after which Bitcoin Core drops the message
+// and keeps the connection: the stream is intact.
+func dropped(err error) bool {
+	return errors.Is(err, ErrBadChecksum) || errors.Is(err, ErrBadCommand) || errors.Is(err, bip324.ErrMalformed)
 }
 
 // WriteMessage encodes msg at the configured protocol version and writes it

@@ -29,8 +29,8 @@ const (
 	// 5,000-byte payload, far past the 358 bytes the largest valid version
 	// takes (wire.MsgVersion.MaxPayloadLength), sends all 5,000 bytes (a
 	// real version padded with zeros) under a valid checksum, then holds
-	// the connection. A client must reject the header without reading the
-	// payload.
+	// the connection. Bitcoin Core accepts it, ignoring the bytes after the
+	// relay flag; a client must not buffer them to do so.
 	VersionTooLarge Hostile = iota
 
 	// MaxUserAgent completes a valid handshake (version, verack, then
@@ -42,12 +42,14 @@ const (
 	// UserAgentTooLong sends a well-framed version whose user agent is
 	// wire.MaxUserAgentLen+1 (257) bytes, then a verack, then holds the
 	// connection. The payload stays under the version's size limit; only
-	// decoding it shows the violation.
+	// decoding it shows the violation. Bitcoin Core drops such a version
+	// (its exception handler in ProcessMessages), ignores the verack that
+	// comes before any valid version, and waits for its time limit.
 	UserAgentTooLong
 
 	// DuplicateVersion sends its version twice, then a verack, then
-	// answers pings. Bitcoin Core disconnects a peer sending a second
-	// version.
+	// answers pings. Bitcoin Core ignores the second version ("redundant
+	// version message") and completes the handshake.
 	DuplicateVersion
 
 	// PingFlood sends pings without end, each with a fresh nonce, before
