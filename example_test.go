@@ -38,8 +38,8 @@ func ExampleDial() {
 	fmt.Println(res.Status, res.Transport, res.Peer.UserAgent, res.Peer.StartHeight)
 	fmt.Println("negotiation:", res.Negotiation)
 	// Output:
-	// OK v1 /Satoshi:27.1.0/ 870000
-	// negotiation: [wtxidrelay sendaddrv2 sendtxrcncl]
+	// OK v2 /Satoshi:27.1.0/ 870000
+	// negotiation: [wtxidrelay sendaddrv2]
 }
 
 // Errors name the step that failed and match the package's sentinels.
