@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"net/netip"
 	"os"
 	"strings"
 	"syscall"
@@ -342,13 +341,11 @@ func (s *session) version() wire.MsgVersion {
 		LastBlock:       s.o.StartHeight,
 		DisableRelayTx:  !s.o.Relay,
 		// Like Bitcoin Core, we report the peer's address as we see it
-		// and say nothing about our own.
-		AddrYou: wire.NetAddress{IP: net.IPv6zero},
-		AddrMe:  wire.NetAddress{IP: net.IPv6zero, Services: s.o.Services},
+		// when it is routable and direct (addrYou), and say nothing
+		// about our own.
+		AddrMe: wire.NetAddress{IP: net.IPv6zero, Services: s.o.Services},
 	}
-	if ta, ok := s.conn.RemoteAddr().(*net.TCPAddr); ok && ta.Port <= 0xffff {
-		msg.AddrYou.IP, msg.AddrYou.Port = ta.IP, uint16(ta.Port)
-	}
+	msg.AddrYou.IP, msg.AddrYou.Port = addrYou(s.conn)
 	return msg
 }
 
@@ -556,11 +553,6 @@ func remoteAddr(conn net.Conn) string {
 		return a.String()
 	}
 	return ""
-}
-
-func netAddress(na *wire.NetAddress) NetAddress {
-	ip, _ := netip.AddrFromSlice(na.IP)
-	return NetAddress{Addr: netip.AddrPortFrom(ip.Unmap(), na.Port), Services: na.Services}
 }
 
 // nonZeroNonce returns a random nonce; zero is avoided because some peers

@@ -168,10 +168,12 @@ func (c *Conn) WriteRaw(b []byte) error {
 }
 
 // Version returns the version message this peer announces per its Config,
-// with a fresh nonce and the current time.
+// with a fresh nonce and the current time. Like Bitcoin Core's
+// PushNodeVersion it names the client's address only when that is
+// routable, so never on loopback: there addr_recv is [::]:0.
 func (c *Conn) Version() *wire.MsgVersion {
 	you := wire.NetAddress{IP: net.IPv6zero}
-	if a, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
+	if a, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok && a.IP.IsGlobalUnicast() && !a.IP.IsPrivate() {
 		you = *wire.NewNetAddressIPPort(a.IP, uint16(a.Port), 0)
 	}
 	// Like Core, the version names our services but not our address.
