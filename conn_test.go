@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -281,5 +282,36 @@ func TestHandshakeConnPipe(t *testing.T) {
 	c.Close()
 	if err := <-done; err != nil {
 		t.Error(err)
+	}
+}
+
+// TestConnClaimAllocatesLittle: after the handshake, a peer that claims a
+// 3,999,000-byte message (within Core's 4,000,000) and then trickles costs
+// what it sent, not what it claimed, over v1 and v2: the read buffer grows
+// as bytes arrive. Not parallel, so that the process's allocation counter
+// sees this read and the peer's trickle alone.
+func TestConnClaimAllocatesLittle(t *testing.T) {
+	const bound = 64 << 10
+	for _, tr := range []handshake.Transport{handshake.TransportV1, handshake.TransportV2} {
+		cfg := handshaketest.ClaimAfterHandshake.Config()
+		cfg.V2 = tr == handshake.TransportV2
+		cfg.DripInterval = 5 * time.Millisecond
+		peer := startPeer(t, cfg)
+		c := dialConn(t, testContext(t, 10*time.Second), peer.Addr(), handshake.Options{Transport: tr})
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		_, err := c.ReadMessage(ctx)
+		cancel()
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%v: ReadMessage = %v, want the deadline while the peer trickles", tr, err)
+		}
+		allocated := after.TotalAlloc - before.TotalAlloc
+		if allocated > bound {
+			t.Errorf("%v: %d bytes allocated facing a %d-byte claim, past %d", tr, allocated, handshaketest.ClaimSize, bound)
+		}
+		t.Logf("%v: %d bytes allocated facing a %d-byte claim", tr, allocated, handshaketest.ClaimSize)
 	}
 }

@@ -92,6 +92,10 @@ func hostileCases() []hostileCase {
 			status: partial, err: handshake.ErrSelfConnection, step: read1},
 		{name: "too old", kind: handshaketest.TooOld,
 			status: partial, err: handshake.ErrPeerTooOld, step: read1},
+		// Its claim comes after the handshake, for a Conn to face
+		// (TestConnClaimAllocatesLittle).
+		{name: "claim after the handshake", kind: handshaketest.ClaimAfterHandshake,
+			status: handshake.Completed, ignored: []string{}},
 	}
 }
 

@@ -3,6 +3,7 @@ package handshaketest
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -158,6 +159,20 @@ func (c *Conn) WriteCommand(cmd string, payload []byte) error {
 		return c.v2.WriteMessage(cmd, payload)
 	}
 	return c.WriteRaw(Frame(c.cfg.Net, cmd, payload))
+}
+
+// WriteClaim writes the start of a cmd message claiming an n-byte payload
+// and nothing more: a v1 header (with the checksum of an empty payload),
+// or over v2 the encrypted length field of its packet. The caller then
+// writes whatever bytes it likes with WriteRaw; over v2 no message can
+// follow.
+func (c *Conn) WriteClaim(cmd string, n int) error {
+	if c.v2 != nil {
+		return c.v2.WriteLengthField(1 + 12 + n) // a long-form message type
+	}
+	hdr := Frame(c.cfg.Net, cmd, nil)
+	binary.LittleEndian.PutUint32(hdr[16:20], uint32(n))
+	return c.WriteRaw(hdr)
 }
 
 // WriteRaw writes b as is, in a single Write so messages never interleave;

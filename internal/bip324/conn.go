@@ -192,6 +192,28 @@ func (c *Conn) readPacket(aad []byte, maxLen int) (contents []byte, ignore bool,
 	return pt[headerLen:], pt[0]&ignoreBit != 0, nil
 }
 
+// WriteLengthField writes the encrypted length field of a packet of n
+// contents bytes, and nothing else: for test peers that claim a length and
+// then send bytes of their choosing, which cannot authenticate. Every later
+// write fails.
+func (c *Conn) WriteLengthField(n int) error {
+	if c.werr != nil {
+		return c.werr
+	}
+	if n < 0 || n > MaxContentsLen {
+		return fmt.Errorf("%w: length %d", ErrPacketTooLarge, n)
+	}
+	l, err := c.sendL.Crypt([]byte{byte(n), byte(n >> 8), byte(n >> 16)})
+	if err == nil {
+		err = c.write(l)
+	}
+	c.werr = fmt.Errorf("bip324: a claimed packet was written: %w", io.ErrClosedPipe)
+	if err != nil {
+		c.werr = err
+	}
+	return err
+}
+
 // WriteMessage encrypts one application message and writes it in one Write
 // call. cmd is sent as its one-byte BIP324 message type ID when it has one
 // (ShortID), otherwise as 0x00 + the command zero-padded to 12 bytes; cmd
