@@ -186,7 +186,7 @@ func (t *v1Transport) readPayload(maxPayload func(cmd string) int) (string, []by
 
 // growStep is how far ahead of the bytes that arrived a read buffer may
 // first grow.
-const growStep = 16 << 10
+const growStep = 4 << 10
 
 // readGrowing appends n bytes from r to buf and returns it. The buffer
 // grows as bytes arrive, by the larger of growStep and what it holds

@@ -91,7 +91,7 @@ const retainLimit = 64 << 10
 
 // growStep is how far ahead of the bytes that arrived a packet buffer may
 // first grow.
-const growStep = 16 << 10
+const growStep = 4 << 10
 
 // readGrowing appends n bytes from c.r to buf and returns it. The buffer
 // grows as bytes arrive, by the larger of growStep and what it holds
