@@ -148,6 +148,11 @@ func (t *v2Transport) readPayload(maxPayload func(cmd string) int) (string, []by
 	// bounded by the largest any command may have, and the command's own
 	// bound is checked once it is decrypted.
 	cmd, payload, err := t.c.ReadMessage(wire.MaxProtocolMessageLength)
+	// Bitcoin Core's V2Transport drops a packet whose message type it
+	// cannot decode, or whose one-byte ID it does not know, and reads on.
+	for errors.Is(err, bip324.ErrMalformed) || err == nil && strings.HasPrefix(cmd, "shortid-") {
+		cmd, payload, err = t.c.ReadMessage(wire.MaxProtocolMessageLength)
+	}
 	switch {
 	case errors.Is(err, bip324.ErrPacketTooLarge):
 		return "", nil, fmt.Errorf("%w: %w", ErrMessageTooLarge, err)

@@ -161,6 +161,17 @@ func (c *Conn) WriteCommand(cmd string, payload []byte) error {
 	return c.WriteRaw(Frame(c.cfg.Net, cmd, payload))
 }
 
+// WritePacket sends one v2 packet with raw contents: the message type
+// encoding (one byte ID, or 0 and 12 bytes of command) and the payload, so
+// that a test can send types no node would, such as an undecodable one. It
+// fails on a v1 connection.
+func (c *Conn) WritePacket(contents []byte) error {
+	if c.v2 == nil {
+		return errors.New("handshaketest: WritePacket needs a v2 connection")
+	}
+	return c.v2.WriteContents(contents)
+}
+
 // WriteClaim writes the start of a cmd message claiming an n-byte payload
 // and nothing more: a v1 header (with the checksum of an empty payload),
 // or over v2 the encrypted length field of its packet. The caller then

@@ -192,6 +192,24 @@ func (c *Conn) readPacket(aad []byte, maxLen int) (contents []byte, ignore bool,
 	return pt[headerLen:], pt[0]&ignoreBit != 0, nil
 }
 
+// WriteContents encrypts one packet whose contents are given whole,
+// message type encoding included, and writes it: for test peers that send
+// contents WriteMessage refuses, such as an undecodable message type.
+func (c *Conn) WriteContents(contents []byte) error {
+	if c.werr != nil {
+		return c.werr
+	}
+	out, err := c.appendPacket(c.wbuf[:0], nil, false, nil, contents, 0)
+	if err != nil {
+		return err
+	}
+	if err := c.write(out); err != nil {
+		c.werr = fmt.Errorf("bip324: writing: %w", err)
+		return c.werr
+	}
+	return nil
+}
+
 // WriteLengthField writes the encrypted length field of a packet of n
 // contents bytes, and nothing else: for test peers that claim a length and
 // then send bytes of their choosing, which cannot authenticate. Every later
