@@ -3,6 +3,7 @@ package handshake_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"runtime"
 	"slices"
@@ -313,5 +314,48 @@ func TestConnClaimAllocatesLittle(t *testing.T) {
 			t.Errorf("%v: %d bytes allocated facing a %d-byte claim, past %d", tr, allocated, handshaketest.ClaimSize, bound)
 		}
 		t.Logf("%v: %d bytes allocated facing a %d-byte claim", tr, allocated, handshaketest.ClaimSize)
+	}
+}
+
+// TestConnSkipsDropped: after the handshake, what Bitcoin Core's transports
+// drop (V1Transport: bad checksum, invalid command; V2Transport:
+// undecodable message type, unknown one-byte ID) is skipped, and the next
+// message read.
+func TestConnSkipsDropped(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 10*time.Second)
+	bad := handshaketest.Frame(wire.MainNet, wire.CmdPing, make([]byte, 8))
+	bad[20] ^= 0xff
+	v1 := startPeer(t, handshakeThen(bad,
+		handshaketest.Frame(wire.MainNet, "p\x01ng", make([]byte, 8)),
+		handshaketest.Frame(wire.MainNet, wire.CmdFeeFilter, make([]byte, 8)),
+	))
+	v2 := startPeer(t, handshaketest.Config{V2: true, Handler: func(ctx context.Context, c *handshaketest.Conn) error {
+		if _, err := c.ReadVersion(); err != nil {
+			return err
+		}
+		if err := c.WriteMessage(c.Version()); err != nil {
+			return err
+		}
+		if err := c.WriteCommand(wire.CmdVerAck, nil); err != nil {
+			return err
+		}
+		for _, contents := range [][]byte{nil, {0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, {200, 1}} {
+			if err := c.WritePacket(contents); err != nil {
+				return err
+			}
+		}
+		if err := c.WriteCommand(wire.CmdFeeFilter, make([]byte, 8)); err != nil {
+			return err
+		}
+		_, err := io.Copy(io.Discard, c.Net())
+		return err
+	}})
+	for tr, p := range map[handshake.Transport]*handshaketest.Peer{handshake.TransportV1: v1, handshake.TransportV2: v2} {
+		c := dialConn(t, ctx, p.Addr(), handshake.Options{Transport: tr})
+		msg, err := c.ReadMessage(ctx)
+		if err != nil || msg.Command() != wire.CmdFeeFilter {
+			t.Errorf("%v: read %v, %v; want the feefilter after the dropped messages", tr, msg, err)
+		}
 	}
 }
