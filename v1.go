@@ -82,9 +82,9 @@ func (t *v1Transport) readMessage(limit int, m *message) error {
 	}
 	switch {
 	case length > wire.MaxProtocolMessageLength:
-		return fmt.Errorf("%w: %s claims %d bytes, the maximum is %d", ErrMessageTooLarge, m.cmd, length, wire.MaxProtocolMessageLength)
+		return fmt.Errorf("%w: %q claims %d bytes, the maximum is %d", ErrMessageTooLarge, m.cmd, length, wire.MaxProtocolMessageLength)
 	case int64(length) > int64(limit-m.n):
-		return fmt.Errorf("%w: %s claims %d bytes, %d remain of the budget", ErrLimitExceeded, m.cmd, length, limit-m.n)
+		return fmt.Errorf("%w: %q claims %d bytes, %d remain of the budget", ErrLimitExceeded, m.cmd, length, limit-m.n)
 	}
 	m.size = int(length)
 	keep := t.scratch[:min(m.size, keepPayload(m.cmd))]
@@ -167,7 +167,7 @@ func (t *v1Transport) readPayload(maxPayload func(cmd string) int) (string, []by
 			limit = maxPayload(m.cmd)
 		}
 		if int64(length) > int64(limit) {
-			return m.cmd, nil, fmt.Errorf("%w: %s claims %d bytes, the maximum is %d", ErrMessageTooLarge, m.cmd, length, limit)
+			return m.cmd, nil, fmt.Errorf("%w: %q claims %d bytes, the maximum is %d", ErrMessageTooLarge, m.cmd, length, limit)
 		}
 		payload, err := readGrowing(t.r, t.rbuf[:0], int(length))
 		t.rbuf = payload[:0]
