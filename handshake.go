@@ -274,6 +274,7 @@ func (s *session) exchange() (Step, error) {
 			}
 			gotVersion = true
 			negotiationFrom = len(s.res.Received)
+			s.res.Negotiation = s.res.Received[negotiationFrom:negotiationFrom:negotiationFrom]
 			if step, err := s.sendVerack(); err != nil {
 				return step, err
 			}

@@ -1,6 +1,7 @@
 package handshake_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -419,6 +420,38 @@ func TestResultJSON(t *testing.T) {
 	}
 	if p, _ := got["peer"].(map[string]any); p == nil || p["user_agent"] == "" {
 		t.Errorf("json peer missing: %s", b)
+	}
+}
+
+// TestResultJSONContract: "negotiation" holds the commands between the
+// peer's version and verack, "features" the BIP434 features as
+// {"id","data" in hex} (an array, empty when there are none), "ignored"
+// {"command","reason"} entries and is left out when empty.
+func TestResultJSONContract(t *testing.T) {
+	t.Parallel()
+	featured := startPeer(t, handshaketest.Config{ProtocolVersion: 70017, V1Only: true,
+		Features: []handshaketest.Feature{{ID: "BIP434", Data: []byte{0xab, 1}}}})
+	verackFirst := startPeer(t, handshaketest.Config{Behavior: handshaketest.VerackBeforeVersion})
+	for _, tt := range []struct {
+		peer *handshaketest.Peer
+		want string
+	}{
+		{featured, `"negotiation":["wtxidrelay","sendaddrv2","feature"],"features":[{"id":"BIP434","data":"ab01"}],"received"`},
+		{verackFirst, `"negotiation":[],"features":[],"ignored":[{"command":"verack","reason":"before version"}],"received"`},
+	} {
+		res, err := handshake.Dial(testContext(t, 5*time.Second), tt.peer.Addr(), handshake.Options{Transport: handshake.TransportV1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(res)
+		if err != nil || !strings.Contains(string(b), tt.want) {
+			t.Errorf("json = %s, %v; want it to hold %s", b, err, tt.want)
+		}
+		var back struct{ Features []handshake.Feature }
+		if err := json.Unmarshal(b, &back); err != nil || len(back.Features) != len(res.Features) ||
+			len(res.Features) > 0 && !bytes.Equal(back.Features[0].Data, res.Features[0].Data) {
+			t.Errorf("features back from JSON: %v, %v", back.Features, err)
+		}
 	}
 }
 

@@ -41,8 +41,8 @@ const (
 	DefaultMaxBytes = 64 << 10
 
 	// DefaultMaxMessages caps the messages accepted from a peer before the
-	// handshake completes. Bitcoin Core sends five (version, wtxidrelay,
-	// sendaddrv2, sendtxrcncl, verack).
+	// handshake completes, ignored ones included. A default Bitcoin Core
+	// node sends four (version, wtxidrelay, sendaddrv2, verack).
 	DefaultMaxMessages = 64
 )
 
@@ -108,12 +108,14 @@ type Options struct {
 	Timeout time.Duration
 
 	// MaxBytes caps the bytes read from the peer before the handshake
-	// completes; past it the call fails with ErrLimitExceeded.
-	// Default: DefaultMaxBytes.
+	// completes, ignored messages included (on v2, after the key
+	// exchange, which has bounds of its own); past it the call fails
+	// with ErrLimitExceeded. Default: DefaultMaxBytes.
 	MaxBytes int
 
 	// MaxMessages caps the messages read from the peer before the handshake
-	// completes; past it the call fails with ErrLimitExceeded.
+	// completes, ignored ones included; past it the call fails with
+	// ErrLimitExceeded.
 	// Default: DefaultMaxMessages.
 	MaxMessages int
 

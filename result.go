@@ -144,7 +144,12 @@ func (f *Feature) UnmarshalJSON(b []byte) error {
 
 // Ignored is a message the handshake skipped as Bitcoin Core would. Command
 // is the peer's, untrusted and possibly unprintable (an invalid command is
-// kept as sent, its NUL padding removed); Reason is ours.
+// kept as sent, its NUL padding removed; empty for a v2 message type that
+// does not decode). Reason is ours, one of: "before version", "redundant
+// version", "bad checksum", "invalid command", "undecodable message type",
+// "unknown message type ID", "undecodable version: ..." (with the detail),
+// "unsupported before verack", "wtxidrelay at a common version below
+// 70016".
 type Ignored struct {
 	Command string `json:"command"`
 	Reason  string `json:"reason"`
