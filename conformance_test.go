@@ -526,3 +526,24 @@ func TestConformanceIgnoredCount(t *testing.T) {
 		t.Errorf("err %v with %d ignored, want ErrLimitExceeded after 5", err, len(res.Ignored))
 	}
 }
+
+// TestConformanceV2WrongNetwork: a v2 peer of another network is known by
+// its garbage terminator, derived with that network's magic, and reported
+// as ErrWrongNetwork at once, where Core's own responder would search on to
+// its limit; the default TransportAuto does not fall back to v1 then.
+func TestConformanceV2WrongNetwork(t *testing.T) {
+	t.Parallel()
+	peer := startPeer(t, handshaketest.Config{Net: wire.TestNet3})
+	for _, tr := range []handshake.Transport{handshake.TransportV2, handshake.TransportAuto} {
+		start := time.Now()
+		res, err := handshake.Dial(testContext(t, 10*time.Second), peer.Addr(), handshake.Options{Transport: tr})
+		var he *handshake.Error
+		if !errors.Is(err, handshake.ErrWrongNetwork) || !errors.As(err, &he) || he.Step != handshake.StepKeyExchange ||
+			!strings.Contains(err.Error(), "testnet3") || res.Fallback != "" {
+			t.Errorf("%v: %v (fallback %q), want ErrWrongNetwork naming testnet3 at the key exchange", tr, err, res.Fallback)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%v: took %v", tr, d)
+		}
+	}
+}

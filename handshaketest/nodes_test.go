@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -344,3 +345,28 @@ func (m *rawMsg) BtcEncode(w io.Writer, _ uint32, _ wire.MessageEncoding) error 
 }
 func (m *rawMsg) Command() string                { return m.cmd }
 func (m *rawMsg) MaxPayloadLength(uint32) uint32 { return 1 << 20 }
+
+// TestCoreIgnoresWhatCoreIgnores: before the client's version, the Core
+// fake reads past what Core ignores or drops (a ping, a message with a bad
+// checksum or an invalid command, a version that does not decode) and
+// answers the first valid version.
+func TestCoreIgnoresWhatCoreIgnores(t *testing.T) {
+	t.Parallel()
+	p := startPeer(t, Config{V1Only: true})
+	cl := dial(t, p.Addr())
+	cl.send(wire.NewMsgPing(1))
+	bad := Frame(wire.MainNet, "ping", make([]byte, 8))
+	bad[20] ^= 0xff
+	longUA := cl.version(70016)
+	longUA.UserAgent = strings.Repeat("a", 300)
+	var b bytes.Buffer
+	longUA.BtcEncode(&b, 70016, wire.BaseEncoding)
+	for _, raw := range [][]byte{bad, Frame(wire.MainNet, "p\x01ng", nil), Frame(wire.MainNet, "version", b.Bytes())} {
+		if _, err := cl.c.Write(raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl.quiet(100 * time.Millisecond)
+	cl.sendVersion(70016)
+	cl.expect("version", "wtxidrelay", "sendaddrv2", "verack")
+}
