@@ -547,3 +547,29 @@ func TestConformanceV2WrongNetwork(t *testing.T) {
 		}
 	}
 }
+
+// TestOptionsFeatures: our features must be what BIP434 allows, and we
+// must announce 70017 to send any.
+func TestOptionsFeatures(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		opts handshake.Options
+		ok   bool
+	}{
+		{"4- and 80-byte IDs, 512 bytes of data", handshake.Options{Features: []handshake.Feature{
+			{ID: "abcd"}, {ID: strings.Repeat("x", 80), Data: make([]byte, 512)}}}, true},
+		{"3-byte ID", handshake.Options{Features: []handshake.Feature{{ID: "abc"}}}, false},
+		{"81-byte ID", handshake.Options{Features: []handshake.Feature{{ID: strings.Repeat("x", 81)}}}, false},
+		{"513 bytes of data", handshake.Options{Features: []handshake.Feature{{ID: "abcd", Data: make([]byte, 513)}}}, false},
+		{"announcing 70016", handshake.Options{ProtocolVersion: 70016, Features: []handshake.Feature{{ID: "abcd"}}}, false},
+	} {
+		// A Dialer that fails: options are judged before any dial.
+		tt.opts.Dialer = &deadlineDialer{}
+		_, err := handshake.Dial(context.Background(), "203.0.113.7", tt.opts)
+		var he *handshake.Error
+		if invalid := errors.Is(err, handshake.ErrInvalidOptions) && errors.As(err, &he) && he.Step == handshake.StepOptions; invalid == tt.ok {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+}
