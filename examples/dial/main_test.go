@@ -94,7 +94,9 @@ func TestDialEscapesPeerStrings(t *testing.T) {
 	out.Reset()
 	run([]string{"-json", p.Addr()}, &out, &errOut)
 	var r struct {
-		Peer     struct{ UserAgent string `json:"user_agent"` }
+		Peer struct {
+			UserAgent string `json:"user_agent"`
+		}
 		Features []struct{ ID, Data string }
 	}
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Peer.UserAgent != evil.UserAgent ||
