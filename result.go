@@ -188,7 +188,8 @@ type Result struct {
 	// them; they show that the peer misbehaved.
 	Ignored []Ignored
 	// Received lists every command received, in order, including version,
-	// verack, ignored messages and commands wire/v2 has no type for.
+	// verack, ignored messages and commands wire/v2 has no type for. Like
+	// Negotiation, it holds the peer's bytes: escape them before display.
 	Received []string
 	Timings  Timings
 	// BytesSent and BytesReceived count the bytes written and read: the
