@@ -251,7 +251,7 @@ func (s *session) exchange() (Step, error) {
 		s.msgsLeft--
 		s.res.Received = append(s.res.Received, m.cmd)
 		s.log("received", m.cmd, m.n)
-		if gotVersion && m.cmd != wire.CmdVerAck {
+		if gotVersion && (m.cmd != wire.CmdVerAck || m.drop != "") {
 			// A full slice expression, so that later appends to
 			// Received can never write through Negotiation.
 			end := len(s.res.Received)
