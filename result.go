@@ -1,6 +1,7 @@
 package handshake
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -81,7 +82,9 @@ type NetAddress struct {
 	Services wire.ServiceFlag `json:"services"`
 }
 
-// PeerVersion holds the fields of the peer's version message.
+// PeerVersion holds the fields of the peer's version message. UserAgent is
+// the peer's bytes as sent, up to 256 of them: untrusted, possibly invalid
+// UTF-8 or terminal control sequences, to be escaped before display.
 type PeerVersion struct {
 	ProtocolVersion int32            `json:"protocol_version"`
 	Services        wire.ServiceFlag `json:"services"`
@@ -104,6 +107,54 @@ type Timings struct {
 	Total       time.Duration // the call returned
 }
 
+// Feature is a BIP434 feature message: an identifier and its data.
+//
+// Both come from the peer unchecked beyond BIP434's lengths (ID 4 to 80
+// bytes, Data at most 512): treat them as untrusted bytes, and escape ID
+// before showing it on a terminal.
+type Feature struct {
+	ID   string
+	Data []byte
+}
+
+// MarshalJSON encodes f as {"id": ..., "data": "<hex>"}.
+func (f Feature) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ID   string `json:"id"`
+		Data string `json:"data"`
+	}{f.ID, hex.EncodeToString(f.Data)})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (f *Feature) UnmarshalJSON(b []byte) error {
+	var j struct {
+		ID   string `json:"id"`
+		Data string `json:"data"`
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	data, err := hex.DecodeString(j.Data)
+	if err != nil {
+		return fmt.Errorf("feature %q: data: %w", j.ID, err)
+	}
+	f.ID, f.Data = j.ID, data
+	return nil
+}
+
+// Ignored is a message the handshake skipped as Bitcoin Core would. Command
+// is the peer's, untrusted and possibly unprintable (an invalid command is
+// kept as sent, its NUL padding removed; empty for a v2 message type that
+// does not decode). Reason is ours, one of: "before version", "redundant
+// version", "bad checksum", "invalid command", "undecodable message type",
+// "unknown message type ID", "undecodable version: ..." (with the detail),
+// "unsupported before verack", "wtxidrelay at a common version below
+// 70016".
+type Ignored struct {
+	Command string `json:"command"`
+	Reason  string `json:"reason"`
+}
+
 // Result reports what a handshake learned. Dial and Handshake return it even
 // when they fail, filled up to the failure.
 type Result struct {
@@ -123,12 +174,22 @@ type Result struct {
 	Peer PeerVersion
 	// NegotiatedVersion is the lower of our and the peer's protocol version.
 	NegotiatedVersion uint32
-	// Features lists, in order, the commands the peer sent between its
+	// Negotiation lists, in order, the commands the peer sent between its
 	// version and its verack: feature negotiation such as wtxidrelay,
 	// sendaddrv2 and sendtxrcncl, and anything else it chose to send there.
-	Features []string
+	Negotiation []string
+	// Features are the peer's BIP434 feature messages, in order, as sent
+	// between its version and its verack.
+	Features []Feature
+	// Ignored lists, in order, the messages Bitcoin Core would have
+	// ignored and so did we: before the peer's version, a second version,
+	// bad checksums, undecodable message types or versions, and commands
+	// Core does not support before verack. The handshake went on past
+	// them; they show that the peer misbehaved.
+	Ignored []Ignored
 	// Received lists every command received, in order, including version,
-	// verack and commands wire/v2 has no type for.
+	// verack, ignored messages and commands wire/v2 has no type for. Like
+	// Negotiation, it holds the peer's bytes: escape them before display.
 	Received []string
 	Timings  Timings
 	// BytesSent and BytesReceived count the bytes written and read: the
@@ -151,7 +212,9 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		SessionID         string       `json:"session_id,omitempty"`
 		Peer              *PeerVersion `json:"peer,omitempty"`
 		NegotiatedVersion uint32       `json:"negotiated_version,omitzero"`
-		Features          []string     `json:"features"`
+		Negotiation       []string     `json:"negotiation"`
+		Features          []Feature    `json:"features"`
+		Ignored           []Ignored    `json:"ignored,omitempty"`
 		Received          []string     `json:"received"`
 		ConnectMS         float64      `json:"connect_ms"`
 		PeerVersionMS     float64      `json:"peer_version_ms"`
@@ -168,7 +231,9 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		Fallback:          r.Fallback,
 		SessionID:         r.SessionID,
 		NegotiatedVersion: r.NegotiatedVersion,
+		Negotiation:       r.Negotiation,
 		Features:          r.Features,
+		Ignored:           r.Ignored,
 		Received:          r.Received,
 		ConnectMS:         ms(r.Timings.Connect),
 		PeerVersionMS:     ms(r.Timings.PeerVersion),
@@ -176,6 +241,9 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		TotalMS:           ms(r.Timings.Total),
 		BytesSent:         r.BytesSent,
 		BytesReceived:     r.BytesReceived,
+	}
+	if j.Features == nil {
+		j.Features = []Feature{}
 	}
 	if r.Status != Failed {
 		j.Peer = &r.Peer

@@ -21,7 +21,8 @@ const DefaultConcurrency = 64
 type SweepOptions struct {
 	// Options configures each handshake. Its ChainParams choose the seeds
 	// and the port, and its Timeout bounds each address (default
-	// DefaultTimeout), derived from the context given to Sweep.
+	// DefaultTimeout, DefaultOnionTimeout for .onion addresses), derived
+	// from the context given to Sweep.
 	Options
 
 	// Seeds are the DNS seeds to resolve. Default: ChainParams.DNSSeeds,
@@ -96,6 +97,9 @@ func Sweep(ctx context.Context, opts SweepOptions, fn func(Result)) (SweepSummar
 	if opts.Concurrency < 0 {
 		return sum, fmt.Errorf("handshake: sweep: %w: negative concurrency", ErrInvalidOptions)
 	}
+	// A zero Timeout stays zero, so that Dial gives .onion addresses
+	// DefaultOnionTimeout and the others DefaultTimeout.
+	o.Timeout = opts.Options.Timeout
 	opts.Options = o
 
 	addrs := opts.resolve(ctx, &sum)

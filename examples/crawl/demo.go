@@ -24,7 +24,7 @@ func startDemo(peers, unreachable int) (*demo, error) {
 	for i := range cfgs {
 		// Mostly Core, some btcd; one in ten speaks v2 too, few enough
 		// that the key exchanges stay cheap.
-		cfgs[i] = handshaketest.Config{Behavior: handshaketest.Core, StartHeight: int32(870000 + i%50), V2: i%10 == 0}
+		cfgs[i] = handshaketest.Config{Behavior: handshaketest.Core, StartHeight: int32(870000 + i%50), V2: i%10 == 0, V1Only: i%10 != 0}
 		switch {
 		case i%7 == 3:
 			cfgs[i].Behavior = handshaketest.Btcd

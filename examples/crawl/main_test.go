@@ -24,7 +24,7 @@ func TestCrawlProgram(t *testing.T) {
 	bin := cli.Build(t)
 	cfgs := make([]handshaketest.Config, 300)
 	for i := range cfgs {
-		cfgs[i] = handshaketest.Config{Net: wire.TestNet, V2: i%25 == 0}
+		cfgs[i] = handshaketest.Config{Net: wire.TestNet, V2: i%25 == 0, V1Only: i%25 != 0}
 	}
 	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
 		Peers:   cfgs,

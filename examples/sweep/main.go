@@ -205,30 +205,41 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // logResult prints a node's line: INFO when the handshake completed, WARN
 // with the reason when it was partial, ERROR with the cause when it failed.
+// The peer's strings are escaped (cli.Sanitize); its BIP434 features and
+// the messages ignored as Core ignores them follow when there are any.
 func logResult(lg *cli.Logger, r handshake.Result) {
+	extra := ""
+	if len(r.Features) > 0 {
+		extra += fmt.Sprintf(", features [%s]", strings.Join(cli.Features(r.Features), " "))
+	}
+	if len(r.Ignored) > 0 {
+		extra += fmt.Sprintf(", ignored [%s]", strings.Join(cli.Ignored(r.Ignored), ", "))
+	}
+	ua := cli.Sanitize(r.Peer.UserAgent)
 	switch r.Status {
 	case handshake.Completed:
 		over := r.Transport.String()
 		if r.Fallback != "" {
 			over += " (fallback)"
 		}
-		lg.Log("INFO", "`%s`: Handshake OK over %s: %s, protocol %d, height %d, features [%s] in %v",
-			r.Addr, over, r.Peer.UserAgent, r.Peer.ProtocolVersion, r.Peer.StartHeight,
-			strings.Join(r.Features, " "), r.Timings.Total.Round(100*time.Microsecond))
+		lg.Log("INFO", "`%s`: Handshake OK over %s: %s, protocol %d, height %d, negotiation [%s]%s in %v",
+			r.Addr, over, ua, r.Peer.ProtocolVersion, r.Peer.StartHeight,
+			strings.Join(cli.SanitizeAll(r.Negotiation), " "), extra, r.Timings.Total.Round(100*time.Microsecond))
 	case handshake.Partial:
-		lg.Log("WARN", "`%s`: Handshake incomplete: %s (%s): %v", r.Addr, r.Peer.UserAgent, r.Transport, cause(r.Err))
+		lg.Log("WARN", "`%s`: Handshake incomplete: %s (%s): %s%s", r.Addr, ua, r.Transport, cause(r.Err), extra)
 	default:
-		lg.Log("ERROR", "`%s`: Handshake attempt failed with: %v", r.Addr, cause(r.Err))
+		lg.Log("ERROR", "`%s`: Handshake attempt failed with: %s%s", r.Addr, cause(r.Err), extra)
 	}
 }
 
-// cause strips the "handshake: addr:" prefix the line already shows.
+// cause strips the "handshake: addr:" prefix the line already shows, and
+// escapes what could quote a peer's bytes.
 func cause(err error) string {
 	var he *handshake.Error
 	if errors.As(err, &he) {
-		return fmt.Sprintf("%s: %v", he.Step, he.Err)
+		return cli.Printable(fmt.Sprintf("%s: %v", he.Step, he.Err))
 	}
-	return fmt.Sprint(err)
+	return cli.Printable(fmt.Sprint(err))
 }
 
 // seedFilters reports whether host is one of the network's seeds known to

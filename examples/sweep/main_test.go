@@ -28,6 +28,7 @@ func TestSweepProgram(t *testing.T) {
 	for i := range cfgs {
 		cfgs[i].Net = wire.TestNet // regtest's magic
 	}
+	cfgs[1].UserAgent = "/btcd:0.26.2/\x1b[2J" // a terminal escape, to be escaped
 	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
 		Peers:   cfgs,
 		Seeds:   []string{"seed.regtest.test."},
@@ -38,7 +39,7 @@ func TestSweepProgram(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	args := []string{"-network", "regtest", "-seed", "seed.regtest.test.", "-resolver", n.Seed.Addr(), "-timeout", "500ms"}
+	args := []string{"-network", "regtest", "-seed", "seed.regtest.test.", "-resolver", n.Seed.Addr(), "-timeout", "2s"}
 
 	// Private addresses are skipped unless allowed: nothing to dial.
 	out, _, code := cli.Run(t, bin, args...)
@@ -60,7 +61,8 @@ func TestSweepProgram(t *testing.T) {
 	for _, want := range []string{
 		"Resolving DNS seed `seed.regtest.test.`",
 		"Resolved 6 addresses. Starting handshakes...",
-		"INFO  sweep] `127.6.0.1:18444`: Handshake OK",
+		"INFO  sweep] `127.6.0.1:18444`: Handshake OK over v2: /Satoshi:27.1.0/, protocol 70016, height 0, negotiation [wtxidrelay sendaddrv2] in ",
+		"INFO  sweep] `127.6.0.2:18444`: Handshake OK over v1 (fallback): /btcd:0.26.2/\\x1b\\x5b2J, protocol 70016",
 		"WARN  sweep] `127.6.0.4:18444`: Handshake incomplete",
 		"ERROR sweep] `127.6.0.5:18444`: Handshake attempt failed with: read version: wrong network magic",
 		// A silent node never answers our v2 key.
@@ -70,6 +72,10 @@ func TestSweepProgram(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+
+	if strings.Contains(out, "\x1b") {
+		t.Errorf("a raw escape reached the output:\n%q", out)
 	}
 
 	// -json: one object per node on stdout, the log on stderr.
