@@ -9,8 +9,8 @@ import (
 )
 
 // visit handshakes with t, asks it for addresses, pings it and hangs up.
-func (o *Options) visit(ctx context.Context, t Target) Result {
-	r := Result{Target: t, Time: time.Now()}
+func (o *Options) visit(ctx context.Context, t Target) (r Result) {
+	r = Result{Target: t, Time: time.Now()}
 	defer func() { r.Elapsed = time.Since(r.Time) }()
 	d := o.dialer(t.Network)
 	if d == nil {

@@ -1,0 +1,230 @@
+package crawl_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/v2"
+
+	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/crawl"
+)
+
+// benchConfig is BenchmarkCrawl's simulated Internet and settings, read
+// from the environment:
+//
+//	CRAWL_BENCH=nodes,hanging,refusing   default 2000,4000,200
+//	CRAWL_BENCH_CONCURRENCY=n            default 1000
+//	CRAWL_BENCH_CONNECT=d                default 2s: the connect limit, and
+//	                                     the old crawler's -timeout
+//
+// The size is CRAWL_BENCH=8000,16000,500.
+type benchConfig struct {
+	size        simSize
+	concurrency int
+	connect     time.Duration
+}
+
+func readBenchConfig(b *testing.B) benchConfig {
+	c := benchConfig{size: simSize{nodes: 2000, hanging: 4000, refusing: 200, seeded: 8, fanout: 24},
+		concurrency: 1000, connect: 2 * time.Second}
+	if v := os.Getenv("CRAWL_BENCH"); v != "" {
+		f := strings.Split(v, ",")
+		var err error
+		if len(f) != 3 {
+			b.Fatalf("CRAWL_BENCH=%q: want nodes,hanging,refusing", v)
+		}
+		for i, p := range []*int{&c.size.nodes, &c.size.hanging, &c.size.refusing} {
+			if *p, err = strconv.Atoi(f[i]); err != nil {
+				b.Fatalf("CRAWL_BENCH=%q: %v", v, err)
+			}
+		}
+	}
+	if v := os.Getenv("CRAWL_BENCH_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("CRAWL_BENCH_CONCURRENCY=%q", v)
+		}
+		c.concurrency = n
+	}
+	if v := os.Getenv("CRAWL_BENCH_CONNECT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			b.Fatalf("CRAWL_BENCH_CONNECT=%q", v)
+		}
+		c.connect = d
+	}
+	return c
+}
+
+// BenchmarkCrawl crawls a simulated Internet on loopback, served by child
+// processes: reachable nodes (a third speaking v2 too) gossiping each
+// other, addresses whose connects hang until the connect limit, and
+// addresses that refuse. "before" is the crawler examples/crawl had
+// before the engine (legacy_test.go), "engine" is Crawl, both at the same
+// concurrency and with the same time limit for a dead address. Reported:
+//
+//	wall-s         the crawl's wall time
+//	ideal-s        the sum of every visit's time divided by the concurrency
+//	x-ideal        wall-s / ideal-s (the engine's target: 1.10 or less)
+//	peak-RSS-MB    the process's peak resident memory during the crawl
+//	heap-KB/visit  peak live heap growth divided by the concurrency
+//	visits, ok     addresses visited, and handshakes completed
+//	conns/node     connections the nodes accepted, per node
+func BenchmarkCrawl(b *testing.B) {
+	cfg := readBenchConfig(b)
+	sim := startSimNet(b, cfg.size, "127.50.0.1", "127.200.0.1")
+	params := chaincfg.MainNetParams
+	b.Logf("simulated Internet: %d nodes (%d seeded), %d hanging, %d refusing; concurrency %d, connect limit %v",
+		len(sim.nodes), len(sim.seeds), len(sim.hanging), len(sim.refusing), cfg.concurrency, cfg.connect)
+
+	b.Run("before", func(b *testing.B) {
+		for range b.N {
+			var visits, ok int
+			var sumVisit time.Duration
+			c := &legacyCrawler{
+				opts:         handshake.Options{ChainParams: &params, Timeout: cfg.connect},
+				allowPrivate: true,
+				maxDepth:     1 << 30,
+				maxNodes:     1 << 30,
+				concurrency:  cfg.concurrency,
+				timeout:      cfg.connect,
+				emit: func(n legacyNode) {
+					visits++
+					sumVisit += n.Elapsed
+					if n.Result.Status == handshake.Completed {
+						ok++
+					}
+				},
+			}
+			m := measure(b, sim, func() { c.run(context.Background(), sim.seeds) })
+			m.report(b, cfg, visits, ok, sumVisit)
+		}
+	})
+	b.Run("engine", func(b *testing.B) {
+		for range b.N {
+			var visits, ok int
+			var sumVisit time.Duration
+			start := make([]crawl.Target, len(sim.seeds))
+			for i, a := range sim.seeds {
+				start[i], _ = crawl.ParseTarget(a, "")
+			}
+			opts := crawl.Options{
+				Handshake:    handshake.Options{ChainParams: &params},
+				Concurrency:  cfg.concurrency,
+				AllowPrivate: true,
+				Limits:       map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: {Connect: cfg.connect}},
+			}
+			m := measure(b, sim, func() {
+				_, err := crawl.Crawl(context.Background(), opts, start, func(r crawl.Result) {
+					visits++
+					sumVisit += r.Elapsed
+					if r.Status == handshake.Completed {
+						ok++
+					}
+				})
+				if err != nil {
+					b.Error(err)
+				}
+			})
+			m.report(b, cfg, visits, ok, sumVisit)
+		}
+	})
+}
+
+// measurement is what measure saw of one crawl.
+type measurement struct {
+	wall              time.Duration
+	peakRSS, peakHeap uint64 // bytes; peakHeap over the heap before
+	conns, maxConns   int
+	nodes             int
+}
+
+// measure runs crawl, sampling the live heap, and reads the process's
+// peak RSS (reset before) and the nodes' connection counts.
+func measure(b *testing.B, sim *simNet, crawl func()) measurement {
+	b.StopTimer()
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	base := sample[0].Value.Uint64()
+	// Writing 5 to clear_refs resets the peak RSS (VmHWM).
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		b.Logf("cannot reset the peak RSS: %v", err)
+	}
+	conns0, _ := sim.farm.accepted(b)
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	b.StartTimer()
+	began := time.Now()
+	crawl()
+	wall := time.Since(began)
+	b.StopTimer()
+	close(done)
+	wg.Wait()
+	m := measurement{wall: wall, peakRSS: peakRSS(), nodes: len(sim.nodes)}
+	if p := peak.Load(); p > base {
+		m.peakHeap = p - base
+	}
+	conns1, _ := sim.farm.accepted(b)
+	m.conns = conns1 - conns0
+	return m
+}
+
+func (m measurement) report(b *testing.B, cfg benchConfig, visits, ok int, sumVisit time.Duration) {
+	ideal := sumVisit.Seconds() / float64(cfg.concurrency)
+	b.ReportMetric(m.wall.Seconds(), "wall-s")
+	b.ReportMetric(ideal, "ideal-s")
+	b.ReportMetric(m.wall.Seconds()/ideal, "x-ideal")
+	b.ReportMetric(float64(m.peakRSS)/(1<<20), "peak-RSS-MB")
+	b.ReportMetric(float64(m.peakHeap)/1024/float64(cfg.concurrency), "heap-KB/visit")
+	b.ReportMetric(float64(visits), "visits")
+	b.ReportMetric(float64(ok), "ok")
+	b.ReportMetric(float64(m.conns)/float64(m.nodes), "conns/node")
+	b.ReportMetric(0, "ns/op") // one crawl: wall-s says it
+	b.Logf("%s: %d visits (%d OK) in %v, ideal %.2fs (%.2fx), peak RSS %.0f MB, heap %.1f KB per visit in flight, %.2f connections per node",
+		b.Name(), visits, ok, m.wall.Round(time.Millisecond), ideal, m.wall.Seconds()/ideal,
+		float64(m.peakRSS)/(1<<20), float64(m.peakHeap)/1024/float64(cfg.concurrency), float64(m.conns)/float64(m.nodes))
+}
+
+// peakRSS reads the process's peak resident set size (VmHWM).
+func peakRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			var kb uint64
+			fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}
