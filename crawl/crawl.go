@@ -2,6 +2,7 @@ package crawl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -180,8 +181,10 @@ func (c *crawler) work(ctx context.Context) {
 		var r Result
 		if ctx.Err() != nil {
 			r = notVisited(ctx, t, time.Now())
-		} else {
-			r = c.o.visit(ctx, t)
+		} else if r = c.o.visit(ctx, t); ctx.Err() != nil && r.Status == handshake.Failed && r.Skipped == "" {
+			// Cut short by the crawl's end: as good as not visited, and
+			// due again in a resumed crawl.
+			r.Err = fmt.Errorf("%w: %w", ErrNotVisited, r.Err)
 		}
 		c.mu.Lock()
 		c.learn(&r)
@@ -225,7 +228,7 @@ func (c *crawler) learn(r *Result) {
 func (c *crawler) reject(a handshake.Addr, depth int) string {
 	o := c.o
 	switch {
-	case a.Port == 0:
+	case a.Port == 0 && a.Network != handshake.NetI2P: // I2P has no ports: BIP 155 says 0
 		return "port 0"
 	case (a.Network == handshake.NetIPv4 || a.Network == handshake.NetIPv6) && !o.AllowPrivate && !public(a.Host):
 		return "private"
@@ -251,7 +254,7 @@ func (c *crawler) emit(r Result) {
 	switch {
 	case r.Skipped != "":
 		c.sum.Skipped++
-	case r.Handshake == nil:
+	case errors.Is(r.Err, ErrNotVisited):
 		c.sum.NotVisited++
 	default:
 		c.sum.Visited++

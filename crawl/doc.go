@@ -10,11 +10,10 @@
 // yields exactly one Result, streamed to the caller as it completes, also
 // when the context ends first (Err then wraps ErrNotVisited).
 //
-// Transport per address as Bitcoin Core chooses it: BIP324 v2 only where
-// the gossiped services include NODE_P2P_V2, v1 where they lack it, and
-// v2 falling back to v1 only where the services are unknown (start
-// targets), so a crawl opens one connection per address in the common
-// case.
+// Transport per address as Bitcoin Core chooses it: v1 where the gossiped
+// services lack NODE_P2P_V2, BIP324 v2 where they include it or are unknown
+// (start targets), reconnecting in v1 only when the node hangs up on the v2
+// key, so a crawl opens one connection per address in the common case.
 //
 // State is bounded (Options.MaxKnown distinct addresses, Options.MaxPerPeer
 // from one node's answer) and a crawl can be resumed: pass the addresses

@@ -18,7 +18,7 @@ type Result struct {
 	// meaningless for a skipped one.
 	Status handshake.Status
 	// Handshake is what the handshake learned; nil when the address was
-	// skipped or not visited.
+	// skipped or not dialled.
 	Handshake *handshake.Result
 	// Ping is the round-trip time of a ping after the handshake; 0 when
 	// not measured.
@@ -32,8 +32,10 @@ type Result struct {
 	// as "no dialer for i2p".
 	Skipped string
 	// Err is the first error of the visit: the handshake's (a
-	// *handshake.Error), the addresses' or the ping's; ErrNotVisited with
-	// the context's error when the crawl ended before the visit.
+	// *handshake.Error), the addresses' or the ping's. It wraps
+	// ErrNotVisited, and the context's error, when the crawl ended before
+	// the visit or cut a failing visit short: such an address belongs in
+	// the start targets of a resumed crawl.
 	Err error
 }
 
@@ -42,12 +44,12 @@ type Summary struct {
 	// Admitted counts the addresses given a Result: Visited + Skipped +
 	// NotVisited.
 	Admitted int
-	// Visited counts the addresses dialled; Completed, Partial and Failed
-	// split them by Status.
+	// Visited counts the addresses dialled (and not cut short by the
+	// context's end); Completed, Partial and Failed split them by Status.
 	Visited, Completed, Partial, Failed int
 	// Skipped counts addresses of a network without a dialer.
 	Skipped int
-	// NotVisited counts addresses given up when the context ended.
+	// NotVisited counts the Results whose Err wraps ErrNotVisited.
 	NotVisited int
 	// Known is the number of distinct addresses known at the end: Seen,
 	// start targets and gossip, at most Options.MaxKnown.

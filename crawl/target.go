@@ -50,23 +50,23 @@ func ParseTarget(addr, defaultPort string) (Target, error) {
 	default:
 		return Target{}, fmt.Errorf("crawl: %q is neither an IP address nor an onion or I2P name", addr)
 	}
-	if port == "" || port == "0" {
+	if port == "" || (port == "0" && t.Network != handshake.NetI2P) {
 		return Target{}, fmt.Errorf("crawl: %q has no port", addr)
 	}
 	return t, nil
 }
 
 // transport chooses the transport as Bitcoin Core does for an outbound
-// connection: v2 only to addresses gossiped with NODE_P2P_V2, v1 to those
-// gossiped without, and v2 falling back to v1 when nothing is known.
+// connection: v1 to an address gossiped without NODE_P2P_V2, so a v1-only
+// node costs one connection; v2 to one gossiped with it, or whose services
+// are unknown, reconnecting in v1 only when the peer hangs up on the v2 key
+// without a byte (Core's V2Transport::ShouldReconnectV1, which also covers
+// stale gossip), which handshake.TransportAuto does.
 func (t Target) transport() handshake.Transport {
-	switch {
-	case t.Services == 0:
-		return handshake.TransportAuto
-	case t.Services&wire.SFNodeP2PV2 != 0:
-		return handshake.TransportV2
+	if t.Services != 0 && t.Services&wire.SFNodeP2PV2 == 0 {
+		return handshake.TransportV1
 	}
-	return handshake.TransportV1
+	return handshake.TransportAuto
 }
 
 // netgroup names the group whose visits at once Options.PerNetgroup caps:
