@@ -58,9 +58,10 @@ func DefaultLimits(n handshake.AddrNetwork) Limits {
 type Options struct {
 	// Handshake configures each handshake: ChainParams (default mainnet),
 	// UserAgent (default handshake.DefaultUserAgent), Relay (default
-	// false), and so on. Its Transport, Dialer and Timeout are ignored:
-	// Crawl sets them per address from the gossiped services, Dialers
-	// and Limits.
+	// false), and so on. Its Dialer and Timeout are ignored: Crawl sets
+	// them per address from Dialers and Limits. Its Transport, left at
+	// TransportAuto, lets Crawl choose per address from the gossiped
+	// services (see Target); TransportV1 or TransportV2 forces it.
 	Handshake handshake.Options
 
 	// Concurrency bounds the visits in flight. Default: DefaultConcurrency.

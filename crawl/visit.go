@@ -19,7 +19,9 @@ func (o *Options) visit(ctx context.Context, t Target) (r Result) {
 	}
 	l := o.limits(t.Network)
 	hopts := o.Handshake
-	hopts.Transport = t.transport()
+	if hopts.Transport == handshake.TransportAuto {
+		hopts.Transport = t.transport()
+	}
 	hopts.Dialer = connectLimit{d, l.Connect}
 	// The connect limit applies to each connect, the handshake limit
 	// after it; a fallback to v1 reconnects within the same total.
