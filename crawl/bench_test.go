@@ -152,6 +152,10 @@ type measurement struct {
 // measure runs crawl, sampling the live heap, and reads the process's
 // peak RSS (reset before) and the nodes' connection counts.
 func measure(b *testing.B, sim *simNet, crawl func()) measurement {
+	var conns0 int
+	if sim != nil {
+		conns0, _ = sim.farm.accepted(b)
+	}
 	b.StopTimer()
 	runtime.GC()
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
@@ -161,7 +165,6 @@ func measure(b *testing.B, sim *simNet, crawl func()) measurement {
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		b.Logf("cannot reset the peak RSS: %v", err)
 	}
-	conns0, _ := sim.farm.accepted(b)
 	var peak atomic.Uint64
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -188,12 +191,14 @@ func measure(b *testing.B, sim *simNet, crawl func()) measurement {
 	b.StopTimer()
 	close(done)
 	wg.Wait()
-	m := measurement{wall: wall, peakRSS: peakRSS(), nodes: len(sim.nodes)}
+	m := measurement{wall: wall, peakRSS: peakRSS()}
 	if p := peak.Load(); p > base {
 		m.peakHeap = p - base
 	}
-	conns1, _ := sim.farm.accepted(b)
-	m.conns = conns1 - conns0
+	if sim != nil {
+		conns1, _ := sim.farm.accepted(b)
+		m.conns, m.nodes = conns1-conns0, len(sim.nodes)
+	}
 	return m
 }
 
@@ -227,4 +232,58 @@ func peakRSS() uint64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkCrawlTrickle crawls nodes that answer getaddr with the header
+// of an addrv2 message claiming the most it may hold (about 0.5 MiB) and
+// then trickle its payload, one byte per 100 ms, until the harvest's 2 s
+// limit. It reports the peak live heap growth per connection
+// (heap-KB/conn): what such nodes cost the crawl while they hold it. The
+// bound itself is the handshake package's to enforce and test, since it
+// depends on how a Conn grows its read buffer.
+//
+//	CRAWL_BENCH_TRICKLE=n   nodes, all visited at once; default 200
+func BenchmarkCrawlTrickle(b *testing.B) {
+	n := 200
+	if v := os.Getenv("CRAWL_BENCH_TRICKLE"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n <= 0 {
+			b.Fatalf("CRAWL_BENCH_TRICKLE=%q", v)
+		}
+	}
+	bin, err := buildOnce()
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := startFarm(b, bin, "trickle", "-first", "127.220.0.1", "-n", strconv.Itoa(n), "-drip", "100ms")
+	start := make([]crawl.Target, len(f.lines))
+	for i, l := range f.lines {
+		_, a, _ := strings.Cut(l, "\t")
+		start[i], _ = crawl.ParseTarget(a, "")
+	}
+	opts := crawl.Options{
+		Handshake:    handshake.Options{Transport: handshake.TransportV1},
+		Concurrency:  n,
+		AllowPrivate: true,
+		Limits:       map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: {Harvest: 2 * time.Second}},
+	}
+	for range b.N {
+		var completed int
+		m := measure(b, nil, func() {
+			sum, err := crawl.Crawl(context.Background(), opts, start, nil)
+			if err != nil {
+				b.Error(err)
+			}
+			completed = sum.Completed
+		})
+		if completed != n {
+			b.Errorf("%d of %d handshakes completed", completed, n)
+		}
+		b.ReportMetric(float64(m.peakHeap)/1024/float64(n), "heap-KB/conn")
+		b.ReportMetric(float64(m.peakRSS)/(1<<20), "peak-RSS-MB")
+		b.ReportMetric(m.wall.Seconds(), "wall-s")
+		b.ReportMetric(0, "ns/op")
+		b.Logf("%d trickling nodes: peak heap %.1f KB per connection, peak RSS %.0f MB, in %v",
+			n, float64(m.peakHeap)/1024/float64(n), float64(m.peakRSS)/(1<<20), m.wall.Round(time.Millisecond))
+	}
 }

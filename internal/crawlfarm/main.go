@@ -23,13 +23,23 @@
 // for the seeded nodes, "node<TAB>address<TAB>v1|v2" per node and
 // "refuse<TAB>address" per refusing address.
 //
-// Both print an empty line once ready, then answer "accepted" on standard
+//	crawlfarm trickle -first 127.220.0.1 -n 200 -drip 100ms
+//
+// starts n nodes on consecutive loopback addresses sharing one port that
+// complete a v1 handshake and answer getaddr with the header of an addrv2
+// message claiming the most addrv2 may hold (about 0.5 MiB), then trickle
+// its payload one byte per -drip: the hostile node a crawler's memory
+// must survive. It prints "trickle<TAB>address" per node.
+//
+// All print an empty line once ready, then answer "accepted" on standard
 // input with "total max": the connections accepted by all nodes, and by
 // the busiest one (0 0 in hang mode). Both exit when standard input closes.
 package main
 
 import (
 	"bufio"
+	"context"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -57,8 +67,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "crawlfarm:", err)
 		return 1
 	}
-	if len(args) == 0 || (args[0] != "hang" && args[0] != "nodes") {
-		return fail(errors.New("want a mode: hang or nodes"))
+	if len(args) == 0 || (args[0] != "hang" && args[0] != "nodes" && args[0] != "trickle") {
+		return fail(errors.New("want a mode: hang, nodes or trickle"))
 	}
 	fs := flag.NewFlagSet("crawlfarm "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -72,6 +82,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	hangFirst := fs.String("hang-first", "", "first hanging address to gossip, from a hang farm")
 	fs.IntVar(&c.hangPort, "hang-port", 0, "the hanging addresses' port")
 	fs.IntVar(&c.hang, "hang", 0, "hanging addresses to gossip")
+	fs.DurationVar(&c.drip, "drip", 100*time.Millisecond, "pause between the bytes trickled")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -86,14 +97,22 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	w := bufio.NewWriter(stdout)
 	var accepted func() (int, int)
-	if args[0] == "hang" {
+	switch args[0] {
+	case "trickle":
+		n, err := serveTricklers(c, w)
+		if err != nil {
+			return fail(err)
+		}
+		defer n.Close()
+		accepted = func() (int, int) { return 0, 0 }
+	case "hang":
 		closeAll, err := serveHanging(c, w)
 		if err != nil {
 			return fail(err)
 		}
 		defer closeAll()
 		accepted = func() (int, int) { return 0, 0 }
-	} else {
+	default:
 		n, err := serveNodes(c, w)
 		if err != nil {
 			return fail(err)
@@ -130,6 +149,7 @@ type farmConfig struct {
 	first, hangFirst                  netip.Addr
 	n, refusing, seeded, fanout, hang int
 	v2Every, hangPort                 int
+	drip                              time.Duration
 }
 
 // serveHanging starts c.n hanging addresses on one port.
@@ -242,4 +262,63 @@ func freePort(ip netip.Addr) (string, error) {
 	defer ln.Close()
 	_, port, err := net.SplitHostPort(ln.Addr().String())
 	return port, err
+}
+
+// serveTricklers starts c.n trickling nodes.
+func serveTricklers(c farmConfig, w io.Writer) (*handshaketest.Network, error) {
+	cfgs := make([]handshaketest.Config, c.n)
+	for i := range cfgs {
+		cfgs[i] = handshaketest.Config{Handler: trickle(c.drip)}
+	}
+	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{Peers: cfgs, FirstIP: c.first})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range n.Addrs() {
+		fmt.Fprintf(w, "trickle\t%s\n", a)
+	}
+	return n, nil
+}
+
+// trickle completes a v1 handshake, then answers getaddr with an addrv2
+// header claiming the most addrv2 may hold and trickles its payload.
+func trickle(drip time.Duration) func(context.Context, *handshaketest.Conn) error {
+	return func(ctx context.Context, c *handshaketest.Conn) error {
+		if _, err := c.ReadVersion(); err != nil {
+			return err
+		}
+		if err := c.WriteMessage(c.Version()); err != nil {
+			return err
+		}
+		if err := c.WriteCommand(wire.CmdVerAck, nil); err != nil {
+			return err
+		}
+		for {
+			cmd, _, err := c.ReadMessage()
+			if err != nil {
+				return err
+			}
+			if cmd == wire.CmdGetAddr {
+				break
+			}
+		}
+		claim := (&wire.MsgAddrV2{}).MaxPayloadLength(wire.ProtocolVersion)
+		hdr := handshaketest.Frame(wire.MainNet, wire.CmdAddrV2, nil)
+		binary.LittleEndian.PutUint32(hdr[16:20], claim)
+		if err := c.WriteRaw(hdr); err != nil {
+			return err
+		}
+		t := time.NewTicker(drip)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+			}
+			if err := c.WriteRaw([]byte{0xfe}); err != nil {
+				return err
+			}
+		}
+	}
 }
