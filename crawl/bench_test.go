@@ -1,6 +1,7 @@
 package crawl_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -26,6 +27,9 @@ import (
 //	CRAWL_BENCH_CONCURRENCY=n            default 1000
 //	CRAWL_BENCH_CONNECT=d                default 2s: the connect limit, and
 //	                                     the old crawler's -timeout
+//	CRAWL_BENCH_DEFAULTS=1               also run each crawler at its own
+//	                                     defaults (slow: the old one takes
+//	                                     dead addresses × 10 s ÷ 64)
 //
 // The size is CRAWL_BENCH=8000,16000,500.
 type benchConfig struct {
@@ -83,62 +87,76 @@ func readBenchConfig(b *testing.B) benchConfig {
 func BenchmarkCrawl(b *testing.B) {
 	cfg := readBenchConfig(b)
 	sim := startSimNet(b, cfg.size, "127.50.0.1", "127.200.0.1")
-	params := chaincfg.MainNetParams
 	b.Logf("simulated Internet: %d nodes (%d seeded), %d hanging, %d refusing; concurrency %d, connect limit %v",
 		len(sim.nodes), len(sim.seeds), len(sim.hanging), len(sim.refusing), cfg.concurrency, cfg.connect)
 
-	b.Run("before", func(b *testing.B) {
-		for range b.N {
-			var visits, ok int
-			var sumVisit time.Duration
-			c := &legacyCrawler{
-				opts:         handshake.Options{ChainParams: &params, Timeout: cfg.connect},
-				allowPrivate: true,
-				maxDepth:     1 << 30,
-				maxNodes:     1 << 30,
-				concurrency:  cfg.concurrency,
-				timeout:      cfg.connect,
-				emit: func(n legacyNode) {
-					visits++
-					sumVisit += n.Elapsed
-					if n.Result.Status == handshake.Completed {
-						ok++
-					}
-				},
-			}
-			m := measure(b, sim, func() { c.run(context.Background(), sim.seeds) })
-			m.report(b, cfg, visits, ok, sumVisit)
+	b.Run("before", func(b *testing.B) { benchLegacy(b, sim, cfg, cfg.concurrency, cfg.connect, 1<<30, 1<<30) })
+	b.Run("engine", func(b *testing.B) { benchEngine(b, sim, cfg, cfg.concurrency, cfg.connect) })
+	if os.Getenv("CRAWL_BENCH_DEFAULTS") != "" {
+		// Each program's defaults: before, 64 at once, one 10 s limit
+		// for connect and handshake, depth 8, 5,000 nodes; the engine,
+		// 1,000 at once and a 5 s connect limit.
+		b.Run("before-defaults", func(b *testing.B) { benchLegacy(b, sim, cfg, 64, 10*time.Second, 8, 5000) })
+		b.Run("engine-defaults", func(b *testing.B) { benchEngine(b, sim, cfg, 0, 0) })
+	}
+}
+
+func benchLegacy(b *testing.B, sim *simNet, cfg benchConfig, concurrency int, timeout time.Duration, depth, maxNodes int) {
+	params := chaincfg.MainNetParams
+	for range b.N {
+		var visits, ok int
+		var sumVisit time.Duration
+		c := &legacyCrawler{
+			opts:         handshake.Options{ChainParams: &params, Timeout: timeout},
+			allowPrivate: true,
+			maxDepth:     depth,
+			maxNodes:     maxNodes,
+			concurrency:  concurrency,
+			timeout:      timeout,
+			emit: func(n legacyNode) {
+				visits++
+				sumVisit += n.Elapsed
+				if n.Result.Status == handshake.Completed {
+					ok++
+				}
+			},
 		}
-	})
-	b.Run("engine", func(b *testing.B) {
-		for range b.N {
-			var visits, ok int
-			var sumVisit time.Duration
-			start := make([]crawl.Target, len(sim.seeds))
-			for i, a := range sim.seeds {
-				start[i], _ = crawl.ParseTarget(a, "")
-			}
-			opts := crawl.Options{
-				Handshake:    handshake.Options{ChainParams: &params},
-				Concurrency:  cfg.concurrency,
-				AllowPrivate: true,
-				Limits:       map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: {Connect: cfg.connect}},
-			}
-			m := measure(b, sim, func() {
-				_, err := crawl.Crawl(context.Background(), opts, start, func(r crawl.Result) {
-					visits++
-					sumVisit += r.Elapsed
-					if r.Status == handshake.Completed {
-						ok++
-					}
-				})
-				if err != nil {
-					b.Error(err)
+		m := measure(b, sim, func() { c.run(context.Background(), sim.seeds) })
+		m.report(b, concurrency, visits, ok, sumVisit)
+	}
+}
+
+// benchEngine crawls with Crawl; zero concurrency and connect take its
+// defaults.
+func benchEngine(b *testing.B, sim *simNet, cfg benchConfig, concurrency int, connect time.Duration) {
+	params := chaincfg.MainNetParams
+	for range b.N {
+		var visits, ok int
+		var sumVisit time.Duration
+		start := make([]crawl.Target, len(sim.seeds))
+		for i, a := range sim.seeds {
+			start[i], _ = crawl.ParseTarget(a, "")
+		}
+		opts := crawl.Options{
+			Handshake:    handshake.Options{ChainParams: &params},
+			Concurrency:  concurrency,
+			AllowPrivate: true,
+			Limits:       map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: {Connect: connect}},
+		}
+		m := measure(b, sim, func() {
+			_, err := crawl.Crawl(context.Background(), opts, start, func(r crawl.Result) {
+				visits++
+				sumVisit += r.Elapsed
+				if r.Status == handshake.Completed {
+					ok++
 				}
 			})
-			m.report(b, cfg, visits, ok, sumVisit)
-		}
-	})
+			if err != nil {
+				b.Error(err)
+			}
+		})
+		m.report(b, cmp.Or(concurrency, crawl.DefaultConcurrency), visits, ok, sumVisit)
+	}
 }
 
 // measurement is what measure saw of one crawl.
@@ -202,20 +220,20 @@ func measure(b *testing.B, sim *simNet, crawl func()) measurement {
 	return m
 }
 
-func (m measurement) report(b *testing.B, cfg benchConfig, visits, ok int, sumVisit time.Duration) {
-	ideal := sumVisit.Seconds() / float64(cfg.concurrency)
+func (m measurement) report(b *testing.B, concurrency, visits, ok int, sumVisit time.Duration) {
+	ideal := sumVisit.Seconds() / float64(concurrency)
 	b.ReportMetric(m.wall.Seconds(), "wall-s")
 	b.ReportMetric(ideal, "ideal-s")
 	b.ReportMetric(m.wall.Seconds()/ideal, "x-ideal")
 	b.ReportMetric(float64(m.peakRSS)/(1<<20), "peak-RSS-MB")
-	b.ReportMetric(float64(m.peakHeap)/1024/float64(cfg.concurrency), "heap-KB/visit")
+	b.ReportMetric(float64(m.peakHeap)/1024/float64(concurrency), "heap-KB/visit")
 	b.ReportMetric(float64(visits), "visits")
 	b.ReportMetric(float64(ok), "ok")
 	b.ReportMetric(float64(m.conns)/float64(m.nodes), "conns/node")
 	b.ReportMetric(0, "ns/op") // one crawl: wall-s says it
 	b.Logf("%s: %d visits (%d OK) in %v, ideal %.2fs (%.2fx), peak RSS %.0f MB, heap %.1f KB per visit in flight, %.2f connections per node",
 		b.Name(), visits, ok, m.wall.Round(time.Millisecond), ideal, m.wall.Seconds()/ideal,
-		float64(m.peakRSS)/(1<<20), float64(m.peakHeap)/1024/float64(cfg.concurrency), float64(m.conns)/float64(m.nodes))
+		float64(m.peakRSS)/(1<<20), float64(m.peakHeap)/1024/float64(concurrency), float64(m.conns)/float64(m.nodes))
 }
 
 // peakRSS reads the process's peak resident set size (VmHWM).
