@@ -104,7 +104,8 @@ func TestCrawlNetwork(t *testing.T) {
 		}
 	}
 	if want := len(n.Peers) + len(n.Unreachable); len(got) != want || sum.Admitted != want || sum.Visited != want ||
-		sum.Completed != len(n.Peers) || sum.Failed != len(n.Unreachable) || sum.NotVisited != 0 || sum.Known != want {
+		sum.Completed != len(n.Peers) || sum.Failed != len(n.Unreachable) || sum.NotVisited != 0 || sum.Known != want ||
+		len(sum.Dropped) != 0 {
 		t.Errorf("%d results, summary %+v; want %d addresses", len(got), sum, want)
 	}
 }
