@@ -90,18 +90,18 @@ func BenchmarkCrawl(b *testing.B) {
 	b.Logf("simulated Internet: %d nodes (%d seeded), %d hanging, %d refusing; concurrency %d, connect limit %v",
 		len(sim.nodes), len(sim.seeds), len(sim.hanging), len(sim.refusing), cfg.concurrency, cfg.connect)
 
-	b.Run("before", func(b *testing.B) { benchLegacy(b, sim, cfg, cfg.concurrency, cfg.connect, 1<<30, 1<<30) })
-	b.Run("engine", func(b *testing.B) { benchEngine(b, sim, cfg, cfg.concurrency, cfg.connect) })
+	b.Run("before", func(b *testing.B) { benchLegacy(b, sim, cfg.concurrency, cfg.connect, 1<<30, 1<<30) })
+	b.Run("engine", func(b *testing.B) { benchEngine(b, sim, cfg.concurrency, cfg.connect) })
 	if os.Getenv("CRAWL_BENCH_DEFAULTS") != "" {
 		// Each program's defaults: before, 64 at once, one 10 s limit
 		// for connect and handshake, depth 8, 5,000 nodes; the engine,
 		// 1,000 at once and a 5 s connect limit.
-		b.Run("before-defaults", func(b *testing.B) { benchLegacy(b, sim, cfg, 64, 10*time.Second, 8, 5000) })
-		b.Run("engine-defaults", func(b *testing.B) { benchEngine(b, sim, cfg, 0, 0) })
+		b.Run("before-defaults", func(b *testing.B) { benchLegacy(b, sim, 64, 10*time.Second, 8, 5000) })
+		b.Run("engine-defaults", func(b *testing.B) { benchEngine(b, sim, 0, 0) })
 	}
 }
 
-func benchLegacy(b *testing.B, sim *simNet, cfg benchConfig, concurrency int, timeout time.Duration, depth, maxNodes int) {
+func benchLegacy(b *testing.B, sim *simNet, concurrency int, timeout time.Duration, depth, maxNodes int) {
 	params := chaincfg.MainNetParams
 	for range b.N {
 		var visits, ok int
@@ -128,7 +128,7 @@ func benchLegacy(b *testing.B, sim *simNet, cfg benchConfig, concurrency int, ti
 
 // benchEngine crawls with Crawl; zero concurrency and connect take its
 // defaults.
-func benchEngine(b *testing.B, sim *simNet, cfg benchConfig, concurrency int, connect time.Duration) {
+func benchEngine(b *testing.B, sim *simNet, concurrency int, connect time.Duration) {
 	params := chaincfg.MainNetParams
 	for range b.N {
 		var visits, ok int
@@ -163,7 +163,7 @@ func benchEngine(b *testing.B, sim *simNet, cfg benchConfig, concurrency int, co
 type measurement struct {
 	wall              time.Duration
 	peakRSS, peakHeap uint64 // bytes; peakHeap over the heap before
-	conns, maxConns   int
+	conns             int
 	nodes             int
 }
 
