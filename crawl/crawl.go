@@ -164,8 +164,15 @@ func (c *crawler) take(ctx context.Context) (Target, *group, bool) {
 			t := g.queue[g.head]
 			g.queue[g.head] = Target{}
 			g.head++
-			if g.head == len(g.queue) {
+			switch {
+			case g.head == len(g.queue):
 				g.queue, g.head = g.queue[:0], 0
+			case g.head >= 1024 && 2*g.head >= len(g.queue):
+				// A queue that never drains must not keep every
+				// target it ever held: move the rest to the front.
+				n := copy(g.queue, g.queue[g.head:])
+				clear(g.queue[n:])
+				g.queue, g.head = g.queue[:n], 0
 			}
 			g.active++
 			c.pending--
