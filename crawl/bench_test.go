@@ -3,6 +3,7 @@ package crawl_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -303,5 +304,43 @@ func BenchmarkCrawlTrickle(b *testing.B) {
 		b.ReportMetric(0, "ns/op")
 		b.Logf("%d trickling nodes: peak heap %.1f KB per connection, peak RSS %.0f MB, in %v",
 			n, float64(m.peakHeap)/1024/float64(n), float64(m.peakRSS)/(1<<20), m.wall.Round(time.Millisecond))
+	}
+}
+
+// BenchmarkCrawlFlood starts from 500 nodes at once, each answering getaddr
+// with 3,000 addresses (the other nodes, over and over) of which the crawl
+// takes MaxPerPeer (1,000) and cuts the node off. It reports the peak live
+// heap growth per visit in flight (heap-KB/visit): what a flooding node
+// costs, bounded by MaxPerPeer addresses.
+func BenchmarkCrawlFlood(b *testing.B) {
+	const n = 500
+	sim := startSimNet(b, simSize{nodes: n, seeded: n, fanout: 3000}, "127.230.0.1", "")
+	start := make([]crawl.Target, len(sim.seeds))
+	for i, a := range sim.seeds {
+		start[i], _ = crawl.ParseTarget(a, "")
+	}
+	opts := crawl.Options{Concurrency: n, AllowPrivate: true, NoPing: true}
+	for range b.N {
+		var given, cut int
+		m := measure(b, sim, func() {
+			_, err := crawl.Crawl(context.Background(), opts, start, func(r crawl.Result) {
+				given += len(r.Addrs)
+				if errors.Is(r.Err, handshake.ErrLimitExceeded) {
+					cut++
+				}
+			})
+			if err != nil {
+				b.Error(err)
+			}
+		})
+		if cut != n || given != n*crawl.DefaultMaxPerPeer {
+			b.Errorf("%d nodes cut off, %d addresses taken; want %d and %d", cut, given, n, n*crawl.DefaultMaxPerPeer)
+		}
+		b.ReportMetric(float64(m.peakHeap)/1024/n, "heap-KB/visit")
+		b.ReportMetric(float64(m.peakRSS)/(1<<20), "peak-RSS-MB")
+		b.ReportMetric(m.wall.Seconds(), "wall-s")
+		b.ReportMetric(0, "ns/op")
+		b.Logf("%d flooding nodes at once: peak heap %.1f KB per visit, peak RSS %.0f MB, in %v",
+			n, float64(m.peakHeap)/1024/n, float64(m.peakRSS)/(1<<20), m.wall.Round(time.Millisecond))
 	}
 }
