@@ -216,8 +216,8 @@ func TestSweepOnionTimeout(t *testing.T) {
 	d := &deadlineDialer{}
 	start := time.Now()
 	_, err := handshake.Sweep(context.Background(), handshake.SweepOptions{
-		Options: handshake.Options{Dialer: d},
-		Addrs:   []string{"expyuzz4wqqyqhjn.onion", "203.0.113.7"},
+		Handshake: handshake.Options{Dialer: d},
+		Addrs:     []string{"expyuzz4wqqyqhjn.onion", "203.0.113.7"},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
