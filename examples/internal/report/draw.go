@@ -276,7 +276,6 @@ func cdfs(ss []Series) (template.HTML, error) {
 	return toSVG(p, vg.Points(460), vg.Points(260))
 }
 
-
 // intTicks marks whole numbers only: the charts count nodes.
 type intTicks struct{}
 

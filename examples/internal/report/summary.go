@@ -29,23 +29,23 @@ type Series struct {
 // Summary is what the charts show, counted from a Data. It holds no
 // drawing; Render turns it into pictures.
 type Summary struct {
-	Facts                 Facts
-	Nodes                 int
-	OK, Partial, Failed   int
-	Skipped               int
-	Outcome               []Count
+	Facts                  Facts
+	Nodes                  int
+	OK, Partial, Failed    int
+	Skipped                int
+	Outcome                []Count
 	FailSteps, FailClasses []Count
-	UserAgents            []Count // top TopN, then the rest as one bar
-	Versions              []Count
-	Services              []Count // one bar per service bit
-	Transports            []Count
-	V2ByAgent             []Share // the TopN user agents with a transport
-	Features              []Count // BIP434 feature ids
-	Negotiation           []Count // commands between version and verack
-	Latency               []Series
-	MaxHeight             int32
-	Behind                []Count // start heights below MaxHeight, bucketed
-	Networks              []Count
+	UserAgents             []Count // top TopN, then the rest as one bar
+	Versions               []Count
+	Services               []Count // one bar per service bit
+	Transports             []Count
+	V2ByAgent              []Share // the TopN user agents with a transport
+	Features               []Count // BIP434 feature ids
+	Negotiation            []Count // commands between version and verack
+	Latency                []Series
+	MaxHeight              int32
+	Behind                 []Count // start heights below MaxHeight, bucketed
+	Networks               []Count
 }
 
 // TopN is how many user agents get a bar of their own.
@@ -65,10 +65,10 @@ func Summarize(d *Data) Summary {
 	s := Summary{Facts: d.facts(), Nodes: len(d.Nodes)}
 	var (
 		steps, classes, agents, versions, services = counter{}, counter{}, counter{}, counter{}, counter{}
-		transports, features, negotiation, nets     = counter{}, counter{}, counter{}, counter{}
-		shares                                      = map[string]*Share{}
-		connect, version, verack, total, ping       []float64
-		heights                                     []int32
+		transports, features, negotiation, nets    = counter{}, counter{}, counter{}, counter{}
+		shares                                     = map[string]*Share{}
+		connect, version, verack, total, ping      []float64
+		heights                                    []int32
 	)
 	for i := range d.Nodes {
 		n := &d.Nodes[i]
