@@ -90,6 +90,9 @@ func charts(s *Summary) []Chart {
 		"No latency measured.", len(s.Latency), func() (template.HTML, error) {
 			return cdfs(s.Latency)
 		})
+	for i, l := range s.Latency {
+		out[len(out)-1].Legend = append(out[len(out)-1].Legend, Key{css(seriesColor(i)), fmt.Sprintf("%s (%d)", l.Name, len(l.MS))})
+	}
 	add("heights", "Start heights", fmt.Sprintf("Blocks behind the highest start height seen (%d).", s.MaxHeight),
 		"No node sent its version.", len(s.Behind), func() (template.HTML, error) {
 			return bars(s.Behind, []color.Color{colBlue}, false, "nodes")

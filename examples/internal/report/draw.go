@@ -29,8 +29,15 @@ var (
 	colTeal   = color.RGBA{0x0d, 0x94, 0x88, 0xff}
 	colInk    = color.RGBA{0x33, 0x41, 0x55, 0xff}
 	colRule   = color.RGBA{0xe2, 0xe8, 0xf0, 0xff}
-	series    = []color.Color{colBlue, colTeal, colPurple, colAmber, colRed}
+	series    = []color.RGBA{colBlue, colTeal, colPurple, colAmber, colRed}
 )
+
+// chartWidth is every chart's width in points: about what a column of the
+// page shows, so that text keeps its size.
+const chartWidth = 340
+
+// seriesColor is the color of the i'th line of a chart.
+func seriesColor(i int) color.RGBA { return series[i%len(series)] }
 
 // sans is the face every text of a chart uses; the page's stylesheet names
 // the same family with fallbacks, so a browser without it stays close.
@@ -128,9 +135,9 @@ func bars(counts []Count, colors []color.Color, horizontal bool, axis string) (t
 		p.X.Min, p.X.Max = -0.6, float64(len(counts))-0.4
 		p.Add(&plotter.Grid{Horizontal: draw.LineStyle{Color: colRule, Width: vg.Points(0.5)}})
 	}
-	width := vg.Points(22)
-	if !horizontal && len(counts) <= 4 {
-		width = vg.Points(48)
+	width := vg.Points(15)
+	if !horizontal {
+		width = vg.Points(min(40, 200/float64(len(counts))))
 	}
 	xys := make(plotter.XYs, len(counts))
 	labels := make([]string, len(counts))
@@ -170,15 +177,15 @@ func bars(counts []Count, colors []color.Color, horizontal bool, axis string) (t
 		l.Offset = vg.Point{Y: vg.Points(3)}
 	}
 	p.Add(l)
-	w, h := vg.Points(460), vg.Points(230)
+	w, h := vg.Points(chartWidth), vg.Points(200)
 	if horizontal {
-		h = vg.Points(float64(40 + 24*len(counts)))
+		h = vg.Points(float64(36 + 20*len(counts)))
 	} else if len(counts) > 6 {
 		// Long category names need room below the axis.
 		p.X.Tick.Label.Rotation = 0.6
 		p.X.Tick.Label.XAlign = draw.XRight
 		p.X.Tick.Label.YAlign = draw.YCenter
-		h = vg.Points(270)
+		h = vg.Points(240)
 	}
 	return toSVG(p, w, h)
 }
@@ -207,11 +214,11 @@ func shares(sh []Share) (template.HTML, error) {
 	p.X.Tick.Marker = intTicks{}
 	p.Y.Min, p.Y.Max = -0.6, float64(n)-0.4
 	p.Add(&plotter.Grid{Vertical: draw.LineStyle{Color: colRule, Width: vg.Points(0.5)}})
-	b2, err := plotter.NewBarChart(v2, vg.Points(16))
+	b2, err := plotter.NewBarChart(v2, vg.Points(15))
 	if err != nil {
 		return "", err
 	}
-	b1, err := plotter.NewBarChart(v1, vg.Points(16))
+	b1, err := plotter.NewBarChart(v1, vg.Points(15))
 	if err != nil {
 		return "", err
 	}
@@ -233,7 +240,7 @@ func shares(sh []Share) (template.HTML, error) {
 	}
 	l.Offset = vg.Point{X: vg.Points(4)}
 	p.Add(l)
-	return toSVG(p, vg.Points(460), vg.Points(float64(40+24*n)))
+	return toSVG(p, vg.Points(chartWidth), vg.Points(float64(36+20*n)))
 }
 
 // cdfs draws each series as the share of nodes at or below a latency, on a
@@ -265,15 +272,11 @@ func cdfs(ss []Series) (template.HTML, error) {
 			return "", err
 		}
 		l.StepStyle = plotter.PreStep
-		l.Color = series[i%len(series)]
+		l.Color = seriesColor(i)
 		l.Width = vg.Points(1.6)
 		p.Add(l)
-		p.Legend.Add(fmt.Sprintf("%s (n=%d)", s.Name, len(s.MS)), l)
 	}
-	p.Legend.Top = true
-	p.Legend.Left = true
-	p.Legend.XOffs = vg.Points(8)
-	return toSVG(p, vg.Points(460), vg.Points(260))
+	return toSVG(p, vg.Points(chartWidth), vg.Points(220))
 }
 
 // intTicks marks whole numbers only: the charts count nodes.
