@@ -5,6 +5,7 @@
 //	go run ./examples/sweep                 # mainnet's DNS seeds
 //	go run ./examples/sweep -demo           # a simulated network on loopback
 //	go run ./examples/sweep -network testnet4 -json > nodes.jsonl
+//	go run ./examples/sweep -demo -report report.html  # and an HTML report
 //
 // Bad flags exit with status 2; a sweep that could not obtain any address
 // exits with status 1.
