@@ -3,13 +3,16 @@
 //
 //	go run ./examples/sweep -demo -json | go run ./examples/report -o report.html
 //	go run ./examples/report -o report.html nodes.jsonl crawl.jsonl
+//	go run ./examples/report -db seeder.db -o report.html
 //
-// With no file, or "-", it reads standard input. A line that is not a
+// -db reads the seeder's SQLite database (its nodes table) as well. With no
+// file and no -db, or with "-", it reads standard input. A line that is not a
 // record is counted and shown on the page, never fatal. Bad flags exit with
 // status 2; an input or output that cannot be opened exits with status 1.
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +20,7 @@ import (
 	"os"
 
 	"github.com/bitcoin-handshake/handshake/examples/internal/report"
+	"github.com/bitcoin-handshake/handshake/examples/internal/report/seeddb"
 )
 
 func main() {
@@ -29,6 +33,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	out := fs.String("o", "", "write the page to this file (default: standard output)")
 	title := fs.String("title", "", "the page's heading (default \"Bitcoin network report\")")
 	network := fs.String("network", "", "the network to name in the header (default: as the records say)")
+	dbPath := fs.String("db", "", "also read the nodes of the seeder's SQLite database at this path")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -40,11 +45,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	d := &report.Data{Facts: report.Facts{Title: *title, Network: *network}}
 	inputs := fs.Args()
-	if len(inputs) == 0 {
+	if len(inputs) == 0 && *dbPath == "" {
 		inputs = []string{"-"}
 	}
 	for _, in := range inputs {
 		if err := load(d, in, stdin); err != nil {
+			fmt.Fprintf(stderr, "report: %v\n", err)
+			return 1
+		}
+	}
+	if *dbPath != "" {
+		if err := seeddb.Load(context.Background(), d, *dbPath); err != nil {
 			fmt.Fprintf(stderr, "report: %v\n", err)
 			return 1
 		}

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
+	_ "modernc.org/sqlite"
 
 	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 )
@@ -77,4 +80,45 @@ func TestReportErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want %d, %q", c.args, code, errOut.String(), c.code, c.msg)
 		}
 	}
+}
+
+// -db reads a real database built from the seeder's schema; without files
+// it does not wait for standard input.
+func TestReportDB(t *testing.T) {
+	schema, err := os.ReadFile("../internal/report/testdata/seeder-schema.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "seeder.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{string(schema), `INSERT INTO nodes (addr, network, protocol_version, user_agent, transport,
+		first_seen, last_try, last_status) VALUES ('203.0.113.5:8333', 'ipv4', 70016, '/Satoshi:28.1.0/', 'v2', 1, 1764443000, 'OK')`} {
+		if _, err := db.Exec(stmt); err != nil {
+			db.Close()
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	var out, errOut bytes.Buffer
+	if code := run([]string{"-db", path}, failingReader{t}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{"/Satoshi:28.1.0/", `<b>1</b><small>nodes</small>`, "<span>seeder</span>", "100%"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if code := run([]string{"-db", filepath.Join(t.TempDir(), "none.db")}, failingReader{t}, &out, &errOut); code != 1 {
+		t.Errorf("a missing database: exit %d", code)
+	}
+}
+
+type failingReader struct{ t *testing.T }
+
+func (r failingReader) Read([]byte) (int, error) {
+	r.t.Error("standard input read")
+	return 0, io.EOF
 }

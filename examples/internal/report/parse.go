@@ -31,10 +31,10 @@ func (d *Data) Load(r io.Reader, source string) error {
 	for n := 1; ; n++ {
 		line, long, err := readLine(br)
 		if long {
-			d.malformed(source, n, fmt.Errorf("line longer than %d bytes", MaxLine), line)
+			d.AddMalformed(source, n, fmt.Errorf("line longer than %d bytes", MaxLine), line)
 		} else if len(bytes.TrimSpace(line)) > 0 {
 			if perr := d.AddJSON(line); perr != nil {
-				d.malformed(source, n, perr, line)
+				d.AddMalformed(source, n, perr, line)
 			}
 		}
 		if err == io.EOF {
@@ -66,7 +66,9 @@ func readLine(br *bufio.Reader) (line []byte, long bool, err error) {
 	}
 }
 
-func (d *Data) malformed(source string, line int, err error, text []byte) {
+// AddMalformed counts an input that could not be read: line (or row) line
+// of source, which text starts.
+func (d *Data) AddMalformed(source string, line int, err error, text []byte) {
 	d.BadLines++
 	if len(d.Malformed) >= MaxMalformed {
 		return
@@ -114,9 +116,14 @@ func (d *Data) AddJSON(line []byte) error {
 	if n.Addr == "" || n.Status == "" {
 		return errNotRecord
 	}
+	d.AddNode(n)
+	return nil
+}
+
+// AddNode appends n, reading its Error's step and class.
+func (d *Data) AddNode(n Node) {
 	n.Step, n.Class = classify(n.Addr, n.Error)
 	d.Nodes = append(d.Nodes, n)
-	return nil
 }
 
 // crawlRecord is contract §2's line.

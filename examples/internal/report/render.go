@@ -119,7 +119,7 @@ func WriteFile[T any](path string, f Facts, records []T) (err error) {
 	d := &Data{Facts: f}
 	for i, r := range records {
 		if err := d.Add(r); err != nil {
-			d.malformed("run", i+1, err, nil)
+			d.AddMalformed("run", i+1, err, nil)
 		}
 	}
 	file, err := os.Create(path)
