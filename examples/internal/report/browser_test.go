@@ -220,9 +220,10 @@ func TestReportInBrowser(t *testing.T) {
 		}
 	}
 
-	// The table sorts by height, numerically, both ways, and by user agent.
-	const heights = `Array.from(document.querySelectorAll("#nodes tbody tr")).map(tr => tr.cells[7].textContent)`
-	before := eval[[]string](t, b, heights)
+	// The table sorts by handshake time, as numbers (1.9 < 38.7 < 153.7, which
+	// as text would not be), both ways, and by user agent.
+	const times = `Array.from(document.querySelectorAll("#nodes tbody tr")).map(tr => tr.cells[9].textContent)`
+	before := eval[[]string](t, b, times)
 	num := func(s string) float64 {
 		var f float64
 		if _, err := fmt.Sscan(s, &f); err != nil {
@@ -232,23 +233,23 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	cmpNum := func(x, y string) int { return cmpFloat(num(x), num(y)) }
 	if slices.IsSortedFunc(before, cmpNum) {
-		t.Fatalf("the table is sorted by height before any click; the test proves nothing: %q", before)
+		t.Fatalf("the table is sorted by handshake time before any click; the test proves nothing: %q", before)
 	}
-	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS("#nodes th:nth-child(8)"))); err != nil {
+	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS("#nodes th:nth-child(10)"))); err != nil {
 		t.Fatal(err)
 	}
-	up := eval[[]string](t, b, heights)
+	up := eval[[]string](t, b, times)
 	if !slices.IsSortedFunc(up, cmpNum) || !sameItems(before, up) {
-		t.Errorf("after one click on height, not ascending: %q", up)
+		t.Errorf("after one click on handshake ms, not ascending: %q", up)
 	}
-	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS("#nodes th:nth-child(8)"))); err != nil {
+	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS("#nodes th:nth-child(10)"))); err != nil {
 		t.Fatal(err)
 	}
-	down := eval[[]string](t, b, heights)
+	down := eval[[]string](t, b, times)
 	if !slices.IsSortedFunc(down, func(x, y string) int { return cmpNum(y, x) }) || !sameItems(before, down) {
-		t.Errorf("after a second click on height, not descending: %q", down)
+		t.Errorf("after a second click on handshake ms, not descending: %q", down)
 	}
-	if sort := eval[string](t, b, `document.querySelector("#nodes th:nth-child(8)").getAttribute("aria-sort")`); sort != "descending" {
+	if sort := eval[string](t, b, `document.querySelector("#nodes th:nth-child(10)").getAttribute("aria-sort")`); sort != "descending" {
 		t.Errorf("aria-sort %q", sort)
 	}
 	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS("#nodes th:nth-child(5)"))); err != nil {
