@@ -93,7 +93,7 @@ func charts(s *Summary) []Chart {
 	for i, l := range s.Latency {
 		out[len(out)-1].Legend = append(out[len(out)-1].Legend, Key{css(seriesColor(i)), fmt.Sprintf("%s (%d)", l.Name, len(l.MS))})
 	}
-	add("heights", "Start heights", fmt.Sprintf("Blocks behind the highest start height seen (%d).", s.MaxHeight),
+	add("heights", "Start heights", "Blocks behind the highest start height seen"+heightNote(s.MaxHeight, len(s.Behind))+".",
 		"No node sent its version.", len(s.Behind), func() (template.HTML, error) {
 			return bars(s.Behind, []color.Color{colBlue}, false, "nodes")
 		})
@@ -101,3 +101,10 @@ func charts(s *Summary) []Chart {
 }
 
 func css(c color.RGBA) string { return fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B) }
+
+func heightNote(h int32, n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d)", h)
+}

@@ -29,9 +29,14 @@ type page struct {
 	Charts                 []Chart
 	Crawl                  bool // some rows are crawl records: show depth and addresses
 	Rows                   []Node
+	Hidden                 int // nodes beyond MaxRows, left out of the table
 	CSP                    string
 	Script                 template.JS
 }
+
+// MaxRows bounds the node table, so that a large crawl or seeder database
+// still makes a page a browser opens quickly; the charts count every node.
+const MaxRows = 10000
 
 // tmpl parses the page once per Render: templates are cheap to parse and
 // this keeps the package free of mutable globals.
@@ -74,7 +79,8 @@ func Render(w io.Writer, d *Data) error {
 	s := Summarize(d)
 	p := page{
 		Facts: s.Facts, S: s, BadLines: d.BadLines, Malformed: d.Malformed,
-		Charts: charts(&s), Rows: d.Nodes, MaxHeight: s.MaxHeight,
+		Charts: charts(&s), Rows: d.Nodes[:min(len(d.Nodes), MaxRows)], MaxHeight: s.MaxHeight,
+		Hidden: max(0, len(d.Nodes)-MaxRows),
 		Script: template.JS(script),
 		CSP: "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; " +
 			"script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'",

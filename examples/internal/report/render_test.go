@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -231,4 +232,54 @@ func TestWriteFileResults(t *testing.T) {
 	if err := WriteFile(filepath.Join(t.TempDir(), "no", "such", "dir"), f, results); err == nil {
 		t.Error("writing into a missing directory succeeded")
 	}
+}
+
+// A large input draws every node in the charts and the first MaxRows in
+// the table.
+func TestRenderBoundsTable(t *testing.T) {
+	d := &Data{}
+	for i := range MaxRows + 5 {
+		d.AddNode(Node{Addr: fmt.Sprintf("10.%d.%d.%d:8333", i>>16, i>>8&255, i&255), Network: "ipv4", Status: StatusOK, Depth: -1})
+	}
+	var b bytes.Buffer
+	if err := Render(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	doc := parsePage(t, b.Bytes())
+	if rows := len(texts(doc, "tr")); rows != MaxRows+1 { // and the head
+		t.Errorf("%d table rows, want %d", rows, MaxRows+1)
+	}
+	if !contains(texts(doc, "p"), "the first 10000 nodes; 5 more are counted in the charts only") {
+		t.Error("the page does not say the table is cut")
+	}
+	if !contains(texts(doc, "b"), "10005") {
+		t.Error("the tiles do not count every node")
+	}
+}
+
+// BenchmarkRender renders a 10,000-node crawl; page/input is the page's size
+// against the JSON lines it was made from.
+func BenchmarkRender(b *testing.B) {
+	lines, err := os.ReadFile("testdata/crawl.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var in bytes.Buffer
+	for in.Len() == 0 || bytes.Count(in.Bytes(), []byte("\n")) < 10000 {
+		in.Write(lines)
+	}
+	d := &Data{}
+	if err := d.Load(bytes.NewReader(in.Bytes()), "bench"); err != nil {
+		b.Fatal(err)
+	}
+	var page bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		page.Reset()
+		if err := Render(&page, d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(page.Len())/float64(in.Len()), "page/input")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(d.Nodes)), "ns/node")
 }
