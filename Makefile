@@ -1,7 +1,7 @@
 # The README names `make test`; CI runs it through .ci/run.
 GO ?= go
 
-.PHONY: test test-root test-examples test-interop vet bench fuzz
+.PHONY: test test-root test-examples test-interop vet bench fuzz screenshot
 
 test: vet test-root test-examples test-interop
 
@@ -50,3 +50,10 @@ fuzz:
 			fi; \
 		done; \
 	done
+
+# Regenerates docs/report.png, the README's picture of the report: the
+# browser test renders a demo sweep and crawl in headless Chromium and saves
+# the full page.
+screenshot:
+	mkdir -p docs
+	cd examples && $(GO) test -count=1 -run '^TestReportInBrowser$$' ./internal/report -args -screenshot=$(CURDIR)/docs/report.png

@@ -5,6 +5,7 @@
 //	go run ./examples/sweep                 # mainnet's DNS seeds
 //	go run ./examples/sweep -demo           # a simulated network on loopback
 //	go run ./examples/sweep -network testnet4 -json > nodes.jsonl
+//	go run ./examples/sweep -demo -report report.html  # and an HTML report
 //
 // Bad flags exit with status 2; a sweep that could not obtain any address
 // exits with status 1.
@@ -30,6 +31,7 @@ import (
 
 	"github.com/bitcoin-handshake/handshake"
 	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
+	"github.com/bitcoin-handshake/handshake/examples/internal/report"
 )
 
 func main() {
@@ -46,6 +48,7 @@ type config struct {
 	services     string
 	transport    handshake.Transport
 	json         bool
+	report       string
 	verbose      bool
 	demo         bool
 	demoPeers    int
@@ -66,6 +69,7 @@ func parse(args []string) (*config, error) {
 	fs.StringVar(&c.services, "services", "", "required service bits in hex, e.g. 9 (asks seeds that filter)")
 	transport := fs.String("transport", "auto", "transport: auto (v2, falling back to v1), v1 or v2")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per node on stdout; logs go to stderr")
+	fs.StringVar(&c.report, "report", "", "at the end, write an HTML report of the results to this file")
 	fs.BoolVar(&c.verbose, "v", false, "log every message sent and received")
 	fs.BoolVar(&c.demo, "demo", false, "sweep a simulated network on loopback instead")
 	fs.IntVar(&c.demoPeers, "demo-peers", 40, "nodes in the -demo network")
@@ -182,8 +186,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	enc := json.NewEncoder(stdout)
+	var results []handshake.Result // kept only for -report
+	start := time.Now()
 	sum, err := handshake.Sweep(ctx, opts, func(r handshake.Result) {
 		prog.Clear()
+		if c.report != "" {
+			results = append(results, r)
+		}
 		if c.json {
 			enc.Encode(r)
 		}
@@ -200,6 +209,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	lg.Log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED", sum.Completed, sum.Partial, sum.Failed)
 	lg.Log("INFO", "%d addresses in %v, %d skipped", sum.Addresses, sum.Elapsed.Round(time.Millisecond), len(sum.Skipped))
+	if c.report != "" {
+		facts := report.Facts{
+			Title: "Sweep of " + c.network, Program: "sweep", Network: c.network,
+			Start: start, Elapsed: sum.Elapsed, Addresses: sum.Addresses,
+			Skipped: len(sum.Skipped), Concurrency: c.concurrency,
+		}
+		if c.demo {
+			facts.Title, facts.Network = "Sweep of the simulated network", c.network+" (simulated on loopback)"
+		}
+		if err := report.WriteFile(c.report, facts, results); err != nil {
+			lg.Log("ERROR", "%v", err)
+			return 1
+		}
+		lg.Log("INFO", "Wrote the report to %s", c.report)
+	}
 	return 0
 }
 

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -105,13 +107,37 @@ func TestSweepProgram(t *testing.T) {
 
 func TestSweepProgramDemo(t *testing.T) {
 	bin := cli.Build(t)
-	out, errOut, code := cli.Run(t, bin, "-demo", "-demo-peers", "20", "-timeout", "300ms")
+	page := filepath.Join(t.TempDir(), "report.html")
+	out, errOut, code := cli.Run(t, bin, "-demo", "-demo-peers", "20", "-timeout", "300ms", "-concurrency", "7", "-report", page)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 	// Mix(20) holds 14 completing, 2 partial and 4 failing behaviours.
-	if !strings.Contains(out, "Finished! Handshake results: 14 OK | 2 PARTIALLY OK | 4 FAILED") {
+	if !strings.Contains(out, "Finished! Handshake results: 14 OK | 2 PARTIALLY OK | 4 FAILED") ||
+		!strings.Contains(out, "Wrote the report to "+page) {
 		t.Errorf("demo output:\n%s", out)
+	}
+	// -report: the page counts the same, with the run's facts.
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`<b>20</b><small>nodes</small>`, `<b>14</b><small>handshake OK</small>`,
+		`<b>2</b><small>partial</small>`, `<b>4</b><small>failed</small>`,
+		"<span>20 addresses</span>", "<span>concurrency 7</span>", "simulated on loopback",
+		`<figure id="chart-outcome" class="chart">`,
+	} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if n := strings.Count(string(html), "<tr><td>127."); n != 20 {
+		t.Errorf("report's table has %d nodes, want 20", n)
+	}
+	// An unwritable report is an error.
+	if _, errOut, code := cli.Run(t, bin, "-demo", "-demo-peers", "2", "-report", filepath.Join(page, "x")); code != 1 {
+		t.Errorf("-report into a file: exit %d\n%s", code, errOut)
 	}
 }
 
