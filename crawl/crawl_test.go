@@ -64,13 +64,13 @@ func targets(t *testing.T, addrs ...string) []crawl.Target {
 // TestCrawlNetwork crawls a gossip graph from two of its nodes: every node
 // is found and reported once, completed, pinged and harvested; every
 // address where nothing listens reported once as failed; every node
-// reached through gossip (whose services lack NODE_P2P_V2) connected to
-// once, over v1.
+// reached through gossip connected to once, over the transport its
+// gossiped services name (v2 with NODE_P2P_V2, v1 without).
 func TestCrawlNetwork(t *testing.T) {
 	t.Parallel()
 	cfgs := make([]handshaketest.Config, 40)
 	for i := range cfgs {
-		cfgs[i] = handshaketest.Config{V2: i%4 == 0}
+		cfgs[i] = handshaketest.Config{V2: i%4 == 0, V1Only: i%4 != 0}
 	}
 	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
 		Peers: cfgs, FirstIP: netip.MustParseAddr("127.61.0.1"),
@@ -94,8 +94,12 @@ func TestCrawlNetwork(t *testing.T) {
 		if i < 2 {
 			continue // start targets: services unknown, v2 tried first
 		}
-		if r.Depth < 1 || r.Handshake.Transport != handshake.TransportV1 || p.Accepted() != 1 {
-			t.Errorf("node %s: depth %d over %v, %d connections; want gossip's v1, once", p.Addr(), r.Depth, r.Handshake.Transport, p.Accepted())
+		want := handshake.TransportV1
+		if i%4 == 0 {
+			want = handshake.TransportV2
+		}
+		if r.Depth < 1 || r.Handshake.Transport != want || p.Accepted() != 1 {
+			t.Errorf("node %s: depth %d over %v, %d connections; want gossip's %v, once", p.Addr(), r.Depth, r.Handshake.Transport, p.Accepted(), want)
 		}
 	}
 	for _, a := range n.Unreachable {

@@ -5,6 +5,7 @@
 //
 //	go run ./examples/crawl -demo               # a simulated network on loopback
 //	go run ./examples/crawl -json > nodes.jsonl # all of mainnet
+//	go run ./examples/crawl -demo -report report.html  # and an HTML report
 //	go run ./examples/crawl -proxy 127.0.0.1:9050   # onion nodes through Tor
 //
 // Its defaults crawl all of mainnet on a small machine: 1,000 visits at
@@ -39,6 +40,7 @@ import (
 	"github.com/bitcoin-handshake/handshake"
 	"github.com/bitcoin-handshake/handshake/crawl"
 	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
+	"github.com/bitcoin-handshake/handshake/examples/internal/report"
 )
 
 func main() {
@@ -59,6 +61,7 @@ type config struct {
 	allowPrivate    bool
 	transport       handshake.Transport
 	json, verbose   bool
+	report          string
 	demo            bool
 	demoPeers       int
 	demoUnreachable int
@@ -84,6 +87,7 @@ func parse(args []string) (*config, error) {
 	transport := fs.String("transport", "auto", "transport: auto (per node, as Bitcoin Core chooses from its gossiped services), v1 or v2")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per address on stdout; logs go to stderr")
 	fs.BoolVar(&c.verbose, "v", false, "log a line per node")
+	fs.StringVar(&c.report, "report", "", "at the end, write an HTML report of the crawl to this file")
 	fs.BoolVar(&c.demo, "demo", false, "crawl a simulated network on loopback instead")
 	fs.IntVar(&c.demoPeers, "demo-peers", 1000, "nodes in the -demo network")
 	fs.IntVar(&c.demoUnreachable, "demo-unreachable", 50, "gossiped addresses nobody listens on in the -demo network")
@@ -199,12 +203,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	found := len(start)
 	prog.SetTotal(found)
 	out := newRecorder(stdout, canonicalName(c.network))
+	var rep *report.Data // only for -report: what the page shows of each node
+	if c.report != "" {
+		rep = &report.Data{}
+	}
 	began := time.Now()
 	res, err := crawl.Crawl(ctx, opts, start, func(r crawl.Result) {
 		prog.Clear()
 		sum.add(r)
 		if c.json {
 			out.write(r)
+		}
+		if rep != nil {
+			rep.Collect(newRecord(r, out.chain))
 		}
 		if c.verbose {
 			logNode(lg, r)
@@ -228,6 +239,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	lg.Log("INFO", "%d unique addresses known, %d given in all; %d not visited (interrupted); skipped: %s; not followed: %s",
 		res.Known, res.Given, res.NotVisited, top(sum.skipped, 10), top(res.Dropped, 10))
 	sum.log(lg)
+	if rep != nil {
+		rep.Facts = report.Facts{
+			Title: "Crawl of " + canonicalName(c.network), Program: "crawl", Network: canonicalName(c.network),
+			Start: began, Elapsed: res.Elapsed, Addresses: res.Admitted, Skipped: res.Skipped,
+			Concurrency: c.concurrency,
+		}
+		if c.demo {
+			rep.Facts.Title, rep.Facts.Network = "Crawl of the simulated network", rep.Facts.Network+" (simulated on loopback)"
+		}
+		if err := rep.WriteFile(c.report); err != nil {
+			lg.Log("ERROR", "%v", err)
+			return 1
+		}
+		lg.Log("INFO", "Wrote the report to %s", c.report)
+	}
 	return 0
 }
 

@@ -186,12 +186,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	enc := json.NewEncoder(stdout)
-	var results []handshake.Result // kept only for -report
+	var rep *report.Data // only for -report: what the page shows of each result
+	if c.report != "" {
+		rep = &report.Data{}
+	}
 	start := time.Now()
 	sum, err := handshake.Sweep(ctx, opts, func(r handshake.Result) {
 		prog.Clear()
-		if c.report != "" {
-			results = append(results, r)
+		if rep != nil {
+			rep.Collect(r)
 		}
 		if c.json {
 			enc.Encode(r)
@@ -209,16 +212,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	lg.Log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED", sum.Completed, sum.Partial, sum.Failed)
 	lg.Log("INFO", "%d addresses in %v, %d skipped", sum.Addresses, sum.Elapsed.Round(time.Millisecond), len(sum.Skipped))
-	if c.report != "" {
-		facts := report.Facts{
+	if rep != nil {
+		rep.Facts = report.Facts{
 			Title: "Sweep of " + c.network, Program: "sweep", Network: c.network,
 			Start: start, Elapsed: sum.Elapsed, Addresses: sum.Addresses,
 			Skipped: len(sum.Skipped), Concurrency: c.concurrency,
 		}
 		if c.demo {
-			facts.Title, facts.Network = "Sweep of the simulated network", c.network+" (simulated on loopback)"
+			rep.Facts.Title, rep.Facts.Network = "Sweep of the simulated network", c.network+" (simulated on loopback)"
 		}
-		if err := report.WriteFile(c.report, facts, results); err != nil {
+		if err := rep.WriteFile(c.report); err != nil {
 			lg.Log("ERROR", "%v", err)
 			return 1
 		}

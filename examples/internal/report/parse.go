@@ -94,6 +94,15 @@ func (d *Data) Add(v any) error {
 	return d.AddJSON(b)
 }
 
+// Collect adds a record a program produced as it ran, counting one that is
+// not a record as a malformed line, so that a program can feed its report
+// as results arrive and keep only what the page shows.
+func (d *Data) Collect(v any) {
+	if err := d.Add(v); err != nil {
+		d.AddMalformed("run", len(d.Nodes)+d.BadLines+1, err, nil)
+	}
+}
+
 // AddJSON appends one JSON object: a crawl record when it has a "handshake"
 // key, a handshake result otherwise.
 func (d *Data) AddJSON(line []byte) error {

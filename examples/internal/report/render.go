@@ -121,13 +121,16 @@ func Render(w io.Writer, d *Data) error {
 // WriteFile writes the report of records — handshake.Result values, crawl
 // records, anything that encodes to the JSON the programs print — to path.
 // A record that is not one is counted as a malformed line, as in a file.
-func WriteFile[T any](path string, f Facts, records []T) (err error) {
+func WriteFile[T any](path string, f Facts, records []T) error {
 	d := &Data{Facts: f}
-	for i, r := range records {
-		if err := d.Add(r); err != nil {
-			d.AddMalformed("run", i+1, err, nil)
-		}
+	for _, r := range records {
+		d.Collect(r)
 	}
+	return d.WriteFile(path)
+}
+
+// WriteFile renders d to path.
+func (d *Data) WriteFile(path string) (err error) {
 	file, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
