@@ -5,8 +5,8 @@
 -- Times are Unix seconds (UTC; 0 = never): datetime(last_success, 'unixepoch').
 -- The database runs in WAL mode, so reading it while the seeder runs is safe.
 --
--- Migrations are numbered; the seeder applies, in one transaction each, every
--- migration above the database's PRAGMA user_version and then sets it. A
+-- Migrations are numbered; the seeder applies, in one transaction each, each
+-- one numbered above the database's PRAGMA user_version, then sets it. A
 -- migration is never edited once released: changes come as a new one.
 
 -- migration 1
