@@ -155,4 +155,3 @@ func (s *dnsServer) serveConn(c net.Conn) {
 		}
 	}
 }
-

@@ -143,4 +143,3 @@ func (r *record) ignoreTime() time.Duration {
 	}
 	return 0
 }
-

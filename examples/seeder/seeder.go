@@ -198,4 +198,3 @@ func (s *seeder) dump() {
 		s.log.Error("dump", "err", err)
 	}
 }
-

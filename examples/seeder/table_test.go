@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func testTable(max int) *table {
+	return newTable(max, goodPolicy{defaultPort: 8333, services: 1, minVersion: minGoodVersion}, schedule{retest: time.Minute})
+}
+
+func okVisit(addr string, at time.Time, learned ...learned) visit {
+	return visit{Addr: addr, Time: at, Status: "OK", Services: 0xc09, ProtocolVersion: 70016, StartHeight: 870000,
+		UserAgent: "/Satoshi:28.1.0/", Transport: "v2", Negotiation: []string{"wtxidrelay"}, Learned: learned}
+}
+
+func TestTableLifecycle(t *testing.T) {
+	t.Parallel()
+	tb := testTable(10)
+	now := time.Unix(1795980000, 0)
+	if !tb.add(learned{Addr: "203.0.113.7:8333", Network: "ipv4"}, "seed", now) || tb.add(learned{Addr: "203.0.113.7:8333"}, "gossip", now) {
+		t.Fatal("add: first should admit, second refuse")
+	}
+	due := tb.due(now, 5)
+	if len(due) != 1 || len(tb.due(now, 5)) != 0 {
+		t.Fatalf("due %v; in flight must not be handed out twice", due)
+	}
+	n := tb.apply(okVisit(due[0].Addr, now, learned{Addr: "198.51.100.1:8333", Network: "ipv4"}, learned{Addr: "203.0.113.7:8333"}), now)
+	if n != 1 {
+		t.Errorf("admitted %d, want 1 (the other is known)", n)
+	}
+	snap, c := tb.snapshot(now)
+	if len(snap.v4) != 1 || c.good[[2]string{"ipv4", "v2"}] != 1 || c.known[[2]string{"ipv4", ""}] != 1 {
+		t.Errorf("snapshot %d good; counts %+v", len(snap.v4), c)
+	}
+	if d := tb.due(now.Add(30*time.Second), 5); len(d) != 1 || d[0].Addr != "198.51.100.1:8333" {
+		t.Errorf("due after the visit: %v (the good node is not due for a minute)", d)
+	}
+	changed, removed := tb.changes()
+	if len(changed) != 2 || len(removed) != 0 {
+		t.Errorf("changes: %d, %d", len(changed), len(removed))
+	}
+	if c, _ := tb.changes(); len(c) != 0 {
+		t.Errorf("changes not cleared: %d", len(c))
+	}
+}
+
+// TestTableForgetsInventions: a gossiped address that never answers is
+// forgotten after forgetAfter failures, and the store is told.
+func TestTableForgetsInventions(t *testing.T) {
+	t.Parallel()
+	tb := testTable(10)
+	now := time.Unix(1795980000, 0)
+	tb.add(learned{Addr: "198.51.100.1:8333", Network: "ipv4"}, "gossip", now)
+	tb.add(learned{Addr: "198.51.100.2:8333", Network: "ipv4"}, "addr", now)
+	for i := range forgetAfter {
+		for _, a := range []string{"198.51.100.1:8333", "198.51.100.2:8333"} {
+			tb.apply(visit{Addr: a, Time: now, Status: "FAILED", Err: "refused"}, now)
+		}
+		if got, want := tb.len(), 2; i < forgetAfter-1 && got != want {
+			t.Fatalf("after %d failures: %d known", i+1, got)
+		}
+	}
+	if tb.len() != 1 {
+		t.Errorf("%d known, want 1: the operator's -addr is kept", tb.len())
+	}
+	_, removed := tb.changes()
+	if len(removed) != 1 || removed[0] != "198.51.100.1:8333" {
+		t.Errorf("removed %v", removed)
+	}
+}
+
+// TestTableCap: gossip beyond the cap is dropped and counted.
+func TestTableCap(t *testing.T) {
+	t.Parallel()
+	tb := testTable(100)
+	now := time.Unix(1795980000, 0)
+	var flood []learned
+	for i := range 1000 {
+		flood = append(flood, learned{Addr: fmt.Sprintf("198.51.%d.%d:8333", i/250, i%250), Network: "ipv4"})
+	}
+	tb.add(learned{Addr: "203.0.113.7:8333", Network: "ipv4"}, "seed", now)
+	tb.due(now, 1)
+	if n := tb.apply(okVisit("203.0.113.7:8333", now, flood...), now); n != 99 {
+		t.Errorf("admitted %d, want 99", n)
+	}
+	if _, c := tb.snapshot(now); tb.len() != 100 || c.dropped != 901 {
+		t.Errorf("%d known, %d dropped", tb.len(), c.dropped)
+	}
+}
