@@ -1,0 +1,39 @@
+package handshaketest
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+)
+
+// TestHanging: a connect to a Hanging address waits until its own time
+// limit, again and again, and a refused one does not.
+func TestHanging(t *testing.T) {
+	t.Parallel()
+	h, err := NewHanging("127.9.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	for range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", h.Addr())
+		cancel()
+		if err == nil {
+			c.Close()
+			t.Fatal("connect to a hanging address succeeded")
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("connect: %v, want the deadline", err)
+		}
+	}
+	for _, bad := range []string{"nope", "127.9.0.1", "10.0.0.1:0", "[::1]:0"} {
+		if h, err := NewHanging(bad); err == nil {
+			h.Close()
+			t.Errorf("NewHanging(%q) accepted", bad)
+		}
+	}
+}
