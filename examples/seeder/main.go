@@ -144,7 +144,7 @@ func parse(args []string) (*config, error) {
 		}
 	}
 	var err error
-	if c.params, err = handshake.Network(c.network); err != nil {
+	if c.params, err = handshake.ParseNetwork(c.network); err != nil {
 		return nil, err
 	}
 	if c.ns == "" {
@@ -197,7 +197,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 
 // serve runs the seeder until ctx ends.
 func serve(ctx context.Context, c *config, log *slog.Logger) error {
-	params, resolver, seeds := c.params, net.DefaultResolver, []string(c.seeds)
+	params, resolver := c.params, net.DefaultResolver
 	allowPrivate := c.allowPrivate
 	if c.demo {
 		d, err := startDemo(c.demoPeers, c.demoPort)
@@ -221,11 +221,6 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 			}
 		}
 	}
-	if len(seeds) == 0 {
-		for _, s := range params.DNSSeeds {
-			seeds = append(seeds, s.Host)
-		}
-	}
 	st, err := openStore(ctx, c.db)
 	if err != nil {
 		return err
@@ -244,11 +239,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		table: newTable(c.maxNodes, goodPolicy{defaultPort: port, services: requiredServices,
 			minVersion: minGoodVersion, allowPrivate: allowPrivate}, schedule{retest: c.retest}),
 		store: st, resp: resp, metrics: m, log: log,
-		prober: &directProber{
-			opts:         handshake.Options{ChainParams: params, Timeout: c.timeout},
-			timeout:      c.timeout,
-			allowPrivate: allowPrivate,
-		},
+		prober:      newCrawlProber(handshake.Options{ChainParams: params}, c.timeout, allowPrivate),
 		concurrency: c.concurrency,
 		tick:        250 * time.Millisecond,
 		publish:     time.Second,
@@ -273,7 +264,11 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		log.Info("serving metrics", "url", "http://"+l.Addr().String()+"/metrics")
 		go m.serve(ctx, l)
 	}
-	s.addStart(ctx, c.addrs, seeds, params.DefaultPort, resolver)
+	var seedList []chaincfg.DNSSeed // nil: the network's own
+	for _, h := range c.seeds {
+		seedList = append(seedList, chaincfg.DNSSeed{Host: h})
+	}
+	s.addStart(ctx, c.addrs, handshake.SeedOptions{ChainParams: params, Seeds: seedList, Resolver: resolver, AllowPrivate: allowPrivate})
 	if s.table.len() == 0 {
 		return errors.New("no address to start from: no -addr, and the DNS seeds gave none")
 	}

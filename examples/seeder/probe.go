@@ -2,47 +2,78 @@ package main
 
 import (
 	"context"
-	"math/rand/v2"
+	"errors"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/crawl"
 )
 
-// prober visits one node: handshake, ping, getaddr. The seeder needs no
-// more of a crawl engine than this, which keeps the engine swappable.
+// prober visits a batch of nodes (handshake, getaddr, ping) and reports
+// each with emit, visited false for one it did not get to (the seeder is
+// stopping). It returns when every target is reported. Keeping the seeder
+// behind this keeps the engine swappable.
 type prober interface {
-	probe(ctx context.Context, t target) visit
+	probe(ctx context.Context, ts []target, emit func(v visit, visited bool))
 }
 
-// directProber visits nodes with the handshake library.
-type directProber struct {
-	opts         handshake.Options
-	timeout      time.Duration // for the handshake, and again for ping and getaddr
+// crawlProber visits nodes with the crawl engine, following no gossip: the
+// seeder admits gossiped addresses to its own table and schedules them.
+type crawlProber struct {
+	opts         crawl.Options
 	allowPrivate bool
 }
 
-func (p *directProber) probe(ctx context.Context, t target) visit {
-	v := visit{Addr: t.Addr, Time: time.Now().UTC()}
-	hctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	conn, res, err := handshake.DialConn(hctx, t.Addr, p.opts)
-	fromResult(&v, res)
-	if err != nil {
-		v.Err = err.Error()
-		return v
+func newCrawlProber(hopts handshake.Options, timeout time.Duration, allowPrivate bool) *crawlProber {
+	l := crawl.Limits{Connect: timeout, Handshake: timeout, Harvest: timeout, Ping: timeout}
+	return &crawlProber{
+		opts: crawl.Options{
+			Handshake: hopts,
+			Limits:    map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: l, handshake.NetIPv6: l},
+			MaxDepth:  -1,
+		},
+		allowPrivate: allowPrivate,
 	}
-	defer conn.Close()
-	actx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	if rtt, err := ping(actx, conn); err == nil {
-		v.PingMS, v.HasPing = float64(rtt.Microseconds())/1000, true
+}
+
+func (p *crawlProber) probe(ctx context.Context, ts []target, emit func(visit, bool)) {
+	start := make([]crawl.Target, 0, len(ts))
+	for _, t := range ts {
+		n := handshake.NetIPv4
+		if t.Network == "ipv6" {
+			n = handshake.NetIPv6
+		}
+		// Services as the node last announced them choose the transport
+		// as Bitcoin Core chooses it: v2 to a node advertising P2P_V2.
+		start = append(start, crawl.Target{Addr: t.Addr, Network: n, Services: wire.ServiceFlag(t.Services)})
 	}
-	addrs, _ := handshake.GetAddrs(actx, conn, handshake.AddrOptions{MaxAddrs: wire.MaxAddrPerMsg, Wait: min(p.timeout, handshake.DefaultAddrWait)})
-	v.Learned = admissible(addrs, p.allowPrivate)
+	o := p.opts
+	o.Concurrency = len(ts)
+	crawl.Crawl(ctx, o, start, func(r crawl.Result) {
+		if errors.Is(r.Err, crawl.ErrNotVisited) || r.Skipped != "" {
+			emit(visit{Addr: r.Addr}, false)
+			return
+		}
+		emit(fromCrawl(r, p.allowPrivate), true)
+	})
+}
+
+// fromCrawl keeps what the seeder needs of a visit.
+func fromCrawl(r crawl.Result, allowPrivate bool) visit {
+	v := visit{Addr: r.Addr, Time: r.Time.UTC(), Status: r.Status.String()}
+	if r.Handshake != nil {
+		fromResult(&v, *r.Handshake)
+	}
+	if r.Ping > 0 {
+		v.PingMS, v.HasPing = float64(r.Ping.Microseconds())/1000, true
+	}
+	if r.Err != nil {
+		v.Err = r.Err.Error()
+	}
+	v.Learned = admissible(r.Addrs, allowPrivate)
 	return v
 }
 
@@ -61,24 +92,6 @@ func fromResult(v *visit, res handshake.Result) {
 	// ...). BIP434 feature messages are kept in v.Features once the
 	// library reports them apart.
 	v.Negotiation = res.Features
-}
-
-// ping measures a round trip: ping with a random nonce, wait for its pong.
-func ping(ctx context.Context, c *handshake.Conn) (time.Duration, error) {
-	nonce := rand.Uint64()
-	start := time.Now()
-	if err := c.WriteMessage(ctx, wire.NewMsgPing(nonce)); err != nil {
-		return 0, err
-	}
-	for {
-		m, err := c.ReadMessage(ctx)
-		if err != nil {
-			return 0, err
-		}
-		if p, ok := m.(*wire.MsgPong); ok && p.Nonce == nonce {
-			return time.Since(start), nil
-		}
-	}
 }
 
 // admissible keeps the gossiped addresses the seeder may visit: IPv4 and
@@ -107,7 +120,7 @@ func admissible(addrs []handshake.Addr, allowPrivate bool) []learned {
 // networkOf names the network of an "ip:port" given by the operator.
 func networkOf(addr string) (string, bool) {
 	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
+	if err != nil || ap.Port() == 0 {
 		return "", false
 	}
 	if ap.Addr().Unmap().Is4() {
@@ -116,11 +129,11 @@ func networkOf(addr string) (string, bool) {
 	return "ipv6", true
 }
 
-// joinPort makes "ip:port" of an address from DNS and the default port.
-func joinPort(ip netip.Addr, port string) (string, bool) {
-	p, err := strconv.ParseUint(port, 10, 16)
+// normalize writes an "ip:port" the way the table keys it.
+func normalize(addr string) string {
+	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
-		return "", false
+		return addr
 	}
-	return netip.AddrPortFrom(ip.Unmap(), uint16(p)).String(), true
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String()
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/bitcoin-handshake/handshake"
 )
 
 // seeder ties the parts together: it visits due nodes with its prober,
@@ -53,63 +55,32 @@ func (s *seeder) refresh() {
 
 // addStart admits the starting addresses: those given with -addr, and the
 // DNS seeds' answers.
-func (s *seeder) addStart(ctx context.Context, addrs []string, seeds []string, port string, resolver *net.Resolver) {
+func (s *seeder) addStart(ctx context.Context, addrs []string, seeds handshake.SeedOptions) {
 	now := time.Now()
 	for _, a := range addrs {
 		if n, ok := networkOf(a); ok {
-			s.table.add(learned{Addr: a, Network: n}, "addr", now)
+			s.table.add(learned{Addr: normalize(a), Network: n}, "addr", now)
 		}
 	}
-	for _, host := range seeds {
-		ips, err := resolver.LookupNetIP(ctx, "ip", host)
-		if err != nil {
-			s.log.Warn("DNS seed", "seed", host, "err", err)
-			continue
+	found, res, err := handshake.ResolveSeeds(ctx, seeds)
+	for _, r := range res {
+		s.log.Info("DNS seed", "seed", r.Host, "addresses", r.Addrs, "err", r.Err)
+	}
+	if err != nil {
+		s.log.Warn("DNS seeds", "err", err)
+	}
+	for _, a := range found {
+		if n, ok := networkOf(a); ok {
+			s.table.add(learned{Addr: normalize(a), Network: n}, "seed", now)
 		}
-		added := 0
-		for _, ip := range ips {
-			a, ok := joinPort(ip, port)
-			if !ok {
-				continue
-			}
-			n, _ := networkOf(a)
-			if s.table.add(learned{Addr: a, Network: n}, "seed", now) {
-				added++
-			}
-		}
-		s.log.Info("DNS seed", "seed", host, "addresses", len(ips), "new", added)
 	}
 }
 
 // run visits nodes until ctx ends, then commits and dumps a last time.
 func (s *seeder) run(ctx context.Context) error {
-	jobs := make(chan target)
-	var workers sync.WaitGroup
-	idle := make(chan struct{}, s.concurrency)
-	for range s.concurrency {
-		idle <- struct{}{}
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			for t := range jobs {
-				v := s.prober.probe(ctx, t)
-				if ctx.Err() != nil {
-					s.table.release(t.Addr) // cut short by the stop, not the node's fault
-				} else {
-					n := s.table.apply(v, time.Now())
-					s.metrics.visits.WithLabelValues(v.Status).Inc()
-					s.metrics.learned.Add(float64(n))
-					s.log.Debug("visit", "addr", v.Addr, "status", v.Status, "transport", v.Transport, "learned", len(v.Learned), "new", n, "err", v.Err)
-				}
-				idle <- struct{}{}
-			}
-		}()
-	}
 	var loops sync.WaitGroup
 	every := func(d time.Duration, f func()) {
-		loops.Add(1)
-		go func() {
-			defer loops.Done()
+		loops.Go(func() {
 			t := time.NewTicker(d)
 			defer t.Stop()
 			for {
@@ -120,16 +91,14 @@ func (s *seeder) run(ctx context.Context) error {
 					f()
 				}
 			}
-		}()
+		})
 	}
 	every(s.publish, s.refresh)
 	every(s.commit, func() { s.save(ctx) })
 	if s.dumpPath != "" {
 		every(s.dumpEvery, s.dump)
 	}
-	s.dispatch(ctx, jobs, idle)
-	close(jobs)
-	workers.Wait()
+	s.dispatch(ctx)
 	loops.Wait()
 	s.refresh()
 	s.save(context.WithoutCancel(ctx))
@@ -139,35 +108,32 @@ func (s *seeder) run(ctx context.Context) error {
 	return nil
 }
 
-// dispatch hands due nodes to idle workers until ctx ends.
-func (s *seeder) dispatch(ctx context.Context, jobs chan<- target, idle chan struct{}) {
+// dispatch hands due nodes to the prober, at most concurrency in flight,
+// until ctx ends; it returns when every batch has been reported.
+func (s *seeder) dispatch(ctx context.Context) {
+	var batches sync.WaitGroup
+	defer batches.Wait()
+	var inflight atomic.Int64
 	t := time.NewTicker(s.tick)
 	defer t.Stop()
 	for {
-		// Take as many due nodes as there are idle workers.
-		n := 0
-	count:
-		for {
-			select {
-			case <-idle:
-				n++
-			default:
-				break count
-			}
-		}
-		due := s.table.due(time.Now(), n)
-		for range n - len(due) {
-			idle <- struct{}{}
-		}
-		for i, tg := range due {
-			select {
-			case jobs <- tg:
-			case <-ctx.Done():
-				for _, r := range due[i:] {
-					s.table.release(r.Addr)
-				}
-				return
-			}
+		due := s.table.due(time.Now(), s.concurrency-int(inflight.Load()))
+		if len(due) > 0 {
+			inflight.Add(int64(len(due)))
+			batches.Go(func() {
+				s.prober.probe(ctx, due, func(v visit, visited bool) {
+					defer inflight.Add(-1)
+					if !visited || ctx.Err() != nil {
+						s.table.release(v.Addr) // cut short by the stop, not the node's fault
+						return
+					}
+					n := s.table.apply(v, time.Now())
+					s.metrics.visits.WithLabelValues(v.Status).Inc()
+					s.metrics.learned.Add(float64(n))
+					s.log.Debug("visit", "addr", v.Addr, "status", v.Status, "transport", v.Transport,
+						"learned", len(v.Learned), "new", n, "err", v.Err)
+				})
+			})
 		}
 		select {
 		case <-ctx.Done():

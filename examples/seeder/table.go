@@ -37,8 +37,9 @@ type record struct {
 
 // target is an address to visit.
 type target struct {
-	Addr    string
-	Network string
+	Addr     string
+	Network  string
+	Services uint64 // as last announced or gossiped
 }
 
 // visit is what one visit to a node learned, whichever engine made it.
@@ -153,7 +154,7 @@ func (t *table) due(now time.Time, n int) []target {
 	out := make([]target, 0, min(n, len(recs)))
 	for _, r := range recs[:min(n, len(recs))] {
 		t.inflight[r.Addr] = true
-		out = append(out, target{Addr: r.Addr, Network: r.Network})
+		out = append(out, target{Addr: r.Addr, Network: r.Network, Services: r.Services})
 	}
 	return out
 }
