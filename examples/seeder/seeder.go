@@ -26,6 +26,8 @@ type seeder struct {
 	commit      time.Duration // how often changes are committed
 	dumpEvery   time.Duration
 	dumpPath    string // "" for none
+
+	lastGood int // for refresh's log, which runs on one goroutine at a time
 }
 
 // start loads the table from the store and publishes it, so DNS answers
@@ -46,11 +48,16 @@ func (s *seeder) goodCount() int {
 	return len(snap.v4) + len(snap.v6)
 }
 
-// refresh publishes a new snapshot and updates the table's metrics.
+// refresh publishes a new snapshot and updates the table's metrics; it
+// logs the number of good nodes when it changes.
 func (s *seeder) refresh() {
 	snap, c := s.table.snapshot(time.Now())
 	s.resp.snap.Store(snap)
 	s.metrics.setCounts(c)
+	if good := len(snap.v4) + len(snap.v6); good != s.lastGood {
+		s.lastGood = good
+		s.log.Info("good nodes", "good", good, "known", s.table.len())
+	}
 }
 
 // addStart admits the starting addresses: those given with -addr, and the
@@ -145,7 +152,7 @@ func (s *seeder) dispatch(ctx context.Context) {
 
 // save commits the table's changes in one transaction.
 func (s *seeder) save(ctx context.Context) {
-	changed, removed := s.table.changes()
+	changed, removed, known := s.table.changes()
 	if len(changed) == 0 && len(removed) == 0 {
 		return
 	}
@@ -156,7 +163,9 @@ func (s *seeder) save(ctx context.Context) {
 		return
 	}
 	s.metrics.commits.WithLabelValues("ok").Inc()
-	s.log.Debug("commit", "changed", len(changed), "forgotten", len(removed))
+	// Once this line is logged, the database holds every node known when
+	// the commit began.
+	s.log.Info("committed", "changed", len(changed), "forgotten", len(removed), "nodes", known)
 }
 
 func (s *seeder) dump() {

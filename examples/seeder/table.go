@@ -216,9 +216,10 @@ func (t *table) record(r *record, v visit, now time.Time) {
 	r.NextTry = t.sched.next(r, now, t.rnd.Float64())
 }
 
-// changes returns copies of the records changed since the last call and
-// the addresses forgotten, for the store to commit.
-func (t *table) changes() (changed []record, removed []string) {
+// changes returns copies of the records changed since the last call, the
+// addresses forgotten, for the store to commit, and the number of
+// addresses known.
+func (t *table) changes() (changed []record, removed []string, known int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for a := range t.dirty {
@@ -231,7 +232,7 @@ func (t *table) changes() (changed []record, removed []string) {
 	}
 	clear(t.dirty)
 	clear(t.removed)
-	return changed, removed
+	return changed, removed, len(t.nodes)
 }
 
 // requeue marks records dirty again after a failed commit.

@@ -37,11 +37,11 @@ func TestTableLifecycle(t *testing.T) {
 	if d := tb.due(now.Add(30*time.Second), 5); len(d) != 1 || d[0].Addr != "198.51.100.1:8333" {
 		t.Errorf("due after the visit: %v (the good node is not due for a minute)", d)
 	}
-	changed, removed := tb.changes()
+	changed, removed, _ := tb.changes()
 	if len(changed) != 2 || len(removed) != 0 {
 		t.Errorf("changes: %d, %d", len(changed), len(removed))
 	}
-	if c, _ := tb.changes(); len(c) != 0 {
+	if c, _, _ := tb.changes(); len(c) != 0 {
 		t.Errorf("changes not cleared: %d", len(c))
 	}
 }
@@ -65,7 +65,7 @@ func TestTableForgetsInventions(t *testing.T) {
 	if tb.len() != 1 {
 		t.Errorf("%d known, want 1: the operator's -addr is kept", tb.len())
 	}
-	_, removed := tb.changes()
+	_, removed, _ := tb.changes()
 	if len(removed) != 1 || removed[0] != "198.51.100.1:8333" {
 		t.Errorf("removed %v", removed)
 	}
