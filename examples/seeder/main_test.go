@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -158,6 +160,7 @@ var (
 	reServing   = regexp.MustCompile(`msg="serving DNS" .*listen=(\S+)`)
 	reGood      = regexp.MustCompile(`msg="good nodes" good=(\d+)`)
 	reCommitted = regexp.MustCompile(`msg=committed .*nodes=(\d+)`)
+	reMetrics   = regexp.MustCompile(`msg="serving metrics" url=(\S+)`)
 	reLoaded    = regexp.MustCompile(`msg="loaded the node table" nodes=(\d+) good=(\d+)`)
 )
 
@@ -187,8 +190,10 @@ func TestDemo(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	dump := filepath.Join(dir, "dnsseed.dump")
-	c := startChild(t, "-demo", "-demo-peers", "60", "-listen", "127.0.0.1:0", "-db", filepath.Join(dir, "s.db"), "-dump", dump)
+	c := startChild(t, "-demo", "-demo-peers", "60", "-listen", "127.0.0.1:0", "-db", filepath.Join(dir, "s.db"), "-dump", dump,
+		"-metrics", "127.0.0.1:0", "-commit-interval", "200ms")
 	server := c.waitFor(t, reServing, nil)[1]
+	metricsURL := c.waitFor(t, reMetrics, nil)[1]
 	c.waitFor(t, reGood, atLeast(30))
 	res := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		var d net.Dialer
@@ -212,6 +217,25 @@ func TestDemo(t *testing.T) {
 	}
 	if rc, _ := ask(t, server, "example.com.", dnsmessage.TypeA); rc != dnsmessage.RCodeRefused {
 		t.Errorf("outside the zone: %v", rc)
+	}
+	// The metrics count what just happened.
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, re := range []string{
+		`seeder_nodes_good\{network="ipv4",transport="v[12]"\} [1-9]`,
+		`seeder_nodes_known\{network="ipv4",transport="v2"\} [1-9]`,
+		`seeder_visits_total\{outcome="OK"\} [1-9]`,
+		`seeder_dns_queries_total\{answer="refused",type="A"\} 1\n`,
+		`seeder_dns_queries_total\{answer="noerror",type="A"\} [1-9]`,
+		`seeder_commits_total\{result="ok"\} [1-9]`,
+	} {
+		if !regexp.MustCompile(re).Match(body) {
+			t.Errorf("metrics lack %s", re)
+		}
 	}
 	c.cmd.Process.Signal(syscall.SIGINT)
 	<-c.done
