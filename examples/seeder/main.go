@@ -87,7 +87,7 @@ func parse(args []string) (*config, error) {
 	fs.StringVar(&c.dump, "dump", "dnsseed.dump", "dump file `path`, in sipa's dnsseed.dump format; empty for none (-demo: a temporary one)")
 	fs.DurationVar(&c.dumpInterval, "dump-interval", time.Minute, "how often to write the dump")
 	fs.DurationVar(&c.commitInterval, "commit-interval", 5*time.Second, "how often to commit the table to the database")
-	fs.DurationVar(&c.retest, "retest", DefaultRetest, "how often to visit a node that answers; failing ones back off from it")
+	fs.DurationVar(&c.retest, "retest", DefaultRetest, "how often to visit a node that answers; failing ones back off from it (-demo: 10s)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "time limit per node for the handshake, and again for ping and getaddr")
 	fs.StringVar(&c.metrics, "metrics", "", "host:port to serve Prometheus /metrics on (default: none)")
 	fs.IntVar(&c.maxNodes, "max-nodes", DefaultMaxNodes, "most addresses the table holds")
@@ -111,6 +111,11 @@ func parse(args []string) (*config, error) {
 		}
 		if !c.set["listen"] {
 			c.listen = "127.0.0.1:5353"
+		}
+		if !c.set["retest"] {
+			// Show re-tests (and v2 found on the second visit, gossip
+			// having said nothing of it) within a demo's minute.
+			c.retest = 10 * time.Second
 		}
 	}
 	switch {
