@@ -26,7 +26,9 @@ func testZone(t testing.TB) zone {
 	return zone{name: z, ns: ns, mbox: mbox, ttl: DefaultTTL, answers: DefaultAnswers}
 }
 
-// testSnapshot holds 40 IPv4 nodes over 20 netgroups, 40 IPv6 nodes, of
+// testSnapshot holds 40 IPv4 nodes over 20 netgroups, the two of each
+// group side by side (so only the netgroup rule spreads a sample), 40 IPv6
+// nodes, of
 // which the odd ones speak v2 (NODE_P2P_V2, bit 11) and every third is
 // pruned (NODE_NETWORK_LIMITED only).
 func testSnapshot() *snapshot {
@@ -40,7 +42,7 @@ func testSnapshot() *snapshot {
 			svc = 8 | 1024
 		}
 		good = append(good,
-			entry{ip: netip.AddrFrom4([4]byte{203, byte(i % 20), byte(i), 1}), services: svc},
+			entry{ip: netip.AddrFrom4([4]byte{203, byte(i / 2), byte(i), 1}), services: svc},
 			entry{ip: netip.MustParseAddr(fmt.Sprintf("2001:db8::%x:%x", i%6, i)), services: svc})
 	}
 	return newSnapshot(good, time.Unix(1795980000, 0))
