@@ -8,11 +8,11 @@ import (
 	"github.com/bitcoin-handshake/handshake"
 )
 
-// The reliability windows, as sipa's bitcoin-seeder keeps them.
-var windows = [5]time.Duration{2 * time.Hour, 8 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour}
-
-// windowNames label the windows in the schema and the dump.
-var windowNames = [5]string{"2h", "8h", "1d", "1w", "1m"}
+// windows are the reliability windows, as sipa's bitcoin-seeder keeps
+// them: 2 hours, 8 hours, a day, a week, a month.
+func windows() [5]time.Duration {
+	return [5]time.Duration{2 * time.Hour, 8 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour}
+}
 
 // stat is one window's exponentially decaying record of visits: with
 // f = exp(-age/window), where age is the time since the previous visit,
@@ -46,8 +46,9 @@ func (st *stats) update(ok bool, last, now time.Time, first time.Duration) {
 	if !last.IsZero() {
 		age = max(now.Sub(last), 0)
 	}
+	w := windows()
 	for i := range st {
-		st[i].update(ok, age, windows[i])
+		st[i].update(ok, age, w[i])
 	}
 }
 

@@ -106,12 +106,14 @@ func (s *store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// columns are the nodes table's columns in the order save and load use.
-var columns = []string{"addr", "network", "source", "services", "protocol_version", "user_agent",
-	"start_height", "transport", "negotiation", "features", "ping_ms", "first_seen", "last_try",
-	"last_success", "next_try", "tries", "successes", "failures_in_row", "last_status", "last_error", "good",
-	"rel_2h", "count_2h", "weight_2h", "rel_8h", "count_8h", "weight_8h", "rel_1d", "count_1d", "weight_1d",
-	"rel_1w", "count_1w", "weight_1w", "rel_1m", "count_1m", "weight_1m"}
+// columns returns the nodes table's columns in the order save and load use.
+func columns() []string {
+	return []string{"addr", "network", "source", "services", "protocol_version", "user_agent",
+		"start_height", "transport", "negotiation", "features", "ping_ms", "first_seen", "last_try",
+		"last_success", "next_try", "tries", "successes", "failures_in_row", "last_status", "last_error", "good",
+		"rel_2h", "count_2h", "weight_2h", "rel_8h", "count_8h", "weight_8h", "rel_1d", "count_1d", "weight_1d",
+		"rel_1w", "count_1w", "weight_1w", "rel_1m", "count_1m", "weight_1m"}
+}
 
 func unix(t time.Time) int64 {
 	if t.IsZero() {
@@ -135,8 +137,8 @@ func (s *store) save(ctx context.Context, recs []record, removed []string) error
 		return fmt.Errorf("save: %w", err)
 	}
 	defer tx.Rollback() // after Commit, a no-op
-	ph := strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",")
-	up, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO nodes ("+strings.Join(columns, ",")+") VALUES ("+ph+")")
+	ph := strings.TrimSuffix(strings.Repeat("?,", len(columns())), ",")
+	up, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO nodes ("+strings.Join(columns(), ",")+") VALUES ("+ph+")")
 	if err != nil {
 		return fmt.Errorf("save: %w", err)
 	}
@@ -186,7 +188,7 @@ func nonNilF(s []feature) []feature {
 
 // load reads every record.
 func (s *store) load(ctx context.Context) ([]record, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT "+strings.Join(columns, ",")+" FROM nodes")
+	rows, err := s.db.QueryContext(ctx, "SELECT "+strings.Join(columns(), ",")+" FROM nodes")
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
