@@ -303,4 +303,11 @@ func TestKillAndRestart(t *testing.T) {
 		t.Errorf("at once after the restart: %v, %d answers", rc, len(got))
 	}
 	c.waitFor(t, reCommitted, nil) // and the crawl goes on
+	// SIGTERM, as service managers stop it: a clean exit.
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	c.waitFor(t, regexp.MustCompile(`msg=stopped nodes=\d+ good=[1-9]`), nil)
+	<-c.done
+	if err := c.cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM: %v", err)
+	}
 }
