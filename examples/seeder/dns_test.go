@@ -292,3 +292,69 @@ func TestSnapshotSwap(t *testing.T) {
 		t.Errorf("answers %+v", m.Answers)
 	}
 }
+
+// TestTCPConnectionCap: past maxTCPConns open connections, a new one is
+// closed at once, and served again once one leaves.
+func TestTCPConnectionCap(t *testing.T) {
+	t.Parallel()
+	s, _, _ := startDNS(t)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range maxTCPConns {
+		c, err := net.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	// Each of those is served: one query on the last proves the server
+	// has taken them all.
+	last := conns[len(conns)-1]
+	q := mkQuery(t, "seed.example.test.", dnsmessage.TypeSOA, 0)
+	last.SetDeadline(time.Now().Add(5 * time.Second))
+	last.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(q))), q...))
+	if _, err := io.ReadFull(last, make([]byte, 2)); err != nil {
+		t.Fatalf("connection %d not served: %v", maxTCPConns, err)
+	}
+	extra, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	extra.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := extra.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("connection %d: %v, want EOF", maxTCPConns+1, err)
+	}
+}
+
+// TestFormErrAndNotImp: two questions, or an opcode other than QUERY.
+func TestFormErrAndNotImp(t *testing.T) {
+	t.Parallel()
+	r := &responder{zone: testZone(t)}
+	r.snap.Store(testSnapshot())
+	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: 7})
+	b.StartQuestions()
+	for range 2 {
+		b.Question(dnsmessage.Question{Name: dnsmessage.MustNewName("seed.example.test."), Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET})
+	}
+	two, _ := b.Finish()
+	notify := mkQuery(t, "seed.example.test.", dnsmessage.TypeSOA, 0)
+	notify[2] |= 4 << 3 // opcode 4, NOTIFY
+	for _, c := range []struct {
+		name  string
+		q     []byte
+		rcode dnsmessage.RCode
+	}{{"two questions", two, dnsmessage.RCodeFormatError}, {"NOTIFY", notify, dnsmessage.RCodeNotImplemented}} {
+		var m dnsmessage.Message
+		if err := m.Unpack(r.answer(c.q, true)); err != nil || m.RCode != c.rcode || len(m.Answers) != 0 {
+			t.Errorf("%s: %v, %v, %d answers", c.name, err, m.RCode, len(m.Answers))
+		}
+	}
+	if r.answer([]byte{1, 2, 3}, true) != nil {
+		t.Error("answered a 3-byte packet")
+	}
+}
