@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -146,4 +147,25 @@ func countOf(cmds []string, cmd string) int {
 		}
 	}
 	return n
+}
+
+// Measure the round-trip time to a node after the handshake.
+func ExampleConn_Ping() {
+	p, err := handshaketest.NewPeer(handshaketest.Config{}) // a fake Bitcoin Core node on loopback
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := handshake.DialConn(ctx, p.Addr(), handshake.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	rtt, err := c.Ping(ctx)
+	fmt.Println(err, rtt > 0)
+	// Output: <nil> true
 }

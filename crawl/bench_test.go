@@ -3,6 +3,7 @@ package crawl_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -90,18 +91,18 @@ func BenchmarkCrawl(b *testing.B) {
 	b.Logf("simulated Internet: %d nodes (%d seeded), %d hanging, %d refusing; concurrency %d, connect limit %v",
 		len(sim.nodes), len(sim.seeds), len(sim.hanging), len(sim.refusing), cfg.concurrency, cfg.connect)
 
-	b.Run("before", func(b *testing.B) { benchLegacy(b, sim, cfg, cfg.concurrency, cfg.connect, 1<<30, 1<<30) })
-	b.Run("engine", func(b *testing.B) { benchEngine(b, sim, cfg, cfg.concurrency, cfg.connect) })
+	b.Run("before", func(b *testing.B) { benchLegacy(b, sim, cfg.concurrency, cfg.connect, 1<<30, 1<<30) })
+	b.Run("engine", func(b *testing.B) { benchEngine(b, sim, cfg.concurrency, cfg.connect) })
 	if os.Getenv("CRAWL_BENCH_DEFAULTS") != "" {
 		// Each program's defaults: before, 64 at once, one 10 s limit
 		// for connect and handshake, depth 8, 5,000 nodes; the engine,
 		// 1,000 at once and a 5 s connect limit.
-		b.Run("before-defaults", func(b *testing.B) { benchLegacy(b, sim, cfg, 64, 10*time.Second, 8, 5000) })
-		b.Run("engine-defaults", func(b *testing.B) { benchEngine(b, sim, cfg, 0, 0) })
+		b.Run("before-defaults", func(b *testing.B) { benchLegacy(b, sim, 64, 10*time.Second, 8, 5000) })
+		b.Run("engine-defaults", func(b *testing.B) { benchEngine(b, sim, 0, 0) })
 	}
 }
 
-func benchLegacy(b *testing.B, sim *simNet, cfg benchConfig, concurrency int, timeout time.Duration, depth, maxNodes int) {
+func benchLegacy(b *testing.B, sim *simNet, concurrency int, timeout time.Duration, depth, maxNodes int) {
 	params := chaincfg.MainNetParams
 	for range b.N {
 		var visits, ok int
@@ -128,7 +129,7 @@ func benchLegacy(b *testing.B, sim *simNet, cfg benchConfig, concurrency int, ti
 
 // benchEngine crawls with Crawl; zero concurrency and connect take its
 // defaults.
-func benchEngine(b *testing.B, sim *simNet, cfg benchConfig, concurrency int, connect time.Duration) {
+func benchEngine(b *testing.B, sim *simNet, concurrency int, connect time.Duration) {
 	params := chaincfg.MainNetParams
 	for range b.N {
 		var visits, ok int
@@ -163,7 +164,7 @@ func benchEngine(b *testing.B, sim *simNet, cfg benchConfig, concurrency int, co
 type measurement struct {
 	wall              time.Duration
 	peakRSS, peakHeap uint64 // bytes; peakHeap over the heap before
-	conns, maxConns   int
+	conns             int
 	nodes             int
 }
 
@@ -303,5 +304,43 @@ func BenchmarkCrawlTrickle(b *testing.B) {
 		b.ReportMetric(0, "ns/op")
 		b.Logf("%d trickling nodes: peak heap %.1f KB per connection, peak RSS %.0f MB, in %v",
 			n, float64(m.peakHeap)/1024/float64(n), float64(m.peakRSS)/(1<<20), m.wall.Round(time.Millisecond))
+	}
+}
+
+// BenchmarkCrawlFlood starts from 500 nodes at once, each answering getaddr
+// with 3,000 addresses (the other nodes, over and over) of which the crawl
+// takes MaxPerPeer (1,000) and cuts the node off. It reports the peak live
+// heap growth per visit in flight (heap-KB/visit): what a flooding node
+// costs, bounded by MaxPerPeer addresses.
+func BenchmarkCrawlFlood(b *testing.B) {
+	const n = 500
+	sim := startSimNet(b, simSize{nodes: n, seeded: n, fanout: 3000}, "127.230.0.1", "")
+	start := make([]crawl.Target, len(sim.seeds))
+	for i, a := range sim.seeds {
+		start[i], _ = crawl.ParseTarget(a, "")
+	}
+	opts := crawl.Options{Concurrency: n, AllowPrivate: true, NoPing: true}
+	for range b.N {
+		var given, cut int
+		m := measure(b, sim, func() {
+			_, err := crawl.Crawl(context.Background(), opts, start, func(r crawl.Result) {
+				given += len(r.Addrs)
+				if errors.Is(r.Err, handshake.ErrLimitExceeded) {
+					cut++
+				}
+			})
+			if err != nil {
+				b.Error(err)
+			}
+		})
+		if cut != n || given != n*crawl.DefaultMaxPerPeer {
+			b.Errorf("%d nodes cut off, %d addresses taken; want %d and %d", cut, given, n, n*crawl.DefaultMaxPerPeer)
+		}
+		b.ReportMetric(float64(m.peakHeap)/1024/n, "heap-KB/visit")
+		b.ReportMetric(float64(m.peakRSS)/(1<<20), "peak-RSS-MB")
+		b.ReportMetric(m.wall.Seconds(), "wall-s")
+		b.ReportMetric(0, "ns/op")
+		b.Logf("%d flooding nodes at once: peak heap %.1f KB per visit, peak RSS %.0f MB, in %v",
+			n, float64(m.peakHeap)/1024/n, float64(m.peakRSS)/(1<<20), m.wall.Round(time.Millisecond))
 	}
 }

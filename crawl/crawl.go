@@ -32,11 +32,12 @@ func Crawl(ctx context.Context, opts Options, start []Target, fn func(Result)) (
 		c.remember(a)
 	}
 	c.mu.Lock()
+	started := make(map[string]bool, len(start))
 	for _, t := range start {
-		if c.started[t.Addr] {
+		if started[t.Addr] {
 			continue
 		}
-		c.started[t.Addr] = true
+		started[t.Addr] = true
 		c.remember(t.Addr)
 		if o.MaxVisits > 0 && c.sum.Admitted >= o.MaxVisits {
 			c.sum.Dropped["max visits"]++
@@ -44,15 +45,22 @@ func Crawl(ctx context.Context, opts Options, start []Target, fn func(Result)) (
 		}
 		c.enqueue(t)
 	}
-	c.started = nil
 	c.mu.Unlock()
 
+	// On cancellation, wake the idle workers to end; no goroutine
+	// outlives the call.
+	woken := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		c.mu.Lock()
 		c.cond.Broadcast()
 		c.mu.Unlock()
+		close(woken)
 	})
-	defer stop()
+	defer func() {
+		if !stop() {
+			<-woken
+		}
+	}()
 	var wg sync.WaitGroup
 	for range o.Concurrency {
 		wg.Go(func() { c.work(ctx) })
@@ -76,7 +84,6 @@ type crawler struct {
 	mu      sync.Mutex
 	cond    *sync.Cond // signalled when a target becomes takeable or the crawl ends
 	known   map[string]struct{}
-	started map[string]bool // start targets already enqueued, while starting
 	groups  map[string]*group
 	ready   []*group // groups with pending targets and room, in turn
 	pending int      // targets queued
@@ -97,8 +104,7 @@ type group struct {
 }
 
 func newCrawler(o *Options, fn func(Result)) *crawler {
-	c := &crawler{o: o, fn: fn, known: map[string]struct{}{}, started: map[string]bool{},
-		groups: map[string]*group{}}
+	c := &crawler{o: o, fn: fn, known: map[string]struct{}{}, groups: map[string]*group{}}
 	c.sum.Dropped = map[string]int{}
 	c.cond = sync.NewCond(&c.mu)
 	return c
@@ -158,8 +164,15 @@ func (c *crawler) take(ctx context.Context) (Target, *group, bool) {
 			t := g.queue[g.head]
 			g.queue[g.head] = Target{}
 			g.head++
-			if g.head == len(g.queue) {
+			switch {
+			case g.head == len(g.queue):
 				g.queue, g.head = g.queue[:0], 0
+			case g.head >= 1024 && 2*g.head >= len(g.queue):
+				// A queue that never drains must not keep every
+				// target it ever held: move the rest to the front.
+				n := copy(g.queue, g.queue[g.head:])
+				clear(g.queue[n:])
+				g.queue, g.head = g.queue[:n], 0
 			}
 			g.active++
 			c.pending--

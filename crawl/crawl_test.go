@@ -380,3 +380,46 @@ func TestCrawlHostileGossip(t *testing.T) {
 		t.Errorf("MaxKnown 50: %v, %d results, summary %+v", err, len(got), sum)
 	}
 }
+
+// TestCrawlLongQueue: thousands of addresses queue up behind a few slots
+// (the test dialer fails them without a packet sent); each is visited
+// once however far the queue's head runs ahead of its end.
+func TestCrawlLongQueue(t *testing.T) {
+	t.Parallel()
+	const n = 5000
+	cfg := gossipPeer(func(netip.AddrPort) [][]byte {
+		var out [][]byte
+		for i := range n {
+			out = append(out, addrV2Entry(1, []byte{203, 0, byte(i >> 8), byte(i)}, 8333))
+		}
+		return out
+	})
+	cfg.Addr = "127.65.0.2:0"
+	p, err := handshaketest.NewPeer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	d := newCountingDialer()
+	var order []string
+	opts := crawl.Options{Concurrency: 2, MaxPerPeer: n, NoPing: true,
+		Dialers: map[handshake.AddrNetwork]handshake.Dialer{handshake.NetIPv4: d}}
+	sum, err := crawl.Crawl(testContext(t, 30*time.Second), opts, targets(t, p.Addr()), func(r crawl.Result) {
+		order = append(order, r.Addr)
+	})
+	if err != nil || sum.Admitted != n+1 || len(order) != n+1 {
+		t.Fatalf("%v: %d results, summary %+v", err, len(order), sum)
+	}
+	seen := map[string]bool{}
+	for _, a := range order {
+		if seen[a] {
+			t.Errorf("%s reported twice", a)
+		}
+		seen[a] = true
+	}
+	for i := range n {
+		if a := fmt.Sprintf("203.0.%d.%d:8333", i>>8, i&0xff); !seen[a] || d.attempts[a] != 1 {
+			t.Errorf("%s: reported %v, dialled %d times", a, seen[a], d.attempts[a])
+		}
+	}
+}

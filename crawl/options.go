@@ -17,8 +17,8 @@ const (
 	// holds one socket (file descriptor) and tens of KiB.
 	DefaultConcurrency = 1000
 
-	// DefaultMaxKnown caps the distinct addresses a crawl remembers,
-	// about 100 bytes each; a mainnet crawl learns under 100,000.
+	// DefaultMaxKnown caps the distinct addresses a crawl remembers, at
+	// about 100 bytes each.
 	DefaultMaxKnown = 1_000_000
 
 	// DefaultMaxPerPeer caps the addresses taken from one node's answer:
@@ -179,6 +179,7 @@ func cmpOr(v, def time.Duration) time.Duration {
 }
 
 // ErrNotVisited is in the Err of a Result for an address admitted but not
-// visited because the context ended first, with the context's error: such
-// an address belongs in the start targets of a resumed crawl.
+// visited because the context ended first, or whose failing visit the
+// context's end cut short, with the context's error: such an address
+// belongs in the start targets of a resumed crawl.
 var ErrNotVisited = errors.New("not visited")
