@@ -89,8 +89,9 @@ func fromResult(v *visit, res handshake.Result) {
 	v.StartHeight = res.Peer.StartHeight
 	v.Transport = res.Transport.String()
 	// The commands between version and verack (wtxidrelay, sendaddrv2,
-	// ...). BIP434 feature messages are kept in v.Features once the
-	// library reports them apart.
+	// ...). When Result reports BIP434 feature messages apart (Negotiation
+	// []string, Features []Feature{ID, Data}), Negotiation goes here and
+	// each Feature to v.Features as {ID, hex of Data}.
 	v.Negotiation = res.Features
 }
 
