@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -58,9 +59,11 @@ func tryListen(addr string, r *responder, log *slog.Logger) (*dnsServer, error) 
 		return nil, err
 	}
 	s := &dnsServer{r: r, log: log, udp: udp, tcp: tcp, conns: make(map[net.Conn]bool)}
-	s.wg.Add(2)
-	go s.serveUDP()
-	go s.serveTCP()
+	// A reader per CPU: answering is pure computation on the snapshot.
+	for range runtime.NumCPU() {
+		s.wg.Go(s.serveUDP)
+	}
+	s.wg.Go(s.serveTCP)
 	return s, nil
 }
 
@@ -81,7 +84,6 @@ func (s *dnsServer) Close() error {
 }
 
 func (s *dnsServer) serveUDP() {
-	defer s.wg.Done()
 	buf := make([]byte, maxQuery)
 	for {
 		n, from, err := s.udp.ReadFrom(buf)
@@ -99,7 +101,6 @@ func (s *dnsServer) serveUDP() {
 }
 
 func (s *dnsServer) serveTCP() {
-	defer s.wg.Done()
 	for {
 		c, err := s.tcp.Accept()
 		if err != nil {

@@ -77,6 +77,10 @@ const (
 	// never answered gets before it is forgotten, so that invented
 	// addresses do not occupy the table for long.
 	forgetAfter = 3
+	// staleAfter is how old a good node's last success may be for DNS to
+	// hand it out: after a long stop, the seeder answers at once from its
+	// database, but not with nodes it has not seen for a day.
+	staleAfter = 24 * time.Hour
 )
 
 // table is the seeder's node table in memory; the store mirrors it. It is
@@ -290,7 +294,7 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 		if r.LastStatus == "OK" && now.Sub(r.LastSuccess) < 24*time.Hour {
 			heights = append(heights, r.StartHeight)
 		}
-		if !r.Good {
+		if !r.Good || now.Sub(r.LastSuccess) > staleAfter {
 			continue
 		}
 		c.good[key]++

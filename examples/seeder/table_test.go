@@ -89,3 +89,22 @@ func TestTableCap(t *testing.T) {
 		t.Errorf("%d known, %d dropped", tb.len(), c.dropped)
 	}
 }
+
+// TestSnapshotFamiliesAndStaleness: IPv6 nodes go to AAAA answers, and a
+// good node not seen for over a day is not handed out.
+func TestSnapshotFamiliesAndStaleness(t *testing.T) {
+	t.Parallel()
+	tb := testTable(10)
+	now := time.Unix(1795980000, 0)
+	for _, a := range []string{"[2001:db8::1]:8333", "203.0.113.7:8333", "198.51.100.1:8333"} {
+		tb.add(learned{Addr: a, Network: "ipv4"}, "seed", now)
+	}
+	tb.due(now, 10)
+	tb.apply(okVisit("[2001:db8::1]:8333", now), now)
+	tb.apply(okVisit("203.0.113.7:8333", now), now)
+	tb.apply(okVisit("198.51.100.1:8333", now.Add(-25*time.Hour)), now)
+	snap, _ := tb.snapshot(now)
+	if len(snap.v6) != 1 || snap.v6[0].ip.String() != "2001:db8::1" || len(snap.v4) != 1 || snap.v4[0].ip.String() != "203.0.113.7" {
+		t.Errorf("snapshot v4 %v, v6 %v", snap.v4, snap.v6)
+	}
+}
