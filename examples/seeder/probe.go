@@ -52,13 +52,27 @@ func (p *crawlProber) probe(ctx context.Context, ts []target, emit func(visit, b
 	}
 	o := p.opts
 	o.Concurrency = len(ts)
+	reported := make(map[string]bool, len(ts))
 	crawl.Crawl(ctx, o, start, func(r crawl.Result) {
-		if errors.Is(r.Err, crawl.ErrNotVisited) || r.Skipped != "" {
+		reported[r.Addr] = true
+		switch {
+		case errors.Is(r.Err, crawl.ErrNotVisited):
 			emit(visit{Addr: r.Addr}, false)
-			return
+		case r.Skipped != "":
+			// Not dialled and never will be: a failure, so that the
+			// schedule backs off rather than offering it again at once.
+			emit(visit{Addr: r.Addr, Time: r.Time.UTC(), Status: handshake.Failed.String(), Err: "skipped: " + r.Skipped}, true)
+		default:
+			emit(fromCrawl(r, p.allowPrivate), true)
 		}
-		emit(fromCrawl(r, p.allowPrivate), true)
 	})
+	// Crawl reports every target it admits; should it refuse the batch
+	// (invalid options), the targets go back to the table all the same.
+	for _, t := range ts {
+		if !reported[t.Addr] {
+			emit(visit{Addr: t.Addr}, false)
+		}
+	}
 }
 
 // fromCrawl keeps what the seeder needs of a visit.
