@@ -29,6 +29,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -267,7 +268,13 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 			return fmt.Errorf("metrics: %w", err)
 		}
 		log.Info("serving metrics", "url", "http://"+l.Addr().String()+"/metrics")
-		go m.serve(ctx, l)
+		var wg sync.WaitGroup
+		defer wg.Wait() // serve returns once ctx has ended and it has shut down
+		wg.Go(func() {
+			if err := m.serve(ctx, l); err != nil {
+				log.Error("metrics", "err", err)
+			}
+		})
 	}
 	var seedList []chaincfg.DNSSeed // nil: the network's own
 	for _, h := range c.seeds {

@@ -61,19 +61,27 @@ func (m *metrics) setCounts(c counts) {
 	m.dropped.Set(float64(c.dropped))
 }
 
-// serveMetrics serves /metrics on l until ctx ends.
+// serve serves /metrics on l until ctx ends, and returns once the server
+// has shut down.
 func (m *metrics) serve(ctx context.Context, l net.Listener) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
+	done := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(done)
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(sctx)
-	}()
-	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	})
+	err := srv.Serve(l)
+	if stop() { // Serve failed before ctx ended
+		l.Close()
 		return err
 	}
-	return nil
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
 }
