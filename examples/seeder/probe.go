@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"time"
@@ -102,11 +103,34 @@ func fromResult(v *visit, res handshake.Result) {
 	v.UserAgent = res.Peer.UserAgent
 	v.StartHeight = res.Peer.StartHeight
 	v.Transport = res.Transport.String()
-	// The commands between version and verack (wtxidrelay, sendaddrv2,
-	// ...). When Result reports BIP434 feature messages apart (Negotiation
-	// []string, Features []Feature{ID, Data}), Negotiation goes here and
-	// each Feature to v.Features as {ID, hex of Data}.
-	v.Negotiation = res.Features
+	if b, err := json.Marshal(res); err == nil {
+		v.Negotiation, v.Features = negotiation(b)
+	}
+}
+
+// negotiation reads from a Result's JSON the commands the peer sent
+// between its version and its verack (wtxidrelay, sendaddrv2, ...) and its
+// BIP434 feature messages. It reads the JSON, whose keys are documented
+// and stable, rather than the fields, so that it takes both shapes a
+// Result has had: "features" as the list of commands, and "negotiation"
+// for those with "features" as [{"id": ..., "data": "<hex>"}].
+func negotiation(resultJSON []byte) ([]string, []feature) {
+	var j struct {
+		Negotiation json.RawMessage `json:"negotiation"`
+		Features    json.RawMessage `json:"features"`
+	}
+	if json.Unmarshal(resultJSON, &j) != nil {
+		return nil, nil
+	}
+	var cmds []string
+	if j.Negotiation == nil { // the older shape
+		json.Unmarshal(j.Features, &cmds)
+		return cmds, nil
+	}
+	var feats []feature
+	json.Unmarshal(j.Negotiation, &cmds)
+	json.Unmarshal(j.Features, &feats)
+	return cmds, feats
 }
 
 // admissible keeps the gossiped addresses the seeder may visit: IPv4 and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"sync"
 	"testing"
@@ -90,5 +91,25 @@ func TestCrawlProber(t *testing.T) {
 	})
 	if n != 1 {
 		t.Errorf("%d reports, want 1", n)
+	}
+}
+
+func TestNegotiationBothShapes(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, json string
+		cmds       []string
+		feats      []feature
+	}{
+		{"commands as features", `{"addr":"x","features":["wtxidrelay","sendaddrv2"],"received":[]}`, []string{"wtxidrelay", "sendaddrv2"}, nil},
+		{"negotiation and BIP434 features", `{"negotiation":["wtxidrelay"],"features":[{"id":"utreexo","data":"00ff"}],"ignored":[{"command":"x","reason":"y"}]}`,
+			[]string{"wtxidrelay"}, []feature{{ID: "utreexo", Data: "00ff"}}},
+		{"negotiation, no features", `{"negotiation":[],"features":[]}`, []string{}, []feature{}},
+		{"garbage", `{"features":`, nil, nil},
+	} {
+		cmds, feats := negotiation([]byte(c.json))
+		if !reflect.DeepEqual(cmds, c.cmds) || !reflect.DeepEqual(feats, c.feats) {
+			t.Errorf("%s: %q %+v, want %q %+v", c.name, cmds, feats, c.cmds, c.feats)
+		}
 	}
 }
