@@ -18,7 +18,7 @@ const dumpHeader = "# address                                        good  lastS
 // answered at least once, the most reliable over a month first. The
 // columns are split on white space, so the user agent, last, has its
 // white space, quotes and unprintable bytes replaced by '_'.
-func writeDump(w io.Writer, recs []record) error {
+func writeDump(w io.Writer, recs []record) (int, error) {
 	var rows []*record
 	for i := range recs {
 		if recs[i].Successes > 0 {
@@ -49,7 +49,7 @@ func writeDump(w io.Writer, recs []record) error {
 			100*r.Stats[0].Rel, 100*r.Stats[1].Rel, 100*r.Stats[2].Rel, 100*r.Stats[3].Rel, 100*r.Stats[4].Rel,
 			r.StartHeight, r.Services, r.ProtocolVersion, sanitize(r.UserAgent))
 	}
-	return bw.Flush()
+	return len(rows), bw.Flush()
 }
 
 // sanitize keeps a user agent to one column of printable ASCII.
@@ -64,14 +64,14 @@ func sanitize(s string) string {
 
 // saveDump writes the dump to path atomically: into a temporary file in the
 // same directory, synced, then renamed over path, so a reader (or a crash)
-// never sees half a file.
-func saveDump(path string, recs []record) error {
+// never sees half a file. It returns the number of nodes written.
+func saveDump(path string, recs []record) (int, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("dump: %w", err)
+		return 0, fmt.Errorf("dump: %w", err)
 	}
 	defer os.Remove(f.Name()) // after the rename, a no-op
-	err = writeDump(f, recs)
+	n, err := writeDump(f, recs)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -85,7 +85,7 @@ func saveDump(path string, recs []record) error {
 		err = os.Rename(f.Name(), path)
 	}
 	if err != nil {
-		return fmt.Errorf("dump: %w", err)
+		return 0, fmt.Errorf("dump: %w", err)
 	}
-	return nil
+	return n, nil
 }

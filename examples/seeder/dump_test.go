@@ -95,8 +95,8 @@ func TestDumpParsesAsMakeseeds(t *testing.T) {
 		{Addr: "192.0.2.9:8333", Tries: 5}, // never answered: not in the dump
 	}
 	var b bytes.Buffer
-	if err := writeDump(&b, recs); err != nil {
-		t.Fatal(err)
+	if n, err := writeDump(&b, recs); err != nil || n != 3 {
+		t.Fatal(n, err)
 	}
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	if lines[0]+"\n" != dumpHeader {
@@ -142,7 +142,7 @@ func TestSaveDumpAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := record{Addr: "203.0.113.7:8333", Successes: 1, Tries: 1}
-	if err := saveDump(path, []record{r}); err != nil {
+	if n, err := saveDump(path, []record{r}); err != nil || n != 1 {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(path)
@@ -154,7 +154,7 @@ func TestSaveDumpAtomic(t *testing.T) {
 		t.Errorf("%d files in the directory, want the dump alone (no temporary left)", len(ents))
 	}
 	// A directory that does not exist: an error, and the old file stays.
-	if err := saveDump(filepath.Join(dir, "missing", "d"), nil); err == nil {
+	if _, err := saveDump(filepath.Join(dir, "missing", "d"), nil); err == nil {
 		t.Error("no error writing into a missing directory")
 	}
 }

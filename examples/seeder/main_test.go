@@ -160,6 +160,7 @@ var (
 	reServing   = regexp.MustCompile(`msg="serving DNS" .*listen=(\S+)`)
 	reGood      = regexp.MustCompile(`msg="good nodes" good=(\d+)`)
 	reCommitted = regexp.MustCompile(`msg=committed .*nodes=(\d+)`)
+	reDumped    = regexp.MustCompile(`msg="dump written" .*nodes=(\d+)`)
 	reMetrics   = regexp.MustCompile(`msg="serving metrics" url=(\S+)`)
 	reLoaded    = regexp.MustCompile(`msg="loaded the node table" nodes=(\d+) good=(\d+)`)
 )
@@ -242,19 +243,7 @@ func TestDemo(t *testing.T) {
 	if err := c.cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGINT: %v\n%s", err, c.output())
 	}
-	b, err := os.ReadFile(dump)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parsed := 0
-	for _, line := range strings.Split(string(b), "\n") {
-		if _, ok, err := parseSeedLine(line); err != nil {
-			t.Fatalf("dump line %q: %v", line, err)
-		} else if ok {
-			parsed++
-		}
-	}
-	if parsed < 30 {
+	if parsed := dumpLines(t, dump); parsed < 30 {
 		t.Errorf("the dump written at exit has %d nodes, want at least 30", parsed)
 	}
 }
@@ -274,10 +263,11 @@ func TestKillAndRestart(t *testing.T) {
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	l.Close()
 	args := []string{"-demo", "-demo-peers", "60", "-demo-port", port, "-listen", "127.0.0.1:0", "-db", db,
-		"-commit-interval", "100ms", "-retest", "300ms", "-dump", ""}
+		"-commit-interval", "100ms", "-retest", "300ms", "-dump", filepath.Join(dir, "dnsseed.dump"), "-dump-interval", "100ms"}
 	c := startChild(t, args...)
 	c.waitFor(t, reGood, atLeast(30))
 	committed, _ := strconv.Atoi(c.waitFor(t, reCommitted, atLeast(40))[1])
+	dumped, _ := strconv.Atoi(c.waitFor(t, reDumped, atLeast(30))[1])
 	c.cmd.Process.Signal(syscall.SIGKILL)
 	<-c.done
 	c.cmd.Wait()
@@ -291,6 +281,11 @@ func TestKillAndRestart(t *testing.T) {
 	sdb.Close()
 	if rows < committed || good < 30 {
 		t.Fatalf("after SIGKILL the database has %d nodes (%d good); the last commit logged %d", rows, good, committed)
+	}
+	// No dump at exit after SIGKILL: the one there was written on the
+	// -dump-interval, whole (temporary file and rename).
+	if n := dumpLines(t, filepath.Join(dir, "dnsseed.dump")); n < dumped {
+		t.Errorf("the periodic dump has %d nodes, want at least the %d logged", n, dumped)
 	}
 
 	c = startChild(t, args...)
@@ -310,4 +305,25 @@ func TestKillAndRestart(t *testing.T) {
 	if err := c.cmd.Wait(); err != nil {
 		t.Errorf("exit after SIGTERM: %v", err)
 	}
+}
+
+// dumpLines parses a dump as makeseeds.py does and counts its nodes.
+func dumpLines(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(b), dumpHeader) {
+		t.Errorf("dump starts %q", b[:min(len(b), 40)])
+	}
+	parsed := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if _, ok, err := parseSeedLine(line); err != nil {
+			t.Fatalf("dump line %q: %v", line, err)
+		} else if ok {
+			parsed++
+		}
+	}
+	return parsed
 }

@@ -169,7 +169,10 @@ func (s *seeder) save(ctx context.Context) {
 }
 
 func (s *seeder) dump() {
-	if err := saveDump(s.dumpPath, s.table.all()); err != nil {
+	n, err := saveDump(s.dumpPath, s.table.all())
+	if err != nil {
 		s.log.Error("dump", "err", err)
+		return
 	}
+	s.log.Info("dump written", "path", s.dumpPath, "nodes", n)
 }
