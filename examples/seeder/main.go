@@ -13,8 +13,9 @@
 //	       -metrics 127.0.0.1:9153
 //
 // Bad flags exit with status 2, other failures with 1. SIGINT or SIGTERM
-// stops it gracefully: the visits in flight end, the table is committed
-// and the dump written once more.
+// stops it gracefully: the visits in flight are cut short and not counted
+// against their nodes, the table is committed and the dump written once
+// more.
 package main
 
 import (
