@@ -216,6 +216,19 @@ func TestDemo(t *testing.T) {
 	if rc, got := ask(t, server, "x9.seed.demo.test.", dnsmessage.TypeA); rc != dnsmessage.RCodeSuccess || len(got) == 0 {
 		t.Errorf("x9: %v, %d answers", rc, len(got))
 	}
+	// x800: every Core node of the demo announces NODE_P2P_V2, but only one
+	// in four (127.1.0.1, .5, .9, ...) speaks v2; only those are answered.
+	// (127.1.0.1, a seed's, was tried in v2 first: its services were
+	// unknown.)
+	if rc, got := ask(t, server, "x800.seed.demo.test.", dnsmessage.TypeA); rc != dnsmessage.RCodeSuccess || len(got) == 0 {
+		t.Errorf("x800: %v, %d answers", rc, len(got))
+	} else {
+		for _, ip := range got {
+			if (ip.As4()[3]-1)%4 != 0 {
+				t.Errorf("x800 answered %v, which does not speak v2", ip)
+			}
+		}
+	}
 	if rc, _ := ask(t, server, "example.com.", dnsmessage.TypeA); rc != dnsmessage.RCodeRefused {
 		t.Errorf("outside the zone: %v", rc)
 	}

@@ -81,6 +81,8 @@ const (
 	// hand it out: after a long stop, the seeder answers at once from its
 	// database, but not with nodes it has not seen for a day.
 	staleAfter = 24 * time.Hour
+	// nodeP2PV2 is NODE_P2P_V2, the BIP324 service bit.
+	nodeP2PV2 = 1 << 11
 )
 
 // table is the seeder's node table in memory; the store mirrors it. It is
@@ -302,7 +304,14 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 		if err != nil {
 			continue
 		}
-		good = append(good, entry{ip: ap.Addr().Unmap(), services: r.Services})
+		svc := r.Services
+		if r.Transport != "v2" {
+			// NODE_P2P_V2 counts only when our last handshake was v2: a
+			// node announcing it without speaking v2 costs the new node
+			// asking x800 a wasted connection.
+			svc &^= nodeP2PV2
+		}
+		good = append(good, entry{ip: ap.Addr().Unmap(), services: svc})
 	}
 	if len(heights) > 0 {
 		slices.Sort(heights)

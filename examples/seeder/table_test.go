@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -106,5 +107,28 @@ func TestSnapshotFamiliesAndStaleness(t *testing.T) {
 	snap, _ := tb.snapshot(now)
 	if len(snap.v6) != 1 || snap.v6[0].ip.String() != "2001:db8::1" || len(snap.v4) != 1 || snap.v4[0].ip.String() != "203.0.113.7" {
 		t.Errorf("snapshot v4 %v, v6 %v", snap.v4, snap.v6)
+	}
+}
+
+// TestSnapshotV2Verified: x800 (NODE_P2P_V2) gets only nodes whose last
+// handshake with the seeder was v2, whatever the others announce.
+func TestSnapshotV2Verified(t *testing.T) {
+	t.Parallel()
+	tb := testTable(10)
+	now := time.Unix(1795980000, 0)
+	for _, a := range []string{"203.0.113.7:8333", "203.0.113.8:8333"} {
+		tb.add(learned{Addr: a, Network: "ipv4"}, "seed", now)
+	}
+	tb.due(now, 10)
+	tb.apply(okVisit("203.0.113.7:8333", now), now) // v2, services 0xc09
+	v1 := okVisit("203.0.113.8:8333", now)
+	v1.Transport = "v1" // announces 0xc09 too
+	tb.apply(v1, now)
+	snap, _ := tb.snapshot(now)
+	if got := snap.sample(false, nodeP2PV2|1, make([]netip.Addr, 0, 10)); len(got) != 1 || got[0].String() != "203.0.113.7" {
+		t.Errorf("x801: %v, want the v2 node alone", got)
+	}
+	if got := snap.sample(false, 1, make([]netip.Addr, 0, 10)); len(got) != 2 {
+		t.Errorf("x1: %v, want both", got)
 	}
 }
