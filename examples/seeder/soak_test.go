@@ -108,14 +108,21 @@ func BenchmarkSoak(b *testing.B) {
 	h0, g0, f0 := measure()
 	began := time.Now()
 	b.ResetTimer()
-	for range b.N {
+	var hMid uint64
+	for i := range b.N {
 		doChurn()
 		wait()
+		if i == b.N/2 {
+			b.StopTimer()
+			hMid, _, _ = measure()
+			b.StartTimer()
+		}
 	}
 	b.StopTimer()
 	elapsed := time.Since(began)
 	h1, g1, f1 := measure()
 	b.ReportMetric(float64(h0)/1e6, "heapMB-first")
+	b.ReportMetric(float64(hMid)/1e6, "heapMB-mid")
 	b.ReportMetric(float64(h1)/1e6, "heapMB-last")
 	b.ReportMetric(float64(g0), "goroutines-first")
 	b.ReportMetric(float64(g1), "goroutines-last")
