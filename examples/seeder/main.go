@@ -175,11 +175,16 @@ func parse(args []string) (*config, error) {
 
 // dnsName makes a canonical name: lower case, with its final dot.
 func dnsName(s string) (dnsmessage.Name, error) {
-	s = strings.ToLower(strings.TrimSuffix(s, ".")) + "."
-	if s == "." || strings.Contains(s, "..") || strings.ContainsAny(s, " \t/\\@") {
+	s = strings.ToLower(strings.TrimSuffix(s, "."))
+	if s == "" || len(s) > 200 || strings.ContainsAny(s, " \t/\\@") {
 		return dnsmessage.Name{}, errors.New("not a domain name")
 	}
-	return dnsmessage.NewName(s)
+	for label := range strings.SplitSeq(s, ".") {
+		if len(label) == 0 || len(label) > 63 {
+			return dnsmessage.Name{}, errors.New("not a domain name (labels are 1 to 63 bytes)")
+		}
+	}
+	return dnsmessage.NewName(s + ".")
 }
 
 func run(ctx context.Context, args []string, stderr io.Writer) int {

@@ -77,6 +77,8 @@ func TestBadFlags(t *testing.T) {
 		{"-zone", "seed.example.com", "-network", "moonnet"},
 		{"-zone", "seed.example.com", "-addr", "1.2.3.4"},
 		{"-zone", "seed..example.com"},
+		{"-zone", strings.Repeat("a", 64) + ".example.com"},
+		{"-demo", "-mbox", "a b@example.com"},
 		{"-zone", "seed.example.com", "-answers", "1000"},
 		{"-demo", "-no-such-flag"},
 		{"-demo", "extra"},
