@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,11 +16,9 @@ import (
 // metrics are the seeder's Prometheus metrics, on a registry of its own.
 type metrics struct {
 	reg     *prometheus.Registry
-	known   *prometheus.GaugeVec
-	good    *prometheus.GaugeVec
+	counts  atomic.Pointer[counts] // the table's figures, read at each scrape
 	visits  *prometheus.CounterVec
 	learned prometheus.Counter
-	dropped prometheus.Gauge
 	queries *prometheus.CounterVec
 	commits *prometheus.CounterVec
 }
@@ -27,38 +26,60 @@ type metrics struct {
 func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
-		known: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "seeder_nodes_known",
-			Help: "Addresses in the table, by network and transport (empty: never handshaken)."}, []string{"network", "transport"}),
-		good: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "seeder_nodes_good",
-			Help: "Nodes passing the good rule, by network and transport."}, []string{"network", "transport"}),
 		visits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seeder_visits_total",
 			Help: "Visits to nodes by outcome: OK, PARTIALLY OK, FAILED."}, []string{"outcome"}),
 		learned: prometheus.NewCounter(prometheus.CounterOpts{Name: "seeder_addresses_admitted_total",
 			Help: "Gossiped addresses newly admitted to the table."}),
-		dropped: prometheus.NewGauge(prometheus.GaugeOpts{Name: "seeder_addresses_dropped",
-			Help: "Gossiped addresses refused since start because the table was full."}),
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seeder_dns_queries_total",
 			Help: "DNS queries by type and answer (noerror, nodata, nxdomain, refused, formerr, notimp, truncated, dropped)."},
 			[]string{"type", "answer"}),
 		commits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seeder_commits_total",
 			Help: "Database commits by result (ok, error)."}, []string{"result"}),
 	}
-	m.reg.MustRegister(m.known, m.good, m.visits, m.learned, m.dropped, m.queries, m.commits,
+	m.reg.MustRegister(newTableCollector(m), m.visits, m.learned, m.queries, m.commits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-// setCounts replaces the table gauges with c.
-func (m *metrics) setCounts(c counts) {
-	m.known.Reset()
-	m.good.Reset()
-	for k, n := range c.known {
-		m.known.WithLabelValues(k[0], k[1]).Set(float64(n))
+// setCounts publishes the table's figures for the next scrapes.
+func (m *metrics) setCounts(c counts) { m.counts.Store(&c) }
+
+// tableCollector reports the table's figures as one consistent set per
+// scrape, rather than gauges reset and refilled while a scrape reads them.
+type tableCollector struct {
+	m                    *metrics
+	known, good, dropped *prometheus.Desc
+}
+
+func newTableCollector(m *metrics) tableCollector {
+	return tableCollector{m: m,
+		known: prometheus.NewDesc("seeder_nodes_known",
+			"Addresses in the table, by network and transport (empty: never handshaken).", []string{"network", "transport"}, nil),
+		good: prometheus.NewDesc("seeder_nodes_good",
+			"Nodes DNS hands out (the good rule), by network and transport.", []string{"network", "transport"}, nil),
+		dropped: prometheus.NewDesc("seeder_addresses_dropped",
+			"Gossiped addresses refused since start because the table was full.", nil, nil),
 	}
-	for k, n := range c.good {
-		m.good.WithLabelValues(k[0], k[1]).Set(float64(n))
+}
+
+func (c tableCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.known
+	ch <- c.good
+	ch <- c.dropped
+}
+
+func (c tableCollector) Collect(ch chan<- prometheus.Metric) {
+	cs := c.m.counts.Load()
+	if cs == nil {
+		return
 	}
-	m.dropped.Set(float64(c.dropped))
+	for k, n := range cs.known {
+		ch <- prometheus.MustNewConstMetric(c.known, prometheus.GaugeValue, float64(n), k[0], k[1])
+	}
+	for k, n := range cs.good {
+		ch <- prometheus.MustNewConstMetric(c.good, prometheus.GaugeValue, float64(n), k[0], k[1])
+	}
+	ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.GaugeValue, float64(cs.dropped))
 }
 
 // serve serves /metrics on l until ctx ends, and returns once the server
