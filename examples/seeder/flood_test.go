@@ -82,6 +82,21 @@ func TestGossipFlood(t *testing.T) {
 	if c.dropped < 1000 {
 		t.Errorf("%d addresses dropped, want the flood's excess (over 1000)", c.dropped)
 	}
+	// The operator sees it: the metric counts what was refused.
+	s.refresh()
+	mfs, err := s.metrics.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dropped float64 = -1
+	for _, mf := range mfs {
+		if mf.GetName() == "seeder_addresses_dropped" {
+			dropped = mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	if dropped < float64(c.dropped) {
+		t.Errorf("seeder_addresses_dropped %v, want at least %d", dropped, c.dropped)
+	}
 	var rows int
 	s.store.db.QueryRow("SELECT count(*) FROM nodes").Scan(&rows)
 	if rows > maxNodes || rows == 0 {
