@@ -1,6 +1,7 @@
 package main
 
 import (
+	"container/heap"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -143,22 +144,32 @@ func (t *table) add(l learned, source string, now time.Time) bool {
 }
 
 // due returns up to n addresses whose visit is due, the longest overdue
-// first, and marks them in flight until apply or release.
+// first, and marks them in flight until apply or release. It keeps the n
+// most overdue in a heap as it scans, so its cost grows with the table,
+// not with the table times its logarithm.
 func (t *table) due(now time.Time, n int) []target {
 	if n <= 0 {
 		return nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var recs []*record
+	h := make(dueHeap, 0, min(n, len(t.nodes)))
 	for a, r := range t.nodes {
-		if !r.NextTry.After(now) && !t.inflight[a] {
-			recs = append(recs, r)
+		if r.NextTry.After(now) || t.inflight[a] {
+			continue
+		}
+		switch {
+		case len(h) < n:
+			heap.Push(&h, r)
+		case r.NextTry.Before(h[0].NextTry):
+			h[0] = r
+			heap.Fix(&h, 0)
 		}
 	}
+	recs := []*record(h)
 	slices.SortFunc(recs, func(a, b *record) int { return a.NextTry.Compare(b.NextTry) })
-	out := make([]target, 0, min(n, len(recs)))
-	for _, r := range recs[:min(n, len(recs))] {
+	out := make([]target, 0, len(recs))
+	for _, r := range recs {
 		t.inflight[r.Addr] = true
 		out = append(out, target{Addr: r.Addr, Network: r.Network, Services: r.Services})
 	}
@@ -287,19 +298,30 @@ type counts struct {
 func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	c := counts{known: make(map[[2]string]int), good: make(map[[2]string]int), dropped: t.dropped}
+	// A handful of network and transport pairs: counted in a short list,
+	// cheaper than a map lookup per node.
+	type tally struct {
+		key         [2]string
+		known, good int
+	}
+	var tallies []tally
 	var heights []int32
 	var good []entry
 	for _, r := range t.nodes {
 		key := [2]string{r.Network, r.Transport}
-		c.known[key]++
+		i := slices.IndexFunc(tallies, func(t tally) bool { return t.key == key })
+		if i < 0 {
+			i = len(tallies)
+			tallies = append(tallies, tally{key: key})
+		}
+		tallies[i].known++
 		if r.LastStatus == "OK" && now.Sub(r.LastSuccess) < 24*time.Hour {
 			heights = append(heights, r.StartHeight)
 		}
 		if !r.Good || now.Sub(r.LastSuccess) > staleAfter {
 			continue
 		}
-		c.good[key]++
+		tallies[i].good++
 		ap, err := netip.ParseAddrPort(r.Addr)
 		if err != nil {
 			continue
@@ -321,6 +343,28 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 			t.policy.minHeight = m
 		}
 	}
+	c := counts{known: make(map[[2]string]int), good: make(map[[2]string]int), dropped: t.dropped}
+	for _, tl := range tallies {
+		c.known[tl.key] = tl.known
+		if tl.good > 0 {
+			c.good[tl.key] = tl.good
+		}
+	}
 	t.rnd.Shuffle(len(good), func(i, j int) { good[i], good[j] = good[j], good[i] })
 	return newSnapshot(good, now), c
+}
+
+// dueHeap is a max-heap of records by NextTry: its top is the least
+// overdue of those kept.
+type dueHeap []*record
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].NextTry.After(h[j].NextTry) }
+func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)        { *h = append(*h, x.(*record)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return r
 }

@@ -132,3 +132,25 @@ func TestSnapshotV2Verified(t *testing.T) {
 		t.Errorf("x1: %v, want both", got)
 	}
 }
+
+// TestDueOrder: due hands out the most overdue first, n at most.
+func TestDueOrder(t *testing.T) {
+	t.Parallel()
+	tb := testTable(1000)
+	now := time.Unix(1795980000, 0)
+	for i := range 500 {
+		// Added in a scrambled order, due i seconds ago.
+		j := (i * 7) % 500
+		tb.add(learned{Addr: fmt.Sprintf("198.51.%d.%d:8333", j/250, j%250), Network: "ipv4"}, "gossip", now.Add(-time.Duration(j)*time.Second))
+	}
+	got := tb.due(now, 10)
+	if len(got) != 10 {
+		t.Fatalf("%d due, want 10", len(got))
+	}
+	for i, tg := range got {
+		j := 499 - i
+		if want := fmt.Sprintf("198.51.%d.%d:8333", j/250, j%250); tg.Addr != want {
+			t.Errorf("due[%d] = %s, want %s", i, tg.Addr, want)
+		}
+	}
+}
