@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// seedLine is what Bitcoin Core's contrib/seeds/makeseeds.py takes from a
+// dnsseed.dump line.
+type seedLine struct {
+	net, ip         string
+	port            int
+	uptime30        float64
+	lastSuccess     int64
+	version, blocks int
+	agent           string
+	service         uint64
+}
+
+var (
+	patternIPv4  = regexp.MustCompile(`^((\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})):(\d+)$`)
+	patternIPv6  = regexp.MustCompile(`^\[([0-9a-z:]+)\]:(\d+)$`)
+	patternOnion = regexp.MustCompile(`^([a-z2-7]{56}\.onion):(\d+)$`)
+)
+
+// parseSeedLine applies makeseeds.py's parseline: split on white space, at
+// least 11 columns, the address in column 0 by its three patterns, then
+// uptime30 = float(sline[7][:-1]), lastsuccess = int(sline[2]),
+// version = int(sline[10]), agent = sline[11][1:-1],
+// service = int(sline[9], 16), blocks = int(sline[8]). ok is false where
+// parseline returns None; err where Python would raise.
+func parseSeedLine(line string) (l seedLine, ok bool, err error) {
+	s := strings.Fields(line)
+	if len(s) < 11 {
+		return l, false, nil
+	}
+	if m := patternIPv4.FindStringSubmatch(s[0]); m != nil {
+		l.net, l.ip = "ipv4", m[1]
+		l.port, _ = strconv.Atoi(m[6])
+	} else if m := patternIPv6.FindStringSubmatch(s[0]); m != nil {
+		l.net, l.ip = "ipv6", m[1]
+		l.port, _ = strconv.Atoi(m[2])
+	} else if m := patternOnion.FindStringSubmatch(s[0]); m != nil {
+		l.net, l.ip = "onion", m[1]
+		l.port, _ = strconv.Atoi(m[2])
+	} else {
+		return l, false, nil
+	}
+	errs := make([]error, 0, 5)
+	var e error
+	l.uptime30, e = strconv.ParseFloat(s[7][:len(s[7])-1], 64)
+	errs = append(errs, e)
+	l.lastSuccess, e = strconv.ParseInt(s[2], 10, 64)
+	errs = append(errs, e)
+	l.version, e = strconv.Atoi(s[10])
+	errs = append(errs, e)
+	if len(s) < 12 {
+		return l, false, strconv.ErrSyntax // sline[11] raises IndexError
+	}
+	l.agent = s[11][1 : len(s[11])-1]
+	l.service, e = strconv.ParseUint(s[9], 16, 64)
+	errs = append(errs, e)
+	l.blocks, e = strconv.Atoi(s[8])
+	errs = append(errs, e)
+	for _, e := range errs {
+		if e != nil {
+			return l, false, e
+		}
+	}
+	return l, true, nil
+}
+
+func TestDumpParsesAsMakeseeds(t *testing.T) {
+	t.Parallel()
+	last := time.Unix(1795980000, 0)
+	mk := func(addr string, rel float64, ua string) record {
+		r := record{Addr: addr, Successes: 3, Tries: 4, LastSuccess: last, Good: true, Services: 0xc09,
+			ProtocolVersion: 70016, StartHeight: 870123, UserAgent: ua}
+		for i := range r.Stats {
+			r.Stats[i] = stat{Rel: rel, Count: 5, Weight: 1}
+		}
+		return r
+	}
+	recs := []record{
+		mk("203.0.113.7:8333", 0.5, "/Satoshi:28.1.0/"),
+		mk("[2001:db8::1]:8333", 0.97531, "/Satoshi:27.0.0(my node)/"),
+		mk("198.51.100.1:8333", 0.25, "/evil \"agent\"\twith spaces/\x00\xff"),
+		{Addr: "192.0.2.9:8333", Tries: 5}, // never answered: not in the dump
+	}
+	var b bytes.Buffer
+	if n, err := writeDump(&b, recs); err != nil || n != 3 {
+		t.Fatal(n, err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if lines[0]+"\n" != dumpHeader {
+		t.Errorf("header %q", lines[0])
+	}
+	var got []seedLine
+	for _, line := range lines {
+		l, ok, err := parseSeedLine(line)
+		if err != nil {
+			t.Fatalf("makeseeds.py would raise on %q: %v", line, err)
+		}
+		if ok {
+			got = append(got, l)
+		}
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d lines parsed, want 3:\n%s", len(got), b.String())
+	}
+	// Most reliable first, as sipa's seeder sorts.
+	want := []struct {
+		net, ip string
+		uptime  float64
+		agent   string
+	}{
+		{"ipv6", "2001:db8::1", 97.53, "/Satoshi:27.0.0(my_node)/"},
+		{"ipv4", "203.0.113.7", 50, "/Satoshi:28.1.0/"},
+		{"ipv4", "198.51.100.1", 25, "/evil__agent__with_spaces/__"},
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.net != w.net || g.ip != w.ip || g.port != 8333 || math.Abs(g.uptime30-w.uptime) > 0.005 || g.agent != w.agent ||
+			g.lastSuccess != last.Unix() || g.version != 70016 || g.blocks != 870123 || g.service != 0xc09 {
+			t.Errorf("line %d: %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+func TestSaveDumpAtomic(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "dnsseed.dump")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := record{Addr: "203.0.113.7:8333", Successes: 1, Tries: 1}
+	if n, err := saveDump(path, []record{r}); err != nil || n != 1 {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || !strings.HasPrefix(string(b), dumpHeader) || !strings.Contains(string(b), "203.0.113.7:8333") {
+		t.Errorf("dump %q, %v", b, err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("%d files in the directory, want the dump alone (no temporary left)", len(ents))
+	}
+	// A directory that does not exist: an error, and the old file stays.
+	if _, err := saveDump(filepath.Join(dir, "missing", "d"), nil); err == nil {
+		t.Error("no error writing into a missing directory")
+	}
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the seeder's Prometheus metrics, on a registry of its own.
+type metrics struct {
+	reg     *prometheus.Registry
+	counts  atomic.Pointer[counts] // the table's figures, read at each scrape
+	visits  *prometheus.CounterVec
+	learned prometheus.Counter
+	queries *prometheus.CounterVec
+	commits *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		visits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seeder_visits_total",
+			Help: "Visits to nodes by outcome: OK, PARTIALLY OK, FAILED."}, []string{"outcome"}),
+		learned: prometheus.NewCounter(prometheus.CounterOpts{Name: "seeder_addresses_admitted_total",
+			Help: "Gossiped addresses newly admitted to the table."}),
+		queries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seeder_dns_queries_total",
+			Help: "DNS queries by type and answer (noerror, nodata, nxdomain, refused, formerr, notimp, truncated, dropped)."},
+			[]string{"type", "answer"}),
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seeder_commits_total",
+			Help: "Database commits by result (ok, error)."}, []string{"result"}),
+	}
+	m.reg.MustRegister(newTableCollector(m), m.visits, m.learned, m.queries, m.commits,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// setCounts publishes the table's figures for the next scrapes.
+func (m *metrics) setCounts(c counts) { m.counts.Store(&c) }
+
+// tableCollector reports the table's figures as one consistent set per
+// scrape, rather than gauges reset and refilled while a scrape reads them.
+type tableCollector struct {
+	m                    *metrics
+	known, good, dropped *prometheus.Desc
+}
+
+func newTableCollector(m *metrics) tableCollector {
+	return tableCollector{m: m,
+		known: prometheus.NewDesc("seeder_nodes_known",
+			"Addresses in the table, by network and transport (empty: never handshaken).", []string{"network", "transport"}, nil),
+		good: prometheus.NewDesc("seeder_nodes_good",
+			"Nodes DNS hands out (the good rule), by network and transport.", []string{"network", "transport"}, nil),
+		dropped: prometheus.NewDesc("seeder_addresses_dropped",
+			"Gossiped addresses refused since start because the table was full.", nil, nil),
+	}
+}
+
+func (c tableCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.known
+	ch <- c.good
+	ch <- c.dropped
+}
+
+func (c tableCollector) Collect(ch chan<- prometheus.Metric) {
+	cs := c.m.counts.Load()
+	if cs == nil {
+		return
+	}
+	for k, n := range cs.known {
+		ch <- prometheus.MustNewConstMetric(c.known, prometheus.GaugeValue, float64(n), k[0], k[1])
+	}
+	for k, n := range cs.good {
+		ch <- prometheus.MustNewConstMetric(c.good, prometheus.GaugeValue, float64(n), k[0], k[1])
+	}
+	ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.GaugeValue, float64(cs.dropped))
+}
+
+// serve serves /metrics on l until ctx ends, and returns once the server
+// has shut down.
+func (m *metrics) serve(ctx context.Context, l net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(done)
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	})
+	err := srv.Serve(l)
+	if stop() { // Serve failed before ctx ended
+		l.Close()
+		return err
+	}
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}

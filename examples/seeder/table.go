@@ -1,0 +1,370 @@
+package main
+
+import (
+	"container/heap"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+)
+
+// feature is a BIP434 feature message as the schema stores it.
+type feature struct {
+	ID   string `json:"id"`
+	Data string `json:"data"` // hex
+}
+
+// record is what the seeder knows of one address: a row of the nodes table.
+type record struct {
+	Addr, Network, Source string
+	Services              uint64
+	ProtocolVersion       int32
+	UserAgent             string
+	StartHeight           int32
+	Transport             string
+	Negotiation           []string
+	Features              []feature
+	PingMS                float64
+	HasPing               bool
+	FirstSeen, LastTry    time.Time
+	LastSuccess, NextTry  time.Time
+	Tries, Successes      int
+	FailuresInRow         int
+	LastStatus, LastError string
+	Good                  bool
+	Stats                 stats
+}
+
+// target is an address to visit.
+type target struct {
+	Addr     string
+	Network  string
+	Services uint64 // as last announced or gossiped
+}
+
+// visit is what one visit to a node learned, whichever engine made it.
+type visit struct {
+	Addr            string
+	Time            time.Time // when the visit started
+	Status          string    // OK | PARTIALLY OK | FAILED
+	Services        uint64
+	ProtocolVersion int32
+	UserAgent       string
+	StartHeight     int32
+	Transport       string
+	Negotiation     []string
+	Features        []feature
+	PingMS          float64
+	HasPing         bool
+	Err             string
+	Learned         []learned
+}
+
+// learned is an address a node gossiped.
+type learned struct {
+	Addr     string
+	Network  string
+	Services uint64
+}
+
+// Defaults of the table.
+const (
+	// DefaultMaxNodes caps the addresses the table holds, whatever peers
+	// gossip: Bitcoin's reachable network is some tens of thousands of
+	// nodes, and a hostile peer can invent addresses without end.
+	DefaultMaxNodes = 100_000
+	// forgetAfter is how many failed visits in a row an address that has
+	// never answered gets before it is forgotten, so that invented
+	// addresses do not occupy the table for long.
+	forgetAfter = 3
+	// staleAfter is how old a good node's last success may be for DNS to
+	// hand it out: after a long stop, the seeder answers at once from its
+	// database, but not with nodes it has not seen for a day.
+	staleAfter = 24 * time.Hour
+	// nodeP2PV2 is NODE_P2P_V2, the BIP324 service bit.
+	nodeP2PV2 = 1 << 11
+)
+
+// table is the seeder's node table in memory; the store mirrors it. It is
+// safe for concurrent use.
+type table struct {
+	mu       sync.Mutex
+	nodes    map[string]*record
+	inflight map[string]bool
+	dirty    map[string]bool // changed since the last commit
+	removed  map[string]bool // forgotten since the last commit
+	max      int
+	policy   goodPolicy
+	sched    schedule
+	rnd      *rand.Rand
+	dropped  int // addresses refused because the table was full
+}
+
+func newTable(max int, policy goodPolicy, sched schedule) *table {
+	return &table{
+		nodes:    make(map[string]*record),
+		inflight: make(map[string]bool),
+		dirty:    make(map[string]bool),
+		removed:  make(map[string]bool),
+		max:      max,
+		policy:   policy,
+		sched:    sched,
+		rnd:      rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+	}
+}
+
+// load puts records read from the store in the table, unmarked dirty.
+func (t *table) load(recs []record) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range recs {
+		r := recs[i]
+		t.nodes[r.Addr] = &r
+	}
+}
+
+// add admits an address to visit; it reports false when the address is
+// known already or the table is full.
+func (t *table) add(l learned, source string, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.nodes[l.Addr]; ok {
+		return false
+	}
+	if len(t.nodes) >= t.max {
+		t.dropped++
+		return false
+	}
+	t.nodes[l.Addr] = &record{Addr: l.Addr, Network: l.Network, Source: source, Services: l.Services,
+		FirstSeen: now, NextTry: now}
+	t.dirty[l.Addr] = true
+	delete(t.removed, l.Addr)
+	return true
+}
+
+// due returns up to n addresses whose visit is due, the longest overdue
+// first, and marks them in flight until apply or release. It keeps the n
+// most overdue in a heap as it scans, so its cost grows with the table,
+// not with the table times its logarithm.
+func (t *table) due(now time.Time, n int) []target {
+	if n <= 0 {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := make(dueHeap, 0, min(n, len(t.nodes)))
+	for a, r := range t.nodes {
+		if r.NextTry.After(now) || t.inflight[a] {
+			continue
+		}
+		switch {
+		case len(h) < n:
+			heap.Push(&h, r)
+		case r.NextTry.Before(h[0].NextTry):
+			h[0] = r
+			heap.Fix(&h, 0)
+		}
+	}
+	recs := []*record(h)
+	slices.SortFunc(recs, func(a, b *record) int { return a.NextTry.Compare(b.NextTry) })
+	out := make([]target, 0, len(recs))
+	for _, r := range recs {
+		t.inflight[r.Addr] = true
+		out = append(out, target{Addr: r.Addr, Network: r.Network, Services: r.Services})
+	}
+	return out
+}
+
+// release gives back an address taken by due whose visit did not happen
+// (the seeder is stopping).
+func (t *table) release(addr string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.inflight, addr)
+}
+
+// apply records a visit and admits what the node gossiped; it returns how
+// many gossiped addresses were new and admitted.
+func (t *table) apply(v visit, now time.Time) (admitted int) {
+	t.mu.Lock()
+	delete(t.inflight, v.Addr)
+	r, ok := t.nodes[v.Addr]
+	if ok {
+		t.record(r, v, now)
+	}
+	t.mu.Unlock()
+	for _, l := range v.Learned {
+		if t.add(l, "gossip", now) {
+			admitted++
+		}
+	}
+	return admitted
+}
+
+// record updates r with a visit. Called with t.mu held.
+func (t *table) record(r *record, v visit, now time.Time) {
+	ok := v.Status == "OK"
+	r.Stats.update(ok, r.LastTry, v.Time, t.sched.interval())
+	r.LastTry = v.Time
+	r.Tries++
+	r.LastStatus, r.LastError = v.Status, v.Err
+	if v.Status != "FAILED" {
+		// What a node says of itself beats what others gossiped of it.
+		r.Services, r.ProtocolVersion, r.UserAgent, r.StartHeight = v.Services, v.ProtocolVersion, v.UserAgent, v.StartHeight
+	}
+	if ok {
+		r.Successes++
+		r.FailuresInRow = 0
+		r.LastSuccess = v.Time
+		r.Transport, r.Negotiation, r.Features = v.Transport, v.Negotiation, v.Features
+		r.PingMS, r.HasPing = v.PingMS, v.HasPing
+	} else {
+		r.FailuresInRow++
+	}
+	r.Good = r.isGood(t.policy)
+	t.dirty[r.Addr] = true
+	if r.Successes == 0 && r.FailuresInRow >= forgetAfter && r.Source == "gossip" {
+		delete(t.nodes, r.Addr)
+		delete(t.dirty, r.Addr)
+		t.removed[r.Addr] = true
+		return
+	}
+	r.NextTry = t.sched.next(r, now, t.rnd.Float64())
+}
+
+// changes returns copies of the records changed since the last call, the
+// addresses forgotten, for the store to commit, and the number of
+// addresses known.
+func (t *table) changes() (changed []record, removed []string, known int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for a := range t.dirty {
+		if r, ok := t.nodes[a]; ok {
+			changed = append(changed, *r)
+		}
+	}
+	for a := range t.removed {
+		removed = append(removed, a)
+	}
+	clear(t.dirty)
+	clear(t.removed)
+	return changed, removed, len(t.nodes)
+}
+
+// requeue marks records dirty again after a failed commit.
+func (t *table) requeue(changed []record, removed []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, r := range changed {
+		if _, ok := t.nodes[r.Addr]; ok {
+			t.dirty[r.Addr] = true
+		}
+	}
+	for _, a := range removed {
+		if _, ok := t.nodes[a]; !ok {
+			t.removed[a] = true
+		}
+	}
+}
+
+// len returns the number of addresses known.
+func (t *table) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.nodes)
+}
+
+// all returns a copy of every record, for the dump.
+func (t *table) all() []record {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]record, 0, len(t.nodes))
+	for _, r := range t.nodes {
+		out = append(out, *r)
+	}
+	return out
+}
+
+// counts are the table's figures for the metrics.
+type counts struct {
+	known, good map[[2]string]int // by network and transport
+	dropped     int
+}
+
+// snapshot builds the immutable view DNS answers from, updates the good
+// rule's height floor from the heights of recently reachable nodes, and
+// returns the counts for the metrics.
+func (t *table) snapshot(now time.Time) (*snapshot, counts) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// A handful of network and transport pairs: counted in a short list,
+	// cheaper than a map lookup per node.
+	type tally struct {
+		key         [2]string
+		known, good int
+	}
+	var tallies []tally
+	var heights []int32
+	var good []entry
+	for _, r := range t.nodes {
+		key := [2]string{r.Network, r.Transport}
+		i := slices.IndexFunc(tallies, func(t tally) bool { return t.key == key })
+		if i < 0 {
+			i = len(tallies)
+			tallies = append(tallies, tally{key: key})
+		}
+		tallies[i].known++
+		if r.LastStatus == "OK" && now.Sub(r.LastSuccess) < 24*time.Hour {
+			heights = append(heights, r.StartHeight)
+		}
+		if !r.Good || now.Sub(r.LastSuccess) > staleAfter {
+			continue
+		}
+		tallies[i].good++
+		ap, err := netip.ParseAddrPort(r.Addr)
+		if err != nil {
+			continue
+		}
+		svc := r.Services
+		if r.Transport != "v2" {
+			// NODE_P2P_V2 counts only when our last handshake was v2: a
+			// node announcing it without speaking v2 costs the new node
+			// asking x800 a wasted connection.
+			svc &^= nodeP2PV2
+		}
+		good = append(good, entry{ip: ap.Addr().Unmap(), services: svc})
+	}
+	if len(heights) > 0 {
+		slices.Sort(heights)
+		// The median, not the highest: a node lying about its height must
+		// not make every honest node look behind.
+		if m := heights[len(heights)/2] - heightLag; m > 0 {
+			t.policy.minHeight = m
+		}
+	}
+	c := counts{known: make(map[[2]string]int), good: make(map[[2]string]int), dropped: t.dropped}
+	for _, tl := range tallies {
+		c.known[tl.key] = tl.known
+		if tl.good > 0 {
+			c.good[tl.key] = tl.good
+		}
+	}
+	t.rnd.Shuffle(len(good), func(i, j int) { good[i], good[j] = good[j], good[i] })
+	return newSnapshot(good, now), c
+}
+
+// dueHeap is a max-heap of records by NextTry: its top is the least
+// overdue of those kept.
+type dueHeap []*record
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].NextTry.After(h[j].NextTry) }
+func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)        { *h = append(*h, x.(*record)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return r
+}

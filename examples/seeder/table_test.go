@@ -1,0 +1,156 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func testTable(max int) *table {
+	return newTable(max, goodPolicy{defaultPort: 8333, services: 1, minVersion: minGoodVersion}, schedule{retest: time.Minute})
+}
+
+func okVisit(addr string, at time.Time, learned ...learned) visit {
+	return visit{Addr: addr, Time: at, Status: "OK", Services: 0xc09, ProtocolVersion: 70016, StartHeight: 870000,
+		UserAgent: "/Satoshi:28.1.0/", Transport: "v2", Negotiation: []string{"wtxidrelay"}, Learned: learned}
+}
+
+func TestTableLifecycle(t *testing.T) {
+	t.Parallel()
+	tb := testTable(10)
+	now := time.Unix(1795980000, 0)
+	if !tb.add(learned{Addr: "203.0.113.7:8333", Network: "ipv4"}, "seed", now) || tb.add(learned{Addr: "203.0.113.7:8333"}, "gossip", now) {
+		t.Fatal("add: first should admit, second refuse")
+	}
+	due := tb.due(now, 5)
+	if len(due) != 1 || len(tb.due(now, 5)) != 0 {
+		t.Fatalf("due %v; in flight must not be handed out twice", due)
+	}
+	n := tb.apply(okVisit(due[0].Addr, now, learned{Addr: "198.51.100.1:8333", Network: "ipv4"}, learned{Addr: "203.0.113.7:8333"}), now)
+	if n != 1 {
+		t.Errorf("admitted %d, want 1 (the other is known)", n)
+	}
+	snap, c := tb.snapshot(now)
+	if len(snap.v4) != 1 || c.good[[2]string{"ipv4", "v2"}] != 1 || c.known[[2]string{"ipv4", ""}] != 1 {
+		t.Errorf("snapshot %d good; counts %+v", len(snap.v4), c)
+	}
+	if d := tb.due(now.Add(30*time.Second), 5); len(d) != 1 || d[0].Addr != "198.51.100.1:8333" {
+		t.Errorf("due after the visit: %v (the good node is not due for a minute)", d)
+	}
+	changed, removed, _ := tb.changes()
+	if len(changed) != 2 || len(removed) != 0 {
+		t.Errorf("changes: %d, %d", len(changed), len(removed))
+	}
+	if c, _, _ := tb.changes(); len(c) != 0 {
+		t.Errorf("changes not cleared: %d", len(c))
+	}
+}
+
+// TestTableForgetsInventions: a gossiped address that never answers is
+// forgotten after forgetAfter failures, and the store is told.
+func TestTableForgetsInventions(t *testing.T) {
+	t.Parallel()
+	tb := testTable(10)
+	now := time.Unix(1795980000, 0)
+	tb.add(learned{Addr: "198.51.100.1:8333", Network: "ipv4"}, "gossip", now)
+	tb.add(learned{Addr: "198.51.100.2:8333", Network: "ipv4"}, "addr", now)
+	for i := range forgetAfter {
+		for _, a := range []string{"198.51.100.1:8333", "198.51.100.2:8333"} {
+			tb.apply(visit{Addr: a, Time: now, Status: "FAILED", Err: "refused"}, now)
+		}
+		if got, want := tb.len(), 2; i < forgetAfter-1 && got != want {
+			t.Fatalf("after %d failures: %d known", i+1, got)
+		}
+	}
+	if tb.len() != 1 {
+		t.Errorf("%d known, want 1: the operator's -addr is kept", tb.len())
+	}
+	_, removed, _ := tb.changes()
+	if len(removed) != 1 || removed[0] != "198.51.100.1:8333" {
+		t.Errorf("removed %v", removed)
+	}
+}
+
+// TestTableCap: gossip beyond the cap is dropped and counted.
+func TestTableCap(t *testing.T) {
+	t.Parallel()
+	tb := testTable(100)
+	now := time.Unix(1795980000, 0)
+	var flood []learned
+	for i := range 1000 {
+		flood = append(flood, learned{Addr: fmt.Sprintf("198.51.%d.%d:8333", i/250, i%250), Network: "ipv4"})
+	}
+	tb.add(learned{Addr: "203.0.113.7:8333", Network: "ipv4"}, "seed", now)
+	tb.due(now, 1)
+	if n := tb.apply(okVisit("203.0.113.7:8333", now, flood...), now); n != 99 {
+		t.Errorf("admitted %d, want 99", n)
+	}
+	if _, c := tb.snapshot(now); tb.len() != 100 || c.dropped != 901 {
+		t.Errorf("%d known, %d dropped", tb.len(), c.dropped)
+	}
+}
+
+// TestSnapshotFamiliesAndStaleness: IPv6 nodes go to AAAA answers, and a
+// good node not seen for over a day is not handed out.
+func TestSnapshotFamiliesAndStaleness(t *testing.T) {
+	t.Parallel()
+	tb := testTable(10)
+	now := time.Unix(1795980000, 0)
+	for _, a := range []string{"[2001:db8::1]:8333", "203.0.113.7:8333", "198.51.100.1:8333"} {
+		tb.add(learned{Addr: a, Network: "ipv4"}, "seed", now)
+	}
+	tb.due(now, 10)
+	tb.apply(okVisit("[2001:db8::1]:8333", now), now)
+	tb.apply(okVisit("203.0.113.7:8333", now), now)
+	tb.apply(okVisit("198.51.100.1:8333", now.Add(-25*time.Hour)), now)
+	snap, _ := tb.snapshot(now)
+	if len(snap.v6) != 1 || snap.v6[0].ip.String() != "2001:db8::1" || len(snap.v4) != 1 || snap.v4[0].ip.String() != "203.0.113.7" {
+		t.Errorf("snapshot v4 %v, v6 %v", snap.v4, snap.v6)
+	}
+}
+
+// TestSnapshotV2Verified: x800 (NODE_P2P_V2) gets only nodes whose last
+// handshake with the seeder was v2, whatever the others announce.
+func TestSnapshotV2Verified(t *testing.T) {
+	t.Parallel()
+	tb := testTable(10)
+	now := time.Unix(1795980000, 0)
+	for _, a := range []string{"203.0.113.7:8333", "203.0.113.8:8333"} {
+		tb.add(learned{Addr: a, Network: "ipv4"}, "seed", now)
+	}
+	tb.due(now, 10)
+	tb.apply(okVisit("203.0.113.7:8333", now), now) // v2, services 0xc09
+	v1 := okVisit("203.0.113.8:8333", now)
+	v1.Transport = "v1" // announces 0xc09 too
+	tb.apply(v1, now)
+	snap, _ := tb.snapshot(now)
+	if got := snap.sample(false, nodeP2PV2|1, make([]netip.Addr, 0, 10)); len(got) != 1 || got[0].String() != "203.0.113.7" {
+		t.Errorf("x801: %v, want the v2 node alone", got)
+	}
+	if got := snap.sample(false, 1, make([]netip.Addr, 0, 10)); len(got) != 2 {
+		t.Errorf("x1: %v, want both", got)
+	}
+}
+
+// TestDueOrder: due hands out the most overdue first, n at most.
+func TestDueOrder(t *testing.T) {
+	t.Parallel()
+	tb := testTable(1000)
+	now := time.Unix(1795980000, 0)
+	for i := range 500 {
+		// Added in a scrambled order, due i seconds ago.
+		j := (i * 7) % 500
+		tb.add(learned{Addr: fmt.Sprintf("198.51.%d.%d:8333", j/250, j%250), Network: "ipv4"}, "gossip", now.Add(-time.Duration(j)*time.Second))
+	}
+	got := tb.due(now, 10)
+	if len(got) != 10 {
+		t.Fatalf("%d due, want 10", len(got))
+	}
+	for i, tg := range got {
+		j := 499 - i
+		if want := fmt.Sprintf("198.51.%d.%d:8333", j/250, j%250); tg.Addr != want {
+			t.Errorf("due[%d] = %s, want %s", i, tg.Addr, want)
+		}
+	}
+}
