@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,33 @@ func texts(n *html.Node, tag string) []string {
 	return out
 }
 
+// titles returns the title attribute of every td of class err, in order.
+func titles(n *html.Node) []string {
+	var out []string
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Data == "td" {
+			class, title := "", ""
+			for _, a := range n.Attr {
+				switch a.Key {
+				case "class":
+					class = a.Val
+				case "title":
+					title = a.Val
+				}
+			}
+			if slices.Contains(strings.Fields(class), "err") {
+				out = append(out, title)
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return out
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if strings.Contains(x, s) {
@@ -123,6 +151,11 @@ func TestRenderEscapesPeerStrings(t *testing.T) {
 	doc := parsePage(t, b.Bytes())
 	if tds := texts(doc, "td"); !contains(tds, hostile) || !contains(tds, hostile+"feature") {
 		t.Errorf("the hostile strings are not in the table as text: %q", tds)
+	}
+	// The error cell shows the step and class; its title, the whole error.
+	if tds, ts := texts(doc, "td"), titles(doc); !contains(tds, "read verack · other") ||
+		len(ts) != 1 || ts[0] != "handshake: 198.51.100.9:8333: read verack: "+hostile {
+		t.Errorf("the error cell is not the step and class titled with the whole error: %q", ts)
 	}
 	// The charts label bars with the user agent, shortened, and the command.
 	if svgText := texts(doc, "text"); !contains(svgText, label(hostile)) || !contains(svgText, label(hostile+"cmd")) {
@@ -219,8 +252,9 @@ func TestWriteFileResults(t *testing.T) {
 		}
 	}
 	tds := texts(doc, "td")
-	if !contains(tds, "/Satoshi:29.0.0/") || !contains(tds, "connect: connection refused") {
-		t.Errorf("table %q", tds)
+	if !contains(tds, "/Satoshi:29.0.0/") || !contains(tds, "connect · refused") ||
+		!slices.Equal(titles(doc), []string{"handshake: 192.0.2.2:8333: connect: connection refused"}) {
+		t.Errorf("table %q, error titles %q", tds, titles(doc))
 	}
 	// A value that is no record is counted, as a bad line would be.
 	if err := WriteFile(path, f, []json.RawMessage{json.RawMessage(`{"no":"record"}`)}); err != nil {
