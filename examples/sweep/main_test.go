@@ -132,7 +132,7 @@ func TestSweepProgramDemo(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
-	if n := strings.Count(string(html), "<tr><td>127."); n != 20 {
+	if n := strings.Count(string(html), `<tr><td class="addr">127.`); n != 20 {
 		t.Errorf("report's table has %d nodes, want 20", n)
 	}
 	// An unwritable report is an error.

@@ -177,6 +177,88 @@ func writePage(t *testing.T, d *Data) string {
 	return path
 }
 
+// minCell is the narrowest a table cell may be and still be read.
+const minCell = 30
+
+// tableFits checks that no cell of the node table is squeezed to a sliver
+// and that the table needs no sideways scrolling in its card.
+func tableFits(t *testing.T, b *browser) {
+	t.Helper()
+	type cell struct {
+		Col, Text string
+		W         float64
+	}
+	narrow := eval[[]cell](t, b, `Array.from(document.querySelectorAll("#nodes tr")).flatMap(tr =>
+		Array.from(tr.cells).map((c, i) => ({Col: document.querySelector("#nodes thead").rows[0].cells[i].textContent,
+			Text: c.textContent, W: c.getBoundingClientRect().width})))
+		.filter(c => c.W < `+fmt.Sprint(minCell)+`)`)
+	if len(narrow) > 0 {
+		t.Errorf("%d table cells narrower than %d px, the first: %+v", len(narrow), minCell, narrow[0])
+	}
+	if over := eval[float64](t, b, `(s => s.scrollWidth - s.clientWidth)(document.querySelector("#nodes").parentElement)`); over > 0 {
+		t.Errorf("the node table is %v px wider than its card", over)
+	}
+}
+
+// tableLayout checks the node table as first opened at 1440 px: it fits
+// (tableFits), the columns that say what happened are in view and on one
+// line, and a failed node's error shows as its step and class, with the
+// whole error as the cell's title.
+func tableLayout(t *testing.T, b *browser) {
+	t.Helper()
+	tableFits(t, b)
+	hidden := eval[[]string](t, b, `(() => {
+		const box = document.querySelector("#nodes").parentElement.getBoundingClientRect();
+		return Array.from(document.querySelectorAll("#nodes th"))
+			.filter(th => ["address", "status", "error", "user agent"].includes(th.textContent))
+			.filter(th => th.getBoundingClientRect().right > box.right || th.getBoundingClientRect().width < 60)
+			.map(th => th.textContent);
+	})()`)
+	if len(hidden) > 0 {
+		t.Errorf("columns %q are not in view in the table's card", hidden)
+	}
+	// The demo's addresses, statuses, errors and user agents are short: each
+	// on one line, none broken where it should not be.
+	wrapped := eval[[]string](t, b, `(() => {
+		const heads = Array.from(document.querySelector("#nodes thead").rows[0].cells).map(th => th.textContent);
+		const cols = ["address", "status", "error", "user agent"].map(h => heads.indexOf(h));
+		return Array.from(document.querySelectorAll("#nodes tbody tr")).flatMap(tr => cols.map(i => tr.cells[i]))
+			.filter(td => {
+				// The lines of the cell's text, whatever elements hold it.
+				const lines = new Set(), w = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+				for (let n = w.nextNode(); n; n = w.nextNode()) {
+					const r = document.createRange();
+					r.selectNodeContents(n);
+					for (const q of r.getClientRects()) lines.add(Math.round(q.top));
+				}
+				return lines.size > 1;
+			}).map(td => td.textContent);
+	})()`)
+	if len(wrapped) > 0 {
+		t.Errorf("%d cells wrap onto more lines, the first %q", len(wrapped), wrapped[0])
+	}
+
+	type failure struct {
+		Addr, Status, Head, Text, Title string
+		Lines                           int
+	}
+	f := eval[failure](t, b, `(() => {
+		const tr = Array.from(document.querySelectorAll("#nodes tbody tr")).find(tr => tr.cells[2].dataset.v === "FAILED");
+		if (!tr) return {};
+		const td = tr.cells[3], r = document.createRange();
+		r.selectNodeContents(td);
+		return {Addr: tr.cells[0].textContent, Status: tr.cells[2].dataset.v,
+			Head: document.querySelector("#nodes th:nth-child(4)").textContent,
+			Text: td.textContent, Title: td.title, Lines: r.getClientRects().length};
+	})()`)
+	// The demo's unreachable peers refuse the connection.
+	prefix := "handshake: " + f.Addr + ": connect: "
+	if f.Status != "FAILED" || f.Head != "error" || f.Text != "connect · refused" || f.Lines != 1 ||
+		!strings.HasPrefix(f.Title, prefix) || !strings.HasSuffix(f.Title, "connection refused") || len(f.Title) <= len(prefix) {
+		t.Errorf("a failed node's error cell: %+v; want \"connect · refused\" on one line under \"error\", titled with the whole error", f)
+	}
+}
+
 type figure struct {
 	ID, Class   string
 	W, H, BoxW  float64
@@ -214,9 +296,11 @@ func TestReportInBrowser(t *testing.T) {
 		}
 	}
 
+	tableLayout(t, b)
+
 	// The table sorts by handshake time, as numbers (1.9 < 38.7 < 153.7, which
 	// as text would not be), both ways, and by user agent.
-	const times = `Array.from(document.querySelectorAll("#nodes tbody tr")).map(tr => tr.cells[9].textContent)`
+	const times = `Array.from(document.querySelectorAll("#nodes tbody tr")).map(tr => tr.cells[10].textContent)`
 	before := eval[[]string](t, b, times)
 	num := func(s string) float64 {
 		var f float64
@@ -226,30 +310,34 @@ func TestReportInBrowser(t *testing.T) {
 		return f
 	}
 	cmpNum := func(x, y string) int { return cmpFloat(num(x), num(y)) }
+	heads := eval[[]string](t, b, `[6, 11].map(i => document.querySelector("#nodes th:nth-child(" + i + ")").textContent)`)
+	if !slices.Equal(heads, []string{"user agent", "handshake ms"}) {
+		t.Fatalf("columns 6 and 11 are %q, want the user agent and handshake ms the clicks below sort by", heads)
+	}
 	if slices.IsSortedFunc(before, cmpNum) {
 		t.Fatalf("the table is sorted by handshake time before any click; the test proves nothing: %q", before)
 	}
-	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS("#nodes th:nth-child(10)"))); err != nil {
+	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS("#nodes th:nth-child(11)"))); err != nil {
 		t.Fatal(err)
 	}
 	up := eval[[]string](t, b, times)
 	if !slices.IsSortedFunc(up, cmpNum) || !sameItems(before, up) {
 		t.Errorf("after one click on handshake ms, not ascending: %q", up)
 	}
-	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS("#nodes th:nth-child(10)"))); err != nil {
+	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS("#nodes th:nth-child(11)"))); err != nil {
 		t.Fatal(err)
 	}
 	down := eval[[]string](t, b, times)
 	if !slices.IsSortedFunc(down, func(x, y string) int { return cmpNum(y, x) }) || !sameItems(before, down) {
 		t.Errorf("after a second click on handshake ms, not descending: %q", down)
 	}
-	if sort := eval[string](t, b, `document.querySelector("#nodes th:nth-child(10)").getAttribute("aria-sort")`); sort != "descending" {
+	if sort := eval[string](t, b, `document.querySelector("#nodes th:nth-child(11)").getAttribute("aria-sort")`); sort != "descending" {
 		t.Errorf("aria-sort %q", sort)
 	}
-	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS("#nodes th:nth-child(5)"))); err != nil {
+	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS("#nodes th:nth-child(6)"))); err != nil {
 		t.Fatal(err)
 	}
-	agents := eval[[]string](t, b, `Array.from(document.querySelectorAll("#nodes tbody tr")).map(tr => tr.cells[4].textContent.toLowerCase())`)
+	agents := eval[[]string](t, b, `Array.from(document.querySelectorAll("#nodes tbody tr")).map(tr => tr.cells[5].textContent.toLowerCase())`)
 	if !slices.IsSorted(agents) {
 		t.Errorf("after a click on user agent, not in order: %q", agents)
 	}
@@ -279,22 +367,32 @@ func TestReportInBrowserHostile(t *testing.T) {
 	b := newBrowser(t, chromium(t))
 	d := &Data{}
 	in := `{"addr":"198.51.100.7:8333","status":"OK","transport":"v2","peer":{"protocol_version":70016,"user_agent":"` +
-		strings.ReplaceAll(hostile, `"`, `\"`) + `","start_height":1},"features":[{"id":"<svg onload=alert(2)>","data":""}],"total_ms":2}` +
-		"\n" + hostile + "\n"
+		strings.ReplaceAll(hostile, `"`, `\"`) + `","start_height":1},"features":[{"id":"<svg onload=alert(2)>","data":""}],"total_ms":2,` +
+		`"error":"handshake: 198.51.100.7:8333: read verack: ` + strings.ReplaceAll(hostile, `"`, `\"`) + `"}` +
+		"\n" + hostile + "\n" +
+		// The longest strings a peer or an address can bring wrap in their
+		// cells and leave the other columns readable.
+		`{"addr":"` + strings.Repeat("a", 56) + `.onion:8333","status":"OK","transport":"v2","peer":{"protocol_version":70016,` +
+		`"user_agent":"/` + strings.Repeat("x", 254) + `/","start_height":1},"features":[{"id":"` + strings.Repeat("f", 200) +
+		`","data":""}],"total_ms":2}` + "\n"
 	if err := d.Load(strings.NewReader(in), "hostile"); err != nil {
 		t.Fatal(err)
 	}
 	b.open(t, writePage(t, d))
+	tableFits(t, b)
 	got := eval[map[string]any](t, b, `({
 		imgs: document.querySelectorAll("img").length,
 		scripts: document.scripts.length,
 		ua: document.querySelector("#nodes td.ua").textContent,
+		err: document.querySelector("#nodes td.err").textContent,
+		title: document.querySelector("#nodes td.err").title,
 		bad: document.querySelector("#malformed code").textContent,
 		svgs: document.querySelectorAll("figure svg").length,
 		inner: document.querySelectorAll("figure svg svg").length,
 	})`)
 	if got["imgs"] != float64(0) || got["scripts"] != float64(1) || got["ua"] != hostile || got["bad"] != hostile ||
-		got["inner"] != float64(0) {
+		got["inner"] != float64(0) || got["err"] != "read verack · other" ||
+		got["title"] != "handshake: 198.51.100.7:8333: read verack: "+hostile {
 		t.Errorf("the hostile strings became markup: %v", got)
 	}
 	b.check(t)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,33 @@ func texts(n *html.Node, tag string) []string {
 	return out
 }
 
+// titles returns the title attribute of every td of class err, in order.
+func titles(n *html.Node) []string {
+	var out []string
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Data == "td" {
+			class, title := "", ""
+			for _, a := range n.Attr {
+				switch a.Key {
+				case "class":
+					class = a.Val
+				case "title":
+					title = a.Val
+				}
+			}
+			if slices.Contains(strings.Fields(class), "err") {
+				out = append(out, title)
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return out
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if strings.Contains(x, s) {
@@ -123,6 +151,11 @@ func TestRenderEscapesPeerStrings(t *testing.T) {
 	doc := parsePage(t, b.Bytes())
 	if tds := texts(doc, "td"); !contains(tds, hostile) || !contains(tds, hostile+"feature") {
 		t.Errorf("the hostile strings are not in the table as text: %q", tds)
+	}
+	// The error cell shows the step and class; its title, the whole error.
+	if tds, ts := texts(doc, "td"), titles(doc); !contains(tds, "read verack · other") ||
+		len(ts) != 1 || ts[0] != "handshake: 198.51.100.9:8333: read verack: "+hostile {
+		t.Errorf("the error cell is not the step and class titled with the whole error: %q", ts)
 	}
 	// The charts label bars with the user agent, shortened, and the command.
 	if svgText := texts(doc, "text"); !contains(svgText, label(hostile)) || !contains(svgText, label(hostile+"cmd")) {
@@ -219,8 +252,9 @@ func TestWriteFileResults(t *testing.T) {
 		}
 	}
 	tds := texts(doc, "td")
-	if !contains(tds, "/Satoshi:29.0.0/") || !contains(tds, "connect: connection refused") {
-		t.Errorf("table %q", tds)
+	if !contains(tds, "/Satoshi:29.0.0/") || !contains(tds, "connect · refused") ||
+		!slices.Equal(titles(doc), []string{"handshake: 192.0.2.2:8333: connect: connection refused"}) {
+		t.Errorf("table %q, error titles %q", tds, titles(doc))
 	}
 	// A value that is no record is counted, as a bad line would be.
 	if err := WriteFile(path, f, []json.RawMessage{json.RawMessage(`{"no":"record"}`)}); err != nil {
@@ -282,4 +316,57 @@ func BenchmarkRender(b *testing.B) {
 	}
 	b.ReportMetric(float64(page.Len())/float64(in.Len()), "page/input")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(d.Nodes)), "ns/node")
+}
+
+// Every row has a cell under every heading, whatever its outcome, and the
+// error column says what went wrong in a few words: nothing, the step and
+// class, or why the address was skipped.
+func TestRenderErrorColumn(t *testing.T) {
+	d := &Data{}
+	for _, rec := range []string{
+		`{"addr":"192.0.2.1:8333","status":"OK","transport":"v1","peer":{"protocol_version":70016,"user_agent":"/a/"},"total_ms":1}`,
+		`{"addr":"192.0.2.2:8333","status":"FAILED","error":"handshake: 192.0.2.2:8333: key exchange: i/o timeout"}`,
+		`{"addr":"10.0.0.1:8333","status":"SKIPPED","skipped":"private address","depth":1,"addrs_given":0}`,
+	} {
+		if err := d.AddJSON([]byte(rec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b bytes.Buffer
+	if err := Render(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	doc := parsePage(t, b.Bytes())
+	var rows [][]string
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Data == "tr" {
+			var cells []string
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				if c.Type == html.ElementNode {
+					cells = append(cells, texts(c, c.Data)[0])
+				}
+			}
+			rows = append(rows, cells)
+			return
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	if len(rows) != 4 {
+		t.Fatalf("%d rows, want a heading and 3 nodes: %q", len(rows), rows)
+	}
+	if rows[0][3] != "error" {
+		t.Fatalf("column 4 is %q, want the error", rows[0][3])
+	}
+	for i, want := range []string{"", "key exchange · timeout", "private address"} {
+		if r := rows[i+1]; len(r) != len(rows[0]) || r[3] != want {
+			t.Errorf("row %d: %q; want %d cells, the error column %q", i+1, r, len(rows[0]), want)
+		}
+	}
+	if ts := titles(doc); !slices.Equal(ts, []string{"handshake: 192.0.2.2:8333: key exchange: i/o timeout"}) {
+		t.Errorf("error titles %q", ts)
+	}
 }
