@@ -85,7 +85,7 @@ func TestReportErrors(t *testing.T) {
 // -db reads a real database built from the seeder's schema; without files
 // it does not wait for standard input.
 func TestReportDB(t *testing.T) {
-	schema, err := os.ReadFile("../internal/report/testdata/seeder-schema.sql")
+	schema, err := os.ReadFile("../seeder/schema.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
