@@ -20,7 +20,8 @@
 // becomes the connection's deadline, and cancelling it unblocks the call at
 // once. No goroutine started by a call outlives it.
 //
-// Sweep handshakes with every address a network's DNS seeds name. DialConn
+// Sweep handshakes with every address a network's DNS seeds name;
+// ResolveSeeds gives those addresses to programs that dial on their own. DialConn
 // keeps the connection open for programs that go on talking, such as
 // crawlers: Conn reads and writes btcd's wire/v2 messages over either
 // transport and GetAddrs gathers the addresses a node knows. SOCKS5 reaches

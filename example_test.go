@@ -72,7 +72,7 @@ func ExampleHandshake() {
 		})
 	}()
 
-	params, _ := handshake.Network("testnet3")
+	params, _ := handshake.ParseNetwork("testnet3")
 	res, err := handshake.Handshake(context.Background(), client, handshake.Options{ChainParams: params})
 	fmt.Println(res.Status, res.NegotiatedVersion, err)
 	// Output:
@@ -135,7 +135,7 @@ func ExampleSweep() {
 	defer n.Close()
 
 	sum, err := handshake.Sweep(context.Background(), handshake.SweepOptions{
-		Options:      handshake.Options{ChainParams: n.Params(&chaincfg.MainNetParams), Timeout: 10 * time.Second},
+		Handshake:    handshake.Options{ChainParams: n.Params(&chaincfg.MainNetParams), Timeout: 10 * time.Second},
 		Resolver:     n.Seed.Resolver(),
 		AllowPrivate: true, // the simulated nodes live on loopback
 	}, func(r handshake.Result) { /* each node's Result, as it completes */ })
@@ -145,4 +145,37 @@ func ExampleSweep() {
 	fmt.Printf("%d addresses: %d OK | %d PARTIALLY OK | %d FAILED\n", sum.Addresses, sum.Completed, sum.Partial, sum.Failed)
 	// Output:
 	// 4 addresses: 2 OK | 1 PARTIALLY OK | 1 FAILED
+}
+
+// Resolve a network's DNS seeds without dialling, as a crawler does to find
+// where to start: here a seed on loopback naming documentation addresses.
+func ExampleResolveSeeds() {
+	seed, err := handshaketest.NewSeed(map[string][]netip.Addr{
+		"seed.example.test.": {netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("192.168.1.2")},
+		"x9.filter.test.":    {netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("2001:db8::8")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer seed.Close()
+
+	addrs, seeds, err := handshake.ResolveSeeds(context.Background(), handshake.SeedOptions{
+		Seeds: []chaincfg.DNSSeed{
+			{Host: "seed.example.test."},
+			{Host: "filter.test.", HasFiltering: true},
+		},
+		RequiredServices: wire.SFNodeNetwork | wire.SFNodeWitness, // asks filter.test. as x9.
+		Resolver:         seed.Resolver(),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(addrs)
+	for _, s := range seeds {
+		fmt.Println(s.Query, s.Addrs, "skipped:", s.Skipped)
+	}
+	// Output:
+	// [203.0.113.7:8333 [2001:db8::8]:8333]
+	// seed.example.test. 2 skipped: [192.168.1.2:8333]
+	// x9.filter.test. 2 skipped: []
 }

@@ -235,7 +235,7 @@ func TestSweepLoad(t *testing.T) {
 		// v1: the farm's peers speak nothing else, and a v2 attempt
 		// before each would double the connections and, under -race,
 		// spend most of the time generating keys.
-		Options:     handshake.Options{Timeout: timeout, Transport: handshake.TransportV1},
+		Handshake:   handshake.Options{Timeout: timeout, Transport: handshake.TransportV1},
 		Addrs:       farm.addrs,
 		Concurrency: concurrency,
 	}, func(r handshake.Result) { // never called concurrently
@@ -370,7 +370,7 @@ func TestFDExhaustionChild(t *testing.T) {
 	// The default transport: each v1 peer takes a v2 attempt and a v1
 	// reconnection, either of which may run out of descriptors.
 	_, err = handshake.Sweep(ctx, handshake.SweepOptions{
-		Options:     handshake.Options{Timeout: 10 * time.Second},
+		Handshake:   handshake.Options{Timeout: 10 * time.Second},
 		Addrs:       addrs,
 		Concurrency: 200,
 	}, func(r handshake.Result) {

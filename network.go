@@ -6,17 +6,17 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/v2"
 )
 
-// NetworkNames returns the names Network accepts, in a stable order for
+// NetworkNames returns the names ParseNetwork accepts, in a stable order for
 // flag help.
 func NetworkNames() []string {
 	return []string{"mainnet", "testnet3", "testnet4", "signet", "regtest", "simnet"}
 }
 
-// Network returns the chain parameters for a network name as used by
+// ParseNetwork returns the chain parameters for a network name as used by
 // Bitcoin Core's and btcd's command lines ("mainnet", "testnet3",
 // "testnet4", "signet", "regtest", "simnet"), so programs can offer a
 // -network flag without a table of their own.
-func Network(name string) (*chaincfg.Params, error) {
+func ParseNetwork(name string) (*chaincfg.Params, error) {
 	switch name {
 	case "mainnet", "main":
 		return &chaincfg.MainNetParams, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -19,10 +18,13 @@ const DefaultConcurrency = 64
 
 // SweepOptions configures Sweep. The zero value sweeps mainnet's DNS seeds.
 type SweepOptions struct {
-	// Options configures each handshake. Its ChainParams choose the seeds
+	// Handshake configures each handshake. Its ChainParams choose the seeds
 	// and the port, and its Timeout bounds each address (default
-	// DefaultTimeout), derived from the context given to Sweep.
-	Options
+	// DefaultTimeout) and each seed's lookup, derived from the context
+	// given to Sweep. A named field rather than an embedded Options, so
+	// that the handshake's fields and the sweep's can never shadow each
+	// other.
+	Handshake Options
 
 	// Seeds are the DNS seeds to resolve. Default: ChainParams.DNSSeeds,
 	// unless Addrs is set, in which case no seed is resolved.
@@ -52,17 +54,8 @@ type SweepOptions struct {
 
 	// AllowPrivate dials addresses a seed returns in loopback, private,
 	// link-local, multicast, shared or unspecified ranges. By default they
-	// are skipped, so that a hostile seed cannot turn a sweep into a scan
-	// of the user's own network.
+	// are skipped (see SeedOptions.AllowPrivate).
 	AllowPrivate bool
-}
-
-// SeedResult is the outcome of resolving one DNS seed.
-type SeedResult struct {
-	Host  string // the seed as configured
-	Query string // the name asked, with the service-filter prefix if any
-	Addrs int    // addresses it returned
-	Err   error  // the resolution error, if any
 }
 
 // SweepSummary reports a finished sweep.
@@ -74,7 +67,7 @@ type SweepSummary struct {
 	// Completed, Partial and Failed count the Results by Status.
 	Completed, Partial, Failed int
 	// Skipped lists the seed-returned addresses not dialled because they
-	// are private (see SweepOptions.AllowPrivate).
+	// are private (see SweepOptions.AllowPrivate), each once.
 	Skipped []string
 	Elapsed time.Duration
 }
@@ -89,14 +82,14 @@ type SweepSummary struct {
 func Sweep(ctx context.Context, opts SweepOptions, fn func(Result)) (SweepSummary, error) {
 	start := time.Now()
 	var sum SweepSummary
-	o, err := opts.Options.withDefaults()
+	o, err := opts.Handshake.withDefaults()
 	if err != nil {
 		return sum, fmt.Errorf("handshake: sweep: %w", err)
 	}
 	if opts.Concurrency < 0 {
 		return sum, fmt.Errorf("handshake: sweep: %w: negative concurrency", ErrInvalidOptions)
 	}
-	opts.Options = o
+	opts.Handshake = o
 
 	addrs := opts.resolve(ctx, &sum)
 	sum.Addresses = len(addrs)
@@ -136,7 +129,7 @@ func Sweep(ctx context.Context, opts SweepOptions, fn func(Result)) (SweepSummar
 			continue
 		}
 		g.Go(func() error {
-			res, _ := Dial(ctx, addr, opts.Options)
+			res, _ := Dial(ctx, addr, opts.Handshake)
 			emit(res)
 			return nil // a failed address is a Result, never the group's error
 		})
@@ -160,66 +153,37 @@ func (opts *SweepOptions) resolve(ctx context.Context, sum *SweepSummary) []stri
 			addrs = append(addrs, a)
 		}
 	}
+	params := opts.Handshake.ChainParams
 	for _, a := range opts.Addrs {
-		add(withDefaultPort(a, opts.ChainParams.DefaultPort))
+		add(withDefaultPort(a, params.DefaultPort))
 	}
 	seeds := opts.Seeds
-	if seeds == nil && len(opts.Addrs) == 0 {
-		seeds = opts.ChainParams.DNSSeeds
+	if seeds == nil && len(opts.Addrs) != 0 {
+		seeds = []chaincfg.DNSSeed{} // the caller named the addresses
 	}
-	resolver := opts.Resolver
-	if resolver == nil {
-		resolver = net.DefaultResolver
+	// The options were checked by withDefaults; an ended ctx is Sweep's
+	// to report.
+	found, results, _ := ResolveSeeds(ctx, SeedOptions{
+		ChainParams:      params,
+		Seeds:            seeds,
+		RequiredServices: opts.RequiredServices,
+		Resolver:         opts.Resolver,
+		Timeout:          opts.Handshake.Timeout,
+		AllowPrivate:     opts.AllowPrivate,
+	})
+	sum.Seeds = results
+	for _, a := range found {
+		add(a)
 	}
-	sum.Seeds = make([]SeedResult, len(seeds))
-	found := make([][]netip.Addr, len(seeds))
-	var wg sync.WaitGroup
-	for i, seed := range seeds {
-		query := seed.Host
-		if opts.RequiredServices != 0 && seed.HasFiltering {
-			query = fmt.Sprintf("x%x.%s", uint64(opts.RequiredServices), seed.Host)
-		}
-		sum.Seeds[i] = SeedResult{Host: seed.Host, Query: query}
-		wg.Go(func() {
-			ctx, cancel := opts.bound(ctx)
-			defer cancel()
-			ips, err := resolver.LookupNetIP(ctx, "ip", query)
-			found[i], sum.Seeds[i].Err = ips, err
-			sum.Seeds[i].Addrs = len(ips)
-		})
-	}
-	wg.Wait()
-	port := opts.ChainParams.DefaultPort
-	for _, ips := range found {
-		for _, ip := range ips {
-			a := net.JoinHostPort(ip.Unmap().String(), port)
-			if !opts.AllowPrivate && !IsPublic(ip) {
-				if !seen[a] {
-					seen[a] = true
-					sum.Skipped = append(sum.Skipped, a)
-				}
-				continue
+	for _, r := range results {
+		for _, a := range r.Skipped {
+			if !seen[a] { // an explicit address, or skipped already
+				seen[a] = true
+				sum.Skipped = append(sum.Skipped, a)
 			}
-			add(a)
 		}
 	}
 	return addrs
-}
-
-// sharedV4 is the carrier-grade NAT range (RFC 6598), private in all but name.
-var sharedV4 = netip.MustParsePrefix("100.64.0.0/10")
-
-// IsPublic reports whether ip may be dialled on a stranger's word alone: a
-// seed's answer, a peer's gossip. Loopback, private (RFC 1918, fc00::/7),
-// link-local, multicast, shared (100.64/10), 0/8 and unspecified addresses
-// are not: a hostile seed or peer must not aim a sweep or a crawl at the
-// user's own network.
-func IsPublic(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	return ip.IsValid() && !ip.IsLoopback() && !ip.IsPrivate() && !ip.IsUnspecified() &&
-		!ip.IsLinkLocalUnicast() && !ip.IsMulticast() && !ip.IsInterfaceLocalMulticast() &&
-		!ip.IsLinkLocalMulticast() && !sharedV4.Contains(ip) &&
-		!(ip.Is4() && ip.As4()[0] == 0)
 }
 
 // failedResult is the Result of an address that was never dialled.
@@ -233,17 +197,4 @@ func orDefault(v, def int) int {
 		return def
 	}
 	return v
-}
-
-// NewResolver returns a resolver that sends every DNS query to server
-// ("host:port"), whatever the system's configuration says: for a sweep
-// through a chosen DNS server.
-func NewResolver(server string) *net.Resolver {
-	return &net.Resolver{
-		PreferGo: true,
-		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, server)
-		},
-	}
 }

@@ -82,7 +82,7 @@ func BenchmarkSweep(b *testing.B) {
 	addrs := startSweepPeers(b, peers, delay)
 	ideal := time.Duration(peers/concurrency) * delay
 	opts := handshake.SweepOptions{
-		Options:     handshake.Options{Timeout: 30 * time.Second, Transport: handshake.TransportV1},
+		Handshake:   handshake.Options{Timeout: 30 * time.Second, Transport: handshake.TransportV1},
 		Addrs:       addrs,
 		Concurrency: concurrency,
 	}

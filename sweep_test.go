@@ -72,7 +72,7 @@ func TestSweepSimulatedNetwork(t *testing.T) {
 	n := startNetwork(t, handshaketest.NetworkConfig{Peers: cfgs, Seeds: []string{"one.seed.test.", "two.seed.test."}})
 	got := newCollect(t)
 	sum, err := handshake.Sweep(testContext(t, 60*time.Second), handshake.SweepOptions{
-		Options:      handshake.Options{ChainParams: n.Params(&chaincfg.MainNetParams), Timeout: 5 * time.Second},
+		Handshake:    handshake.Options{ChainParams: n.Params(&chaincfg.MainNetParams), Timeout: 5 * time.Second},
 		Resolver:     n.Seed.Resolver(),
 		Concurrency:  100,
 		AllowPrivate: true,
@@ -127,8 +127,8 @@ func TestSweepSkipsPrivateUnlessAllowed(t *testing.T) {
 	t.Parallel()
 	n := startNetwork(t, handshaketest.NetworkConfig{Peers: handshaketest.Mix(5), FirstIP: netip.MustParseAddr("127.2.0.1")})
 	opts := handshake.SweepOptions{
-		Options:  handshake.Options{ChainParams: n.Params(&chaincfg.MainNetParams), Timeout: time.Second},
-		Resolver: n.Seed.Resolver(),
+		Handshake: handshake.Options{ChainParams: n.Params(&chaincfg.MainNetParams), Timeout: time.Second},
+		Resolver:  n.Seed.Resolver(),
 	}
 	got := newCollect(t)
 	sum, err := handshake.Sweep(testContext(t, 10*time.Second), opts, got.add)
@@ -139,7 +139,7 @@ func TestSweepSkipsPrivateUnlessAllowed(t *testing.T) {
 	// Explicit addresses are the caller's choice and always dialled, also
 	// when a seed names them too.
 	opts.Addrs = n.Addrs()[:2]
-	opts.Seeds = opts.ChainParams.DNSSeeds
+	opts.Seeds = opts.Handshake.ChainParams.DNSSeeds
 	sum, err = handshake.Sweep(testContext(t, 10*time.Second), opts, got.add)
 	if err != nil || sum.Addresses != 2 || len(sum.Skipped) != 3 {
 		t.Errorf("with Addrs: err %v, %+v", err, sum)
@@ -159,7 +159,7 @@ func TestSweepCancelAccountsForEveryAddress(t *testing.T) {
 	got := newCollect(t)
 	var once sync.Once
 	sum, err := handshake.Sweep(ctx, handshake.SweepOptions{
-		Options:     handshake.Options{ChainParams: n.Params(&chaincfg.MainNetParams), Timeout: -1},
+		Handshake:   handshake.Options{ChainParams: n.Params(&chaincfg.MainNetParams), Timeout: -1},
 		Addrs:       n.Addrs(),
 		Concurrency: 4,
 		OnResolved:  func(handshake.SweepSummary) { once.Do(func() { time.AfterFunc(100*time.Millisecond, cancel) }) },
@@ -186,7 +186,7 @@ func TestSweepSeedFailures(t *testing.T) {
 	params := n.Params(&chaincfg.MainNetParams)
 	params.DNSSeeds = append(params.DNSSeeds, chaincfg.DNSSeed{Host: "broken.seed.test."}, chaincfg.DNSSeed{Host: "missing.seed.test."})
 	opts := handshake.SweepOptions{
-		Options:      handshake.Options{ChainParams: params, Timeout: time.Second},
+		Handshake:    handshake.Options{ChainParams: params, Timeout: time.Second},
 		Resolver:     n.Seed.Resolver(),
 		AllowPrivate: true,
 	}
@@ -215,7 +215,7 @@ func TestSweepServiceFilter(t *testing.T) {
 	n := startNetwork(t, handshaketest.NetworkConfig{Peers: handshaketest.Mix(1), FirstIP: netip.MustParseAddr("127.5.0.1")})
 	n.Seed.Set("x9.filter.test.", n.Seed.Records("seed.handshake.test."))
 	sum, err := handshake.Sweep(testContext(t, 10*time.Second), handshake.SweepOptions{
-		Options: handshake.Options{ChainParams: n.Params(&chaincfg.MainNetParams), Timeout: time.Second},
+		Handshake: handshake.Options{ChainParams: n.Params(&chaincfg.MainNetParams), Timeout: time.Second},
 		Seeds: []chaincfg.DNSSeed{
 			{Host: "filter.test.", HasFiltering: true},
 			{Host: "seed.handshake.test."}, // cannot filter: asked plainly

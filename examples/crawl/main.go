@@ -103,7 +103,7 @@ func parse(args []string) (*config, error) {
 			return nil, fmt.Errorf("%s %q: want host:port", name, v)
 		}
 	}
-	if _, err := handshake.Network(c.network); err != nil {
+	if _, err := handshake.ParseNetwork(c.network); err != nil {
 		return nil, err
 	}
 	var err error
@@ -129,7 +129,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	params, _ := handshake.Network(c.network)
+	params, _ := handshake.ParseNetwork(c.network)
 	cr := &crawler{
 		// The library's defaults are the polite ones: its own user
 		// agent, no transaction relay.

@@ -47,7 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return usage(err)
 	}
-	params, err := handshake.Network(*network)
+	params, err := handshake.ParseNetwork(*network)
 	if err != nil {
 		return usage(err)
 	}

@@ -97,7 +97,7 @@ func parse(args []string) (*config, error) {
 			return nil, fmt.Errorf("-services %q: want hexadecimal service bits", c.services)
 		}
 	}
-	if _, err := handshake.Network(c.network); err != nil {
+	if _, err := handshake.ParseNetwork(c.network); err != nil {
 		return nil, err
 	}
 	var err error
@@ -124,9 +124,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	params, _ := handshake.Network(c.network)
+	params, _ := handshake.ParseNetwork(c.network)
 	opts := handshake.SweepOptions{
-		Options:      handshake.Options{ChainParams: params, Timeout: c.timeout, Transport: c.transport},
+		Handshake:    handshake.Options{ChainParams: params, Timeout: c.timeout, Transport: c.transport},
 		Concurrency:  c.concurrency,
 		AllowPrivate: c.allowPrivate,
 	}
@@ -138,18 +138,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer demo.close()
 		lg.Log("INFO", "Started a simulated network of %d nodes on loopback, named by a DNS seed at %s", c.demoPeers, demo.seedAddr)
-		opts.ChainParams = demo.params
+		opts.Handshake.ChainParams = demo.params
 		opts.Resolver = demo.resolver
 		opts.AllowPrivate = true // the simulated nodes live on loopback
 		if !c.timeoutSet {
-			opts.Timeout = 2 * time.Second // its silent nodes need not hold the demo long
+			opts.Handshake.Timeout = 2 * time.Second // its silent nodes need not hold the demo long
 		}
 	}
 	if c.resolver != "" {
 		opts.Resolver = handshake.NewResolver(c.resolver)
 	}
 	for _, s := range c.seeds {
-		opts.Seeds = append(opts.Seeds, chaincfg.DNSSeed{Host: s, HasFiltering: seedFilters(opts.ChainParams, s)})
+		opts.Seeds = append(opts.Seeds, chaincfg.DNSSeed{Host: s, HasFiltering: seedFilters(opts.Handshake.ChainParams, s)})
 	}
 	opts.Addrs = c.addrs
 	if c.services != "" {
@@ -157,12 +157,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		opts.RequiredServices = wire.ServiceFlag(bits)
 	}
 	if c.verbose {
-		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		opts.Handshake.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 
 	seeds := opts.Seeds
 	if seeds == nil && len(opts.Addrs) == 0 {
-		seeds = opts.ChainParams.DNSSeeds
+		seeds = opts.Handshake.ChainParams.DNSSeeds
 	}
 	for _, s := range seeds {
 		lg.Log("INFO", "Resolving DNS seed `%s`", s.Host)
