@@ -27,6 +27,12 @@
 // transport and GetAddrs gathers the addresses a node knows. SOCKS5 reaches
 // .onion addresses through Tor.
 //
+// Conn reads and writes btcd's wire/v2 message types on purpose: the
+// package wraps btcd's codec rather than copying it. The module's major
+// version therefore moves with wire/v2's: a wire/v3 means a v2 of this
+// module. No other module's types appear in the API (chaincfg/v2's Params
+// describes a network, and is kept for the same reason).
+//
 // The handshaketest package provides fake nodes, simulated networks and a
 // fake DNS seed on loopback for testing code built on this one.
 package handshake
