@@ -60,7 +60,7 @@ func TestConnExchange(t *testing.T) {
 				ctx := testContext(t, 10*time.Second)
 				p := startPeer(t, handshaketest.Config{Behavior: handshaketest.Core, V2: true})
 				c := dialConn(t, ctx, p.Addr(), handshake.Options{Transport: tr, NoPong: noPong})
-				if r := c.Result(); r.Status != handshake.Completed || r.Transport != tr {
+				if r := c.Result(); r.Status != handshake.StatusOK || r.Transport != tr {
 					t.Fatalf("result %+v", r)
 				}
 				if c.RemoteAddr().String() != p.Addr() || c.LocalAddr() == nil {
@@ -242,13 +242,13 @@ func TestDialConnFailure(t *testing.T) {
 		t.Fatalf("got %v, %v", c, err)
 	}
 	// The failure's Result is kept, as Dial keeps it.
-	if res.Err != err || res.Addr != p.Addr() || res.Status != handshake.Failed {
+	if res.Err != err || res.Addr != p.Addr() || res.Status != handshake.StatusFailed {
 		t.Errorf("Result = %+v", res)
 	}
 
 	close := startPeer(t, handshaketest.Config{Behavior: handshaketest.CloseAfterVersion})
 	c, res, err = handshake.DialConn(ctx, close.Addr(), handshake.Options{Transport: handshake.TransportV1})
-	if c != nil || res.Status != handshake.Partial || res.Peer.UserAgent == "" || !errors.Is(err, handshake.ErrPeerClosed) {
+	if c != nil || res.Status != handshake.StatusPartiallyOK || res.Peer.UserAgent == "" || !errors.Is(err, handshake.ErrPeerClosed) {
 		t.Errorf("close after version: %v, %+v, %v", c, res, err)
 	}
 }

@@ -104,7 +104,7 @@ func TestFaultAtEveryStep(t *testing.T) {
 			d := &faultDialer{write: write, failAt: n}
 			res, err := handshake.Dial(testContext(t, 5*time.Second), peer.Addr(), handshake.Options{Dialer: d, Transport: handshake.TransportV1})
 			if !d.last.failed {
-				if err != nil || res.Status != handshake.Completed {
+				if err != nil || res.Status != handshake.StatusOK {
 					t.Fatalf("fault-free run: %v, %v", res.Status, err)
 				}
 				break
@@ -114,9 +114,9 @@ func TestFaultAtEveryStep(t *testing.T) {
 				t.Fatalf("fault at call %d (write %v): err = %v, want an *Error wrapping the fault", n, write, err)
 			}
 			steps[he.Step] = true
-			wantStatus := handshake.Failed
+			wantStatus := handshake.StatusFailed
 			if he.Step == handshake.StepSendVerack || he.Step == handshake.StepReadVerack {
-				wantStatus = handshake.Partial
+				wantStatus = handshake.StatusPartiallyOK
 			}
 			if res.Status != wantStatus || res.Err != err {
 				t.Errorf("fault at %s: Status = %v, want %v", he.Step, res.Status, wantStatus)
@@ -175,7 +175,7 @@ func TestVerdictBeatsLateWriteError(t *testing.T) {
 	client.Close()
 	wg.Wait()
 	var he *handshake.Error
-	if !errors.Is(err, handshake.ErrPeerTooOld) || !errors.As(err, &he) || he.Step != handshake.StepReadVersion || res.Status != handshake.Partial {
+	if !errors.Is(err, handshake.ErrPeerTooOld) || !errors.As(err, &he) || he.Step != handshake.StepReadVersion || res.Status != handshake.StatusPartiallyOK {
 		t.Errorf("err = %v, status %v; want ErrPeerTooOld at read version", err, res.Status)
 	}
 }

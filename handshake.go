@@ -44,7 +44,7 @@ func dial(ctx context.Context, addr string, opts *Options) (*session, *Result, e
 	start := time.Now()
 	o, err := opts.withDefaults()
 	if err != nil {
-		res, err := failedEarly(addr, 0, StepOptions, err, start)
+		res, err := failedEarly(addr, opts.firstTransport(true), StepOptions, err, start)
 		return nil, res, err
 	}
 	if opts.Timeout == 0 && isOnion(addr) {
@@ -104,17 +104,13 @@ func handshakeOver(ctx context.Context, conn net.Conn, opts *Options) (*session,
 	addr := remoteAddr(conn)
 	o, err := opts.withDefaults()
 	if err != nil {
-		res, err := failedEarly(addr, 0, StepOptions, err, start)
+		res, err := failedEarly(addr, opts.firstTransport(false), StepOptions, err, start)
 		return nil, res, err
 	}
 	bounded, cancel := o.bound(ctx)
 	defer cancel()
 	defer conn.SetDeadline(time.Time{})
-	t := o.Transport
-	if t == TransportAuto {
-		t = TransportV1 // falling back would need a new connection
-	}
-	return run(ctx, bounded, conn, addr, &o, start, 0, t)
+	return run(ctx, bounded, conn, addr, &o, start, 0, o.firstTransport(false))
 }
 
 // bound applies Options.Timeout to ctx.
@@ -281,7 +277,7 @@ func (s *session) exchange() (Step, error) {
 			if err := s.finishWrite(false); err != nil {
 				return StepSendVerack, err
 			}
-			s.res.Status = Completed
+			s.res.Status = StatusOK
 			return step, nil
 		}
 		// Anything else is recorded and skipped: Bitcoin Core ignores
@@ -388,10 +384,10 @@ func (s *session) acceptVersion(payload []byte) error {
 	if err := v.BtcDecode(&s.dec, s.o.ProtocolVersion, wire.BaseEncoding); err != nil {
 		return fmt.Errorf("%w: version: %v", ErrMalformed, err)
 	}
-	s.res.Status = Partial
+	s.res.Status = StatusPartiallyOK
 	s.res.Timings.PeerVersion = time.Since(s.start)
 	s.res.Peer = PeerVersion{
-		ProtocolVersion: v.ProtocolVersion,
+		ProtocolVersion: uint32(v.ProtocolVersion), // as sent; negative ones fail below
 		Services:        v.Services,
 		UserAgent:       v.UserAgent,
 		StartHeight:     v.LastBlock,

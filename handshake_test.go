@@ -65,21 +65,21 @@ func TestDialBehaviours(t *testing.T) {
 		{
 			name:     "bitcoin core order",
 			peer:     handshaketest.Config{Behavior: handshaketest.Core, UserAgent: "/Satoshi:27.1.0/", StartHeight: 870000, Services: wire.SFNodeNetwork | wire.SFNodeWitness},
-			status:   handshake.Completed,
+			status:   handshake.StatusOK,
 			received: []string{"version", "wtxidrelay", "sendaddrv2", "sendtxrcncl", "verack"},
 			features: []string{"wtxidrelay", "sendaddrv2", "sendtxrcncl"},
 		},
 		{
 			name:     "btcd order",
 			peer:     handshaketest.Config{Behavior: handshaketest.Btcd},
-			status:   handshake.Completed,
+			status:   handshake.StatusOK,
 			received: []string{"version", "sendaddrv2", "verack"},
 			features: []string{"sendaddrv2"},
 		},
 		{
 			name:   "garbage",
 			peer:   handshaketest.Config{Behavior: handshaketest.Garbage},
-			status: handshake.Failed,
+			status: handshake.StatusFailed,
 			err:    handshake.ErrWrongNetwork,
 			step:   handshake.StepReadVersion,
 		},
@@ -87,28 +87,28 @@ func TestDialBehaviours(t *testing.T) {
 			name:   "slow drip past the deadline",
 			peer:   handshaketest.Config{Behavior: handshaketest.SlowDrip, DripInterval: 50 * time.Millisecond},
 			opts:   handshake.Options{Timeout: 300 * time.Millisecond},
-			status: handshake.Failed,
+			status: handshake.StatusFailed,
 			err:    context.DeadlineExceeded,
 			step:   handshake.StepReadVersion,
 		},
 		{
 			name:     "bcoin at 70015",
 			peer:     handshaketest.Config{Behavior: handshaketest.Bcoin},
-			status:   handshake.Completed,
+			status:   handshake.StatusOK,
 			received: []string{"version", "verack"},
 			features: []string{},
 		},
 		{
 			name:     "old peer at 70001",
 			peer:     handshaketest.Config{Behavior: handshaketest.Old},
-			status:   handshake.Completed,
+			status:   handshake.StatusOK,
 			received: []string{"version", "verack"},
 			features: []string{},
 		},
 		{
 			name:     "verack before version",
 			peer:     handshaketest.Config{Behavior: handshaketest.VerackBeforeVersion},
-			status:   handshake.Failed,
+			status:   handshake.StatusFailed,
 			err:      handshake.ErrProtocolViolation,
 			step:     handshake.StepReadVersion,
 			received: []string{"verack"},
@@ -116,14 +116,14 @@ func TestDialBehaviours(t *testing.T) {
 		{
 			name:   "wrong magic",
 			peer:   handshaketest.Config{Behavior: handshaketest.WrongMagic},
-			status: handshake.Failed,
+			status: handshake.StatusFailed,
 			err:    handshake.ErrWrongNetwork,
 			step:   handshake.StepReadVersion,
 		},
 		{
 			name:   "bad checksum",
 			peer:   handshaketest.Config{Behavior: handshaketest.BadChecksum},
-			status: handshake.Failed,
+			status: handshake.StatusFailed,
 			err:    handshake.ErrMalformed,
 			step:   handshake.StepReadVersion,
 		},
@@ -131,14 +131,14 @@ func TestDialBehaviours(t *testing.T) {
 			name:   "silence times out",
 			peer:   handshaketest.Config{Behavior: handshaketest.Silent},
 			opts:   handshake.Options{Timeout: 200 * time.Millisecond},
-			status: handshake.Failed,
+			status: handshake.StatusFailed,
 			err:    context.DeadlineExceeded,
 			step:   handshake.StepReadVersion,
 		},
 		{
 			name:     "close after version",
 			peer:     handshaketest.Config{Behavior: handshaketest.CloseAfterVersion},
-			status:   handshake.Partial,
+			status:   handshake.StatusPartiallyOK,
 			err:      handshake.ErrPeerClosed,
 			step:     handshake.StepReadVerack,
 			received: []string{"version"},
@@ -147,7 +147,7 @@ func TestDialBehaviours(t *testing.T) {
 		{
 			name:     "self connection",
 			peer:     handshaketest.Config{Behavior: handshaketest.SelfEcho},
-			status:   handshake.Partial,
+			status:   handshake.StatusPartiallyOK,
 			err:      handshake.ErrSelfConnection,
 			step:     handshake.StepReadVersion,
 			received: []string{"version"},
@@ -156,7 +156,7 @@ func TestDialBehaviours(t *testing.T) {
 		{
 			name:     "too old",
 			peer:     handshaketest.Config{Behavior: handshaketest.TooOld},
-			status:   handshake.Partial,
+			status:   handshake.StatusPartiallyOK,
 			err:      handshake.ErrPeerTooOld,
 			step:     handshake.StepReadVersion,
 			received: []string{"version"},
@@ -165,14 +165,14 @@ func TestDialBehaviours(t *testing.T) {
 		{
 			name:   "flood of unknown messages",
 			peer:   handshaketest.Config{Behavior: handshaketest.UnknownFlood},
-			status: handshake.Partial,
+			status: handshake.StatusPartiallyOK,
 			err:    handshake.ErrLimitExceeded,
 			step:   handshake.StepReadVerack,
 		},
 		{
 			name:   "oversized claimed payload",
 			peer:   handshaketest.Config{Behavior: handshaketest.OversizedPayload},
-			status: handshake.Failed,
+			status: handshake.StatusFailed,
 			err:    handshake.ErrMessageTooLarge,
 			step:   handshake.StepReadVersion,
 		},
@@ -221,7 +221,7 @@ func TestDialBehaviours(t *testing.T) {
 			if res.BytesSent == 0 || res.Timings.Total <= 0 || res.Timings.Connect <= 0 {
 				t.Errorf("missing counters: sent %d, timings %+v", res.BytesSent, res.Timings)
 			}
-			if res.Status == handshake.Failed {
+			if res.Status == handshake.StatusFailed {
 				if res.Peer != (handshake.PeerVersion{}) || res.Timings.PeerVersion != 0 {
 					t.Errorf("Failed result carries a peer version: %+v", res.Peer)
 				}
@@ -230,7 +230,7 @@ func TestDialBehaviours(t *testing.T) {
 			if res.Timings.PeerVersion <= 0 || res.Peer.UserAgent == "" {
 				t.Errorf("peer version not recorded: %+v, %+v", res.Peer, res.Timings)
 			}
-			if res.Status == handshake.Completed && (res.Timings.PeerVerack < res.Timings.PeerVersion || res.Timings.Total < res.Timings.PeerVerack) {
+			if res.Status == handshake.StatusOK && (res.Timings.PeerVerack < res.Timings.PeerVersion || res.Timings.Total < res.Timings.PeerVerack) {
 				t.Errorf("timings out of order: %+v", res.Timings)
 			}
 		})
@@ -328,7 +328,7 @@ func TestCancelUnblocksAtOnce(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	if res.Status != handshake.Failed {
+	if res.Status != handshake.StatusFailed {
 		t.Errorf("Status = %v", res.Status)
 	}
 }
@@ -345,7 +345,7 @@ func TestDialErrors(t *testing.T) {
 
 	res, err := handshake.Dial(testContext(t, 5*time.Second), refused, handshake.Options{})
 	var he *handshake.Error
-	if !errors.As(err, &he) || he.Step != handshake.StepConnect || res.Status != handshake.Failed {
+	if !errors.As(err, &he) || he.Step != handshake.StepConnect || res.Status != handshake.StatusFailed {
 		t.Errorf("refused: err = %v, status %v; want a connect-step *Error", err, res.Status)
 	}
 
@@ -386,7 +386,7 @@ func TestHandshakeOverPipe(t *testing.T) {
 	res, err := handshake.Handshake(ctx, client, handshake.Options{})
 	client.Close()
 	wg.Wait()
-	if err != nil || res.Status != handshake.Completed {
+	if err != nil || res.Status != handshake.StatusOK {
 		t.Fatalf("Handshake = %v, %v", res.Status, err)
 	}
 	if res.Addr != "pipe" || res.Timings.Connect != 0 {
@@ -418,7 +418,7 @@ func TestResultJSON(t *testing.T) {
 }
 
 func TestStatusString(t *testing.T) {
-	for s, want := range map[handshake.Status]string{handshake.Completed: "OK", handshake.Partial: "PARTIALLY OK", handshake.Failed: "FAILED"} {
+	for s, want := range map[handshake.Status]string{handshake.StatusOK: "OK", handshake.StatusPartiallyOK: "PARTIALLY OK", handshake.StatusFailed: "FAILED"} {
 		if s.String() != want {
 			t.Errorf("%d.String() = %q, want %q", s, s, want)
 		}

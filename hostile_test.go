@@ -39,7 +39,7 @@ type hostileCase struct {
 }
 
 func hostileCases() []hostileCase {
-	failed, partial := handshake.Failed, handshake.Partial
+	failed, partial := handshake.StatusFailed, handshake.StatusPartiallyOK
 	read1, read2 := handshake.StepReadVersion, handshake.StepReadVerack
 	return []hostileCase{
 		{name: "silence", kind: handshaketest.Silent,
@@ -59,7 +59,7 @@ func hostileCases() []hostileCase {
 		{name: "garbage", kind: handshaketest.Garbage,
 			status: failed, err: handshake.ErrWrongNetwork, step: read1},
 		{name: "256-byte user agent", kind: handshaketest.MaxUserAgent,
-			status: handshake.Completed},
+			status: handshake.StatusOK},
 		{name: "257-byte user agent", kind: handshaketest.UserAgentTooLong,
 			status: failed, err: handshake.ErrMalformed, step: read1},
 		{name: "duplicate version", kind: handshaketest.DuplicateVersion,

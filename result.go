@@ -9,25 +9,26 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
-// Status classifies how far a handshake got.
+// Status classifies how far a handshake got. Each constant is named after
+// the label it prints, the labels users of the original tool know.
 type Status int
 
 const (
-	// Failed: no version message arrived from the peer.
-	Failed Status = iota
-	// Partial: the peer's version arrived but the handshake did not complete.
-	Partial
-	// Completed: both sides exchanged version and verack.
-	Completed
+	// StatusFailed ("FAILED"): no version message arrived from the peer.
+	StatusFailed Status = iota
+	// StatusPartiallyOK ("PARTIALLY OK"): the peer's version arrived but
+	// the handshake did not complete.
+	StatusPartiallyOK
+	// StatusOK ("OK"): both sides exchanged version and verack.
+	StatusOK
 )
 
-// String returns the labels users of the original tool know: "OK",
-// "PARTIALLY OK" and "FAILED".
+// String returns "OK", "PARTIALLY OK" or "FAILED".
 func (s Status) String() string {
 	switch s {
-	case Completed:
+	case StatusOK:
 		return "OK"
-	case Partial:
+	case StatusPartiallyOK:
 		return "PARTIALLY OK"
 	default:
 		return "FAILED"
@@ -83,7 +84,11 @@ type NetAddress struct {
 
 // PeerVersion holds the fields of the peer's version message.
 type PeerVersion struct {
-	ProtocolVersion int32            `json:"protocol_version"`
+	// ProtocolVersion is the version the peer announced: uint32 like
+	// every protocol version in this package, the four bytes as sent. A
+	// value above 1<<31-1, negative to Bitcoin Core, fails the handshake
+	// with ErrPeerTooOld.
+	ProtocolVersion uint32           `json:"protocol_version"`
 	Services        wire.ServiceFlag `json:"services"`
 	UserAgent       string           `json:"user_agent"`
 	StartHeight     int32            `json:"start_height"`
@@ -110,8 +115,9 @@ type Result struct {
 	// Addr is the address dialled, or the connection's remote address.
 	Addr   string
 	Status Status
-	// Transport is the transport the exchange used: TransportV1 or
-	// TransportV2.
+	// Transport is the transport the exchange used, or, when the call
+	// failed before any exchange, the one it would have tried first:
+	// TransportV1 or TransportV2, never TransportAuto.
 	Transport Transport
 	// Fallback says why Dial fell back from v2 to v1; empty when it did
 	// not.
@@ -119,7 +125,7 @@ type Result struct {
 	// SessionID is the BIP324 session id in hex, as Bitcoin Core's
 	// getpeerinfo shows it, so both ends can be matched; empty on v1.
 	SessionID string
-	// Peer is the peer's version message; zero when Status is Failed.
+	// Peer is the peer's version message; zero when Status is StatusFailed.
 	Peer PeerVersion
 	// NegotiatedVersion is the lower of our and the peer's protocol version.
 	NegotiatedVersion uint32
@@ -136,7 +142,7 @@ type Result struct {
 	// attempts after a fallback.
 	BytesSent     int64
 	BytesReceived int64
-	// Err is the error the call returned, nil when Status is Completed, so
+	// Err is the error the call returned, nil when Status is StatusOK, so
 	// that a Result can stand alone in a sweep.
 	Err error
 }
@@ -177,7 +183,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		BytesSent:         r.BytesSent,
 		BytesReceived:     r.BytesReceived,
 	}
-	if r.Status != Failed {
+	if r.Status != StatusFailed {
 		j.Peer = &r.Peer
 	}
 	if r.Err != nil {

@@ -150,7 +150,7 @@ func TestSOCKS5(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if r := c.Result(); r.Status != handshake.Completed || r.Addr != onionHost+":8333" {
+	if r := c.Result(); r.Status != handshake.StatusOK || r.Addr != onionHost+":8333" {
 		t.Errorf("result %+v", r)
 	}
 	addrs, err := handshake.GetAddrs(ctx, c, handshake.AddrOptions{})
@@ -175,7 +175,7 @@ func TestSOCKS5Auth(t *testing.T) {
 	d := handshake.SOCKS5(s.ln.Addr().String(), &auth)
 	auth.User = "changed later" // SOCKS5 keeps its own copy
 	res, err := handshake.Dial(ctx, onionHost, handshake.Options{Dialer: d, Transport: handshake.TransportV1})
-	if err != nil || res.Status != handshake.Completed {
+	if err != nil || res.Status != handshake.StatusOK {
 		t.Fatalf("with the right credentials: %v, %v", res.Status, err)
 	}
 	for _, auth := range []*handshake.ProxyAuth{nil, {User: "circuit-7", Password: "y"}} {

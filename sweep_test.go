@@ -51,11 +51,11 @@ func (c *collect) add(r handshake.Result) {
 
 // expected is the Status each handshaketest behaviour leads to.
 var expected = map[handshaketest.Behavior]handshake.Status{
-	handshaketest.Core: handshake.Completed, handshaketest.Btcd: handshake.Completed,
-	handshaketest.Bcoin: handshake.Completed, handshaketest.Old: handshake.Completed,
-	handshaketest.Silent: handshake.Failed, handshaketest.CloseAfterVersion: handshake.Partial,
-	handshaketest.WrongMagic: handshake.Failed, handshaketest.TooOld: handshake.Partial,
-	handshaketest.Garbage: handshake.Failed, handshaketest.BadChecksum: handshake.Failed,
+	handshaketest.Core: handshake.StatusOK, handshaketest.Btcd: handshake.StatusOK,
+	handshaketest.Bcoin: handshake.StatusOK, handshaketest.Old: handshake.StatusOK,
+	handshaketest.Silent: handshake.StatusFailed, handshaketest.CloseAfterVersion: handshake.StatusPartiallyOK,
+	handshaketest.WrongMagic: handshake.StatusFailed, handshaketest.TooOld: handshake.StatusPartiallyOK,
+	handshaketest.Garbage: handshake.StatusFailed, handshaketest.BadChecksum: handshake.StatusFailed,
 }
 
 // TestSweepSimulatedNetwork sweeps a few hundred fake nodes named by two
@@ -108,8 +108,8 @@ func TestSweepSimulatedNetwork(t *testing.T) {
 	if len(got.results) != 300 || sum.Addresses != 300 {
 		t.Errorf("%d results, %d addresses; want 300 (duplicates across seeds removed)", len(got.results), sum.Addresses)
 	}
-	if sum.Completed != want[handshake.Completed] || sum.Partial != want[handshake.Partial] || sum.Failed != want[handshake.Failed] {
-		t.Errorf("summary %d/%d/%d, want %v", sum.Completed, sum.Partial, sum.Failed, want)
+	if sum.OK != want[handshake.StatusOK] || sum.PartiallyOK != want[handshake.StatusPartiallyOK] || sum.Failed != want[handshake.StatusFailed] {
+		t.Errorf("summary %d/%d/%d, want %v", sum.OK, sum.PartiallyOK, sum.Failed, want)
 	}
 	total := 0
 	for _, s := range sum.Seeds {

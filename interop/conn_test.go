@@ -37,7 +37,7 @@ func TestBtcdConn(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			if r := c.Result(); r.Transport != v.tr || r.Status != handshake.Completed {
+			if r := c.Result(); r.Transport != v.tr || r.Status != handshake.StatusOK {
 				t.Fatalf("result %+v", r)
 			}
 			const nonce = 0xfeed

@@ -274,7 +274,7 @@ func jsonNode(n node) any {
 func logNode(lg *cli.Logger, n node) {
 	r := n.Result
 	switch r.Status {
-	case handshake.Completed:
+	case handshake.StatusOK:
 		lg.Log("INFO", "`%s`: depth %d, %s over %s, protocol %d, gave %d addresses", n.Addr, n.Depth, r.Peer.UserAgent, r.Transport, r.Peer.ProtocolVersion, n.Gave)
 	default:
 		lg.Log("WARN", "`%s`: depth %d, unreachable: %v", n.Addr, n.Depth, cause(r.Err))

@@ -43,9 +43,9 @@ var serviceNames = []struct {
 func (s *summary) add(n node) {
 	s.addrsGiven += n.Gave
 	switch n.Result.Status {
-	case handshake.Completed:
+	case handshake.StatusOK:
 		s.reached++
-	case handshake.Partial:
+	case handshake.StatusPartiallyOK:
 		s.partial++
 		return
 	default:

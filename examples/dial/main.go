@@ -109,7 +109,7 @@ func checkAddr(a string) error {
 
 func printResult(w io.Writer, r handshake.Result) {
 	fmt.Fprintf(w, "%s: %s over %s in %v\n", r.Addr, r.Status, r.Transport, r.Timings.Total.Round(time.Microsecond))
-	if r.Status != handshake.Failed {
+	if r.Status != handshake.StatusFailed {
 		p := r.Peer
 		fmt.Fprintf(w, "  user agent   %s\n", p.UserAgent)
 		fmt.Fprintf(w, "  protocol     %d (negotiated %d)\n", p.ProtocolVersion, r.NegotiatedVersion)

@@ -198,7 +198,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		lg.Log("WARN", "Sweep interrupted: %v", err)
 	}
-	lg.Log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED", sum.Completed, sum.Partial, sum.Failed)
+	lg.Log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED", sum.OK, sum.PartiallyOK, sum.Failed)
 	lg.Log("INFO", "%d addresses in %v, %d skipped", sum.Addresses, sum.Elapsed.Round(time.Millisecond), len(sum.Skipped))
 	return 0
 }
@@ -207,7 +207,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // with the reason when it was partial, ERROR with the cause when it failed.
 func logResult(lg *cli.Logger, r handshake.Result) {
 	switch r.Status {
-	case handshake.Completed:
+	case handshake.StatusOK:
 		over := r.Transport.String()
 		if r.Fallback != "" {
 			over += " (fallback)"
@@ -215,7 +215,7 @@ func logResult(lg *cli.Logger, r handshake.Result) {
 		lg.Log("INFO", "`%s`: Handshake OK over %s: %s, protocol %d, height %d, features [%s] in %v",
 			r.Addr, over, r.Peer.UserAgent, r.Peer.ProtocolVersion, r.Peer.StartHeight,
 			strings.Join(r.Features, " "), r.Timings.Total.Round(100*time.Microsecond))
-	case handshake.Partial:
+	case handshake.StatusPartiallyOK:
 		lg.Log("WARN", "`%s`: Handshake incomplete: %s (%s): %v", r.Addr, r.Peer.UserAgent, r.Transport, cause(r.Err))
 	default:
 		lg.Log("ERROR", "`%s`: Handshake attempt failed with: %v", r.Addr, cause(r.Err))
