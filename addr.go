@@ -42,9 +42,6 @@ func (n AddrNetwork) String() string {
 	return fmt.Sprintf("AddrNetwork(%d)", int(n))
 }
 
-// MarshalText encodes the network as its String form.
-func (n AddrNetwork) MarshalText() ([]byte, error) { return []byte(n.String()), nil }
-
 // Addr is an address a peer gossiped in an addr or addrv2 message.
 type Addr struct {
 	Network AddrNetwork `json:"network"`

@@ -1,10 +1,15 @@
 package handshake_test
 
 import (
+	"bytes"
 	"context"
+	"encoding"
+	"encoding/json"
 	"errors"
+	"flag"
 	"math"
 	"net"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -93,4 +98,121 @@ func handshakePipe(o handshake.Options) (handshake.Result, error) {
 	defer server.Close()
 	defer client.Close()
 	return handshake.Handshake(context.Background(), client, o)
+}
+
+// TestResultJSONRoundTrip: the JSON lines our programs write read back into
+// the Results they came from, for every Status, over both transports and
+// after a fallback; the error keeps its text; unknown keys are ignored.
+func TestResultJSONRoundTrip(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 10*time.Second)
+	v2 := startPeer(t, handshaketest.Config{Behavior: handshaketest.Core, V2: true})
+	v1 := startPeer(t, handshaketest.Config{Behavior: handshaketest.Btcd})
+	partial := startPeer(t, handshaketest.Config{Behavior: handshaketest.CloseAfterVersion})
+	var results []handshake.Result
+	for _, addr := range []string{v2.Addr(), v1.Addr(), partial.Addr()} {
+		res, _ := handshake.Dial(ctx, addr, handshake.Options{})
+		results = append(results, res)
+	}
+	res, _ := handshake.Dial(ctx, "127.0.0.1:1", handshake.Options{Transport: handshake.TransportV1}) // nothing listens
+	results = append(results, res)
+
+	for i, want := range []struct {
+		status    handshake.Status
+		transport handshake.Transport
+		fallback  bool
+	}{
+		{handshake.StatusOK, handshake.TransportV2, false},
+		{handshake.StatusOK, handshake.TransportV1, true},
+		{handshake.StatusPartiallyOK, handshake.TransportV1, true},
+		{handshake.StatusFailed, handshake.TransportV1, false},
+	} {
+		r := results[i]
+		if r.Status != want.status || r.Transport != want.transport || (r.Fallback != "") != want.fallback {
+			t.Fatalf("result %d: %v over %v, fallback %q; the cases below need %+v", i, r.Status, r.Transport, r.Fallback, want)
+		}
+	}
+	for _, r := range results {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got handshake.Result
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if !reflect.DeepEqual(normalised(got), normalised(r)) {
+			t.Errorf("round trip of %s:\n got %+v\nwant %+v", b, normalised(got), normalised(r))
+		}
+		if (r.Err == nil) != (got.Err == nil) || r.Err != nil && got.Err.Error() != r.Err.Error() {
+			t.Errorf("error %v came back as %v", r.Err, got.Err)
+		}
+		again, _ := json.Marshal(got)
+		if !bytes.Equal(again, b) {
+			t.Errorf("re-encoded:\n%s\nwant\n%s", again, b)
+		}
+	}
+
+	var got handshake.Result
+	if err := json.Unmarshal([]byte(`{"addr":"a:1","status":"OK","transport":"v2","new_key":[1,2]}`), &got); err != nil ||
+		got.Addr != "a:1" || got.Status != handshake.StatusOK || got.Transport != handshake.TransportV2 {
+		t.Errorf("with an unknown key: %+v, %v", got, err)
+	}
+	for _, bad := range []string{`{"status":"GOOD"}`, `{"transport":"v3"}`, `{"peer":{"addr_recv":{"addr":"nope"}}}`} {
+		if err := json.Unmarshal([]byte(bad), &got); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+// normalised is r with what JSON cannot carry normalised: durations to the
+// microsecond, the error to its text, times to UTC.
+func normalised(r handshake.Result) handshake.Result {
+	for _, d := range []*time.Duration{&r.Timings.Connect, &r.Timings.PeerVersion, &r.Timings.PeerVerack, &r.Timings.Total} {
+		*d = d.Truncate(time.Microsecond)
+	}
+	if r.Err != nil {
+		r.Err = errors.New(r.Err.Error())
+	}
+	r.Peer.Timestamp = r.Peer.Timestamp.UTC()
+	return r
+}
+
+// TestTextRoundTrip: every value of the text-encoded types reads back from
+// its text, and anything else is an error.
+func TestTextRoundTrip(t *testing.T) {
+	t.Parallel()
+	type text interface {
+		encoding.TextMarshaler
+		encoding.TextUnmarshaler
+	}
+	check := func(name string, vals []text, fresh func() text) {
+		for _, v := range vals {
+			b, _ := v.MarshalText()
+			got := fresh()
+			if err := got.UnmarshalText(b); err != nil || !reflect.DeepEqual(got, v) {
+				t.Errorf("%s %q: read back %v, %v", name, b, got, err)
+			}
+		}
+		if err := fresh().UnmarshalText([]byte("nonsense")); err == nil {
+			t.Errorf("%s: nonsense accepted", name)
+		}
+	}
+	st := func(s handshake.Status) text { return &s }
+	check("Status", []text{st(handshake.StatusOK), st(handshake.StatusPartiallyOK), st(handshake.StatusFailed)},
+		func() text { return new(handshake.Status) })
+	tr := func(v handshake.Transport) text { return &v }
+	check("Transport", []text{tr(handshake.TransportAuto), tr(handshake.TransportV1), tr(handshake.TransportV2)},
+		func() text { return new(handshake.Transport) })
+	an := func(v handshake.AddrNetwork) text { return &v }
+	check("AddrNetwork", []text{an(handshake.NetIPv4), an(handshake.NetIPv6), an(handshake.NetTorV3), an(handshake.NetI2P), an(handshake.NetCJDNS)},
+		func() text { return new(handshake.AddrNetwork) })
+
+	// As a flag.
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	var tp handshake.Transport
+	fs.TextVar(&tp, "transport", handshake.TransportAuto, "")
+	if err := fs.Parse([]string{"-transport", "v1"}); err != nil || tp != handshake.TransportV1 {
+		t.Errorf("flag: %v, %v", tp, err)
+	}
 }

@@ -1,7 +1,6 @@
 package handshake
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"time"
@@ -34,9 +33,6 @@ func (s Status) String() string {
 		return "FAILED"
 	}
 }
-
-// MarshalText encodes the status as its String form.
-func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Transport is a P2P transport protocol.
 type Transport int
@@ -73,9 +69,6 @@ func ParseTransport(s string) (Transport, error) {
 	return 0, fmt.Errorf("handshake: unknown transport %q (want auto, v1 or v2)", s)
 }
 
-// MarshalText encodes the transport as its String form.
-func (t Transport) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
-
 // NetAddress is an address a peer reported in its version message.
 type NetAddress struct {
 	Addr     netip.AddrPort   `json:"addr"`
@@ -110,86 +103,40 @@ type Timings struct {
 }
 
 // Result reports what a handshake learned. Dial and Handshake return it even
-// when they fail, filled up to the failure.
+// when they fail, filled up to the failure. Its JSON form (see MarshalJSON)
+// takes the keys in the field tags.
 type Result struct {
 	// Addr is the address dialled, or the connection's remote address.
-	Addr   string
-	Status Status
+	Addr   string `json:"addr"`
+	Status Status `json:"status"`
 	// Transport is the transport the exchange used, or, when the call
 	// failed before any exchange, the one it would have tried first:
 	// TransportV1 or TransportV2, never TransportAuto.
-	Transport Transport
+	Transport Transport `json:"transport"`
 	// Fallback says why Dial fell back from v2 to v1; empty when it did
 	// not.
-	Fallback string
+	Fallback string `json:"fallback,omitempty"`
 	// SessionID is the BIP324 session id in hex, as Bitcoin Core's
 	// getpeerinfo shows it, so both ends can be matched; empty on v1.
-	SessionID string
+	SessionID string `json:"session_id,omitempty"`
 	// Peer is the peer's version message; zero when Status is StatusFailed.
-	Peer PeerVersion
+	Peer PeerVersion `json:"-"` // "peer", omitted when Status is StatusFailed
 	// NegotiatedVersion is the lower of our and the peer's protocol version.
-	NegotiatedVersion uint32
+	NegotiatedVersion uint32 `json:"negotiated_version,omitzero"`
 	// Features lists, in order, the commands the peer sent between its
 	// version and its verack: feature negotiation such as wtxidrelay,
 	// sendaddrv2 and sendtxrcncl, and anything else it chose to send there.
-	Features []string
+	Features []string `json:"features"`
 	// Received lists every command received, in order, including version,
 	// verack and commands wire/v2 has no type for.
-	Received []string
-	Timings  Timings
+	Received []string `json:"received"`
+	Timings  Timings  `json:"-"` // "connect_ms" and so on
 	// BytesSent and BytesReceived count the bytes written and read: the
 	// messages on v1, the raw stream on v2 (key exchange included), both
 	// attempts after a fallback.
-	BytesSent     int64
-	BytesReceived int64
+	BytesSent     int64 `json:"bytes_sent"`
+	BytesReceived int64 `json:"bytes_received"`
 	// Err is the error the call returned, nil when Status is StatusOK, so
 	// that a Result can stand alone in a sweep.
-	Err error
+	Err error `json:"-"` // "error"
 }
-
-// MarshalJSON encodes r with durations in milliseconds and Err as a string.
-func (r Result) MarshalJSON() ([]byte, error) {
-	type jsonResult struct {
-		Addr              string       `json:"addr"`
-		Status            Status       `json:"status"`
-		Transport         Transport    `json:"transport"`
-		Fallback          string       `json:"fallback,omitempty"`
-		SessionID         string       `json:"session_id,omitempty"`
-		Peer              *PeerVersion `json:"peer,omitempty"`
-		NegotiatedVersion uint32       `json:"negotiated_version,omitzero"`
-		Features          []string     `json:"features"`
-		Received          []string     `json:"received"`
-		ConnectMS         float64      `json:"connect_ms"`
-		PeerVersionMS     float64      `json:"peer_version_ms"`
-		PeerVerackMS      float64      `json:"peer_verack_ms"`
-		TotalMS           float64      `json:"total_ms"`
-		BytesSent         int64        `json:"bytes_sent"`
-		BytesReceived     int64        `json:"bytes_received"`
-		Error             string       `json:"error,omitempty"`
-	}
-	j := jsonResult{
-		Addr:              r.Addr,
-		Status:            r.Status,
-		Transport:         r.Transport,
-		Fallback:          r.Fallback,
-		SessionID:         r.SessionID,
-		NegotiatedVersion: r.NegotiatedVersion,
-		Features:          r.Features,
-		Received:          r.Received,
-		ConnectMS:         ms(r.Timings.Connect),
-		PeerVersionMS:     ms(r.Timings.PeerVersion),
-		PeerVerackMS:      ms(r.Timings.PeerVerack),
-		TotalMS:           ms(r.Timings.Total),
-		BytesSent:         r.BytesSent,
-		BytesReceived:     r.BytesReceived,
-	}
-	if r.Status != StatusFailed {
-		j.Peer = &r.Peer
-	}
-	if r.Err != nil {
-		j.Error = r.Err.Error()
-	}
-	return json.Marshal(j)
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

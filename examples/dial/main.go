@@ -34,7 +34,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	network := fs.String("network", "mainnet", "network: "+strings.Join(handshake.NetworkNames(), ", "))
 	asJSON := fs.Bool("json", false, "print one JSON object per node")
 	timeout := fs.Duration("timeout", 10*time.Second, "time limit per node")
-	transportFlag := fs.String("transport", "auto", "transport: auto (v2, falling back to v1), v1 or v2")
+	var transport handshake.Transport
+	fs.TextVar(&transport, "transport", handshake.TransportAuto, "transport: auto (v2, falling back to v1), v1 or v2")
 	usage := func(err error) int {
 		fmt.Fprintf(stderr, "dial: %v (usage: dial [-network name] [-transport auto|v1|v2] [-json] [-timeout d] host[:port]...)\n", err)
 		return 2
@@ -48,10 +49,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return usage(err)
 	}
 	params, err := handshake.ParseNetwork(*network)
-	if err != nil {
-		return usage(err)
-	}
-	transport, err := handshake.ParseTransport(*transportFlag)
 	if err != nil {
 		return usage(err)
 	}

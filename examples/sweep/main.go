@@ -64,7 +64,7 @@ func parse(args []string) (*config, error) {
 	fs.StringVar(&c.resolver, "resolver", "", "DNS server to ask, host:port (default: the system's)")
 	fs.BoolVar(&c.allowPrivate, "allow-private", false, "dial private, loopback and link-local addresses seeds return")
 	fs.StringVar(&c.services, "services", "", "required service bits in hex, e.g. 9 (asks seeds that filter)")
-	transport := fs.String("transport", "auto", "transport: auto (v2, falling back to v1), v1 or v2")
+	fs.TextVar(&c.transport, "transport", handshake.TransportAuto, "transport: auto (v2, falling back to v1), v1 or v2")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per node on stdout; logs go to stderr")
 	fs.BoolVar(&c.verbose, "v", false, "log every message sent and received")
 	fs.BoolVar(&c.demo, "demo", false, "sweep a simulated network on loopback instead")
@@ -98,10 +98,6 @@ func parse(args []string) (*config, error) {
 		}
 	}
 	if _, err := handshake.ParseNetwork(c.network); err != nil {
-		return nil, err
-	}
-	var err error
-	if c.transport, err = handshake.ParseTransport(*transport); err != nil {
 		return nil, err
 	}
 	return c, nil

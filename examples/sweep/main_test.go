@@ -11,6 +11,7 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 	"go.uber.org/goleak"
 
+	"github.com/bitcoin-handshake/handshake"
 	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 	"github.com/bitcoin-handshake/handshake/handshaketest"
 )
@@ -77,16 +78,17 @@ func TestSweepProgram(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "Finished!") {
 		t.Fatalf("-json: exit %d, stderr:\n%s", code, errOut)
 	}
-	statuses := map[string]string{}
+	// Each line reads back into a handshake.Result.
+	statuses := map[string]handshake.Status{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
-		var r struct{ Addr, Status string }
+		var r handshake.Result
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("stdout line %q: %v", sc.Text(), err)
 		}
 		statuses[r.Addr] = r.Status
 	}
-	if len(statuses) != 6 || statuses["127.6.0.2:18444"] != "OK" || statuses["127.6.0.4:18444"] != "PARTIALLY OK" {
+	if len(statuses) != 6 || statuses["127.6.0.2:18444"] != handshake.StatusOK || statuses["127.6.0.4:18444"] != handshake.StatusPartiallyOK {
 		t.Errorf("json statuses %v", statuses)
 	}
 
