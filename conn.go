@@ -22,7 +22,6 @@ import (
 // pong blocks until the peer reads.
 type Conn struct {
 	s      *session // the handshake's session: its transport and buffered reader
-	res    Result
 	addr   string
 	pver   uint32
 	noPong bool
@@ -43,20 +42,12 @@ type Conn struct {
 // ended, bytes the peer sent after its verack included, and the caller must
 // Close it. The Result is Dial's: on failure it holds what the handshake
 // learned, the Conn is nil, the error an *Error, and the connection closed.
+// The Conn does not keep the Result: keep it alongside if needed.
+//
+// For a Conn over a connection made another way (a proxy, a pipe in
+// tests), give Options.Dialer a Dialer that makes it, as SOCKS5 does.
 func DialConn(ctx context.Context, addr string, opts Options) (*Conn, Result, error) {
 	s, res, err := dial(ctx, addr, &opts)
-	if err != nil {
-		return nil, *res, err
-	}
-	return newConn(s), *res, nil
-}
-
-// HandshakeConn performs the handshake over conn like Handshake and returns
-// a Conn that carries on over it, and Handshake's Result. The Conn owns conn
-// from then on: Close closes it. On failure conn is left open, as Handshake
-// leaves it.
-func HandshakeConn(ctx context.Context, conn net.Conn, opts Options) (*Conn, Result, error) {
-	s, res, err := handshakeOver(ctx, conn, &opts)
 	if err != nil {
 		return nil, *res, err
 	}
@@ -66,12 +57,8 @@ func HandshakeConn(ctx context.Context, conn net.Conn, opts Options) (*Conn, Res
 func newConn(s *session) *Conn {
 	// Each call sets its own deadlines from its context from now on.
 	s.conn.SetDeadline(time.Time{})
-	return &Conn{s: s, res: s.res, addr: s.addr, pver: s.res.NegotiatedVersion, noPong: s.o.NoPong}
+	return &Conn{s: s, addr: s.addr, pver: s.res.NegotiatedVersion, noPong: s.o.NoPong}
 }
-
-// Result returns what the handshake learned. Its byte counts and timings
-// stop at the handshake.
-func (c *Conn) Result() Result { return c.res }
 
 // LocalAddr returns the local network address.
 func (c *Conn) LocalAddr() net.Addr { return c.s.conn.LocalAddr() }

@@ -59,10 +59,11 @@ func TestConnExchange(t *testing.T) {
 				t.Parallel()
 				ctx := testContext(t, 10*time.Second)
 				p := startPeer(t, handshaketest.Config{Behavior: handshaketest.Core, V2: true})
-				c := dialConn(t, ctx, p.Addr(), handshake.Options{Transport: tr, NoPong: noPong})
-				if r := c.Result(); r.Status != handshake.StatusOK || r.Transport != tr {
-					t.Fatalf("result %+v", r)
+				c, r, err := handshake.DialConn(ctx, p.Addr(), handshake.Options{Transport: tr, NoPong: noPong})
+				if err != nil || r.Status != handshake.StatusOK || r.Transport != tr {
+					t.Fatalf("result %+v, %v", r, err)
 				}
+				defer c.Close()
 				if c.RemoteAddr().String() != p.Addr() || c.LocalAddr() == nil {
 					t.Errorf("addrs %v %v", c.LocalAddr(), c.RemoteAddr())
 				}
@@ -253,16 +254,32 @@ func TestDialConnFailure(t *testing.T) {
 	}
 }
 
-func TestHandshakeConnPipe(t *testing.T) {
+// pipeDialer hands out one end of a pipe, once.
+type pipeDialer struct{ conn chan net.Conn }
+
+func (d pipeDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	select {
+	case c := <-d.conn:
+		return c, nil
+	default:
+		return nil, errors.New("pipe already taken")
+	}
+}
+
+// TestConnPipe: a Conn over a connection made another way, here a pipe,
+// through Options.Dialer.
+func TestConnPipe(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t, 5*time.Second)
 	client, server := net.Pipe()
 	done := make(chan error, 1)
 	go func() { done <- handshaketest.Serve(ctx, server, handshaketest.Config{Behavior: handshaketest.Bcoin}) }()
+	d := pipeDialer{conn: make(chan net.Conn, 1)}
+	d.conn <- client
 	// A pipe has no buffer: the peer's four messages after its verack
 	// must be read before we write, and a pong would wait on the peer
 	// still writing, hence NoPong.
-	c, _, err := handshake.HandshakeConn(ctx, client, handshake.Options{NoPong: true})
+	c, _, err := handshake.DialConn(ctx, "pipe", handshake.Options{NoPong: true, Transport: handshake.TransportV1, Dialer: d})
 	if err != nil {
 		t.Fatal(err)
 	}

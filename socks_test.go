@@ -142,7 +142,7 @@ func TestSOCKS5(t *testing.T) {
 	ctx := testContext(t, 10*time.Second)
 	p := startPeer(t, handshaketest.Config{Behavior: handshaketest.Core, Addrs: gossip(50)})
 	s := startSOCKS(t, p.Addr(), false, nil)
-	c, _, err := handshake.DialConn(ctx, onionHost, handshake.Options{
+	c, r, err := handshake.DialConn(ctx, onionHost, handshake.Options{
 		Dialer:    handshake.SOCKS5(s.ln.Addr().String(), nil),
 		Transport: handshake.TransportV1,
 	})
@@ -150,7 +150,7 @@ func TestSOCKS5(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if r := c.Result(); r.Status != handshake.StatusOK || r.Addr != onionHost+":8333" {
+	if r.Status != handshake.StatusOK || r.Addr != onionHost+":8333" {
 		t.Errorf("result %+v", r)
 	}
 	addrs, err := handshake.GetAddrs(ctx, c, handshake.AddrOptions{})
