@@ -1,7 +1,7 @@
 # The README names `make test`; CI runs it through .ci/run.
 GO ?= go
 
-.PHONY: test test-root test-examples test-interop vet bench fuzz
+.PHONY: test test-root test-examples test-interop vet bench fuzz api
 
 test: vet test-root test-examples test-interop
 
@@ -50,3 +50,19 @@ fuzz:
 			fi; \
 		done; \
 	done
+
+# Shows how the library module's exported API differs from API_BASE (the
+# last tag, else origin/main, else main), as golang.org/x/exp/cmd/apidiff
+# reports it: the base is exported with git archive into a temporary
+# directory, so the worktree is left alone. Not part of `make test`: a
+# change to the API is a decision to review, not a failure.
+APIDIFF ?= golang.org/x/exp/cmd/apidiff@v0.0.0-20261113113407-e3970619a1a4
+API_BASE ?= $(shell git describe --tags --abbrev=0 2>/dev/null || { git rev-parse -q --verify origin/main >/dev/null && echo origin/main; } || echo main)
+MODULE := github.com/bitcoin-handshake/handshake
+api:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir "$$tmp/base"; git archive "$(API_BASE)" | tar -x -C "$$tmp/base"; \
+	echo "== API of $(MODULE) since $(API_BASE) ($$(git rev-parse --short "$(API_BASE)")), working tree included"; \
+	(cd "$$tmp/base" && GOWORK=off $(GO) run $(APIDIFF) -m -w "$$tmp/old" $(MODULE)); \
+	GOWORK=off $(GO) run $(APIDIFF) -m -w "$$tmp/new" $(MODULE); \
+	GOWORK=off $(GO) run $(APIDIFF) -m "$$tmp/old" "$$tmp/new"
