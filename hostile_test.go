@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -147,55 +146,6 @@ func (tt hostileCase) run(t *testing.T, transport handshake.Transport, step hand
 		t.Fatalf("err = %v, want an *Error at %q holding %v %v", err, step, tt.err, tt.also)
 	}
 	t.Logf("%v after %v, %d bytes read", err, took.Round(time.Millisecond), res.BytesReceived)
-}
-
-// TestHostileClaimsAllocateLittle measures the heap Dial allocates against
-// peers that claim, or send, far more than a handshake needs: it must not
-// depend on what they claim. It is not parallel so that the process's
-// allocation counter sees nothing but these Dials and their peers, which
-// are built to allocate little once their first bytes are out. It speaks
-// v1 only, so that the figures are the v1 reader's rather than those of a
-// v2 attempt that these v1 peers refuse.
-func TestHostileClaimsAllocateLittle(t *testing.T) {
-	const (
-		dials = 20
-		// A whole handshake, both sides, allocates a few KiB; a buffer
-		// sized by a claim would be 32 MiB, 1 MiB or 5,000 bytes here.
-		bound = 64 << 10
-	)
-	for _, tt := range []struct {
-		name string
-		peer handshaketest.Config
-		err  error
-	}{
-		{"32 MiB version claim", handshaketest.Config{Behavior: handshaketest.OversizedPayload}, handshake.ErrMessageTooLarge},
-		{"1 MiB unknown claim", handshaketest.OversizedUnknown.Config(), handshake.ErrLimitExceeded},
-		{"5,000-byte version", handshaketest.VersionTooLarge.Config(), handshake.ErrMessageTooLarge},
-		{"64 KiB of real messages", handshaketest.ByteFlood.Config(), handshake.ErrLimitExceeded},
-	} {
-		peer := startPeer(t, tt.peer)
-		dial := func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if _, err := handshake.Dial(ctx, peer.Addr(), handshake.Options{Transport: handshake.TransportV1}); !errors.Is(err, tt.err) {
-				t.Fatalf("%s: err = %v, want %v", tt.name, err, tt.err)
-			}
-		}
-		dial() // warm up: first-use allocations of the runtime and packages
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		for range dials {
-			dial()
-		}
-		runtime.ReadMemStats(&after)
-		perDial := (after.TotalAlloc - before.TotalAlloc) / dials
-		if perDial > bound {
-			t.Errorf("%s: %d bytes allocated per Dial, past %d", tt.name, perDial, bound)
-		}
-		t.Logf("%s: %d bytes allocated per Dial, peer included", tt.name, perDial)
-		peer.Close()
-	}
 }
 
 // config is the peer's Config.
