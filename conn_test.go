@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,44 @@ import (
 	"github.com/bitcoin-handshake/handshake"
 	"github.com/bitcoin-handshake/handshake/handshaketest"
 )
+
+// hookDialer dials TCP and wraps the connection in a hookConn, whose first
+// Read runs onRead if set.
+type hookDialer struct {
+	onRead func()
+	conn   atomic.Pointer[hookConn] // the last connection made
+}
+
+func (d *hookDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var nd net.Dialer
+	c, err := nd.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	hc := &hookConn{Conn: c}
+	if d.onRead != nil {
+		hc.onRead(d.onRead)
+	}
+	d.conn.Store(hc)
+	return hc, nil
+}
+
+// hookConn runs a function set by onRead when the next Read begins, before
+// it reads: a test learns that a read has reached the connection, where it
+// blocks, without guessing how long that takes.
+type hookConn struct {
+	net.Conn
+	hook atomic.Pointer[func()]
+}
+
+func (c *hookConn) onRead(f func()) { c.hook.Store(&f) }
+
+func (c *hookConn) Read(b []byte) (int, error) {
+	if f := c.hook.Swap(nil); f != nil {
+		(*f)()
+	}
+	return c.Conn.Read(b)
+}
 
 // dialConn opens a Conn to addr and closes it when the test ends.
 func dialConn(t *testing.T, ctx context.Context, addr string, opts handshake.Options) *handshake.Conn {
@@ -181,7 +220,8 @@ func TestConnUnblock(t *testing.T) {
 			ctx := testContext(t, 10*time.Second)
 			// Old sends nothing after its verack unless pinged.
 			p := startPeer(t, handshaketest.Config{Behavior: handshaketest.Old, V2: true})
-			c := dialConn(t, ctx, p.Addr(), handshake.Options{Transport: tr})
+			d := &hookDialer{}
+			c := dialConn(t, ctx, p.Addr(), handshake.Options{Transport: tr, Dialer: d})
 
 			short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 			_, err := c.ReadMessage(short)
@@ -189,21 +229,36 @@ func TestConnUnblock(t *testing.T) {
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("quiet peer: %v, want a deadline error", err)
 			}
-			cancelled, cancel := context.WithCancel(ctx)
-			time.AfterFunc(20*time.Millisecond, cancel)
-			if _, err := c.ReadMessage(cancelled); !errors.Is(err, context.Canceled) {
-				t.Fatalf("cancelled: %v", err)
+			// Cancelled once the read has reached the connection, so
+			// that the cancellation must unblock it, not merely be
+			// noticed before it starts. The context has no deadline that
+			// could end the read instead; should the cancellation fail to,
+			// a watchdog closes the Conn, which fails the test.
+			cancelled, cancel := context.WithCancel(context.Background())
+			d.conn.Load().onRead(func() { go cancel() })
+			var fired atomic.Bool
+			watchdog := time.AfterFunc(5*time.Second, func() { fired.Store(true); c.Close() })
+			_, err = c.ReadMessage(cancelled)
+			watchdog.Stop()
+			if fired.Load() {
+				t.Fatalf("the cancellation did not unblock the read; the watchdog ended it (%v)", err)
+			}
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled: %v, want context.Canceled", err)
 			}
 			if got := pingPong(t, ctx, c); !slices.Equal(got, []string{"pong"}) {
 				t.Errorf("after timeouts read %v", got)
 			}
 
+			// Closed once the read has reached the connection.
+			reading := make(chan struct{})
+			d.conn.Load().onRead(func() { close(reading) })
 			done := make(chan error)
 			go func() {
 				_, err := c.ReadMessage(ctx)
 				done <- err
 			}()
-			time.Sleep(20 * time.Millisecond)
+			<-reading
 			c.Close()
 			if err := <-done; !errors.Is(err, net.ErrClosed) {
 				t.Errorf("read unblocked by Close: %v", err)

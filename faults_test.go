@@ -77,14 +77,26 @@ func (d *faultDialer) DialContext(ctx context.Context, network, addr string) (ne
 // cause, and leaves a Result consistent with that step.
 func TestFaultAtEveryStep(t *testing.T) {
 	t.Parallel()
-	// A pause before each message makes the peer's messages arrive in
-	// separate reads, so that read faults land in both read steps.
+	// The peer sends the rest of its messages only once our verack shows
+	// that its version was read, so the version and the rest arrive in
+	// separate reads and read faults land in both read steps.
 	peer := startPeer(t, handshaketest.Config{Handler: func(ctx context.Context, c *handshaketest.Conn) error {
 		if _, err := c.ReadVersion(); err != nil {
 			return err
 		}
-		for _, msg := range []wire.Message{c.Version(), &wire.MsgWTxIdRelay{}, &wire.MsgVerAck{}} {
-			time.Sleep(2 * time.Millisecond)
+		if err := c.WriteMessage(c.Version()); err != nil {
+			return err
+		}
+		for {
+			cmd, _, err := c.ReadMessage()
+			if err != nil {
+				return nil // a fault ended the client's side
+			}
+			if cmd == wire.CmdVerAck {
+				break
+			}
+		}
+		for _, msg := range []wire.Message{&wire.MsgWTxIdRelay{}, &wire.MsgVerAck{}} {
 			if err := c.WriteMessage(msg); err != nil {
 				return err
 			}

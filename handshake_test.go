@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -319,12 +320,27 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+// TestCancelUnblocksAtOnce: cancelling the context ends a Dial blocked on a
+// silent peer. The cancellation comes once the first read has reached the
+// connection, and nothing else bounds the call but a watchdog, whose
+// having to end it fails the test.
 func TestCancelUnblocksAtOnce(t *testing.T) {
 	t.Parallel()
 	peer := startPeer(t, handshaketest.Config{Behavior: handshaketest.Silent})
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
-	res, err := handshake.Dial(ctx, peer.Addr(), handshake.Options{Timeout: -1})
+	d := &hookDialer{onRead: func() { go cancel() }}
+	var fired atomic.Bool
+	watchdog := time.AfterFunc(5*time.Second, func() {
+		fired.Store(true)
+		if c := d.conn.Load(); c != nil {
+			c.Close()
+		}
+	})
+	res, err := handshake.Dial(ctx, peer.Addr(), handshake.Options{Timeout: -1, Dialer: d})
+	watchdog.Stop()
+	if fired.Load() {
+		t.Fatalf("the cancellation did not unblock Dial; the watchdog ended it (%v)", err)
+	}
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}

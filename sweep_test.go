@@ -3,10 +3,12 @@ package handshake_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,12 +159,13 @@ func TestSweepCancelAccountsForEveryAddress(t *testing.T) {
 	n := startNetwork(t, handshaketest.NetworkConfig{Peers: cfgs, FirstIP: netip.MustParseAddr("127.3.0.1")})
 	ctx, cancel := context.WithCancel(context.Background())
 	got := newCollect(t)
-	var once sync.Once
+	// Cancelled once the fourth connection, the last the concurrency
+	// allows, is made: four handshakes are in flight, 36 not started.
+	d := &countingDialer{at: 4, then: cancel}
 	sum, err := handshake.Sweep(ctx, handshake.SweepOptions{
-		Handshake:   handshake.Options{ChainParams: n.Params(&chaincfg.MainNetParams), Timeout: -1},
+		Handshake:   handshake.Options{ChainParams: n.Params(&chaincfg.MainNetParams), Timeout: -1, Dialer: d},
 		Addrs:       n.Addrs(),
 		Concurrency: 4,
-		OnResolved:  func(handshake.SweepSummary) { once.Do(func() { time.AfterFunc(100*time.Millisecond, cancel) }) },
 	}, got.add)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Sweep err = %v, want context.Canceled", err)
@@ -170,11 +173,31 @@ func TestSweepCancelAccountsForEveryAddress(t *testing.T) {
 	if len(got.results) != 40 || sum.Failed != 40 {
 		t.Fatalf("%d results, %d failed; want all 40", len(got.results), sum.Failed)
 	}
+	if n := d.n.Load(); n != 4 {
+		t.Errorf("%d connections made; want the 4 in flight when cancelled, no more", n)
+	}
 	for addr, r := range got.results {
 		if !errors.Is(r.Err, context.Canceled) {
 			t.Errorf("%s: %v, want context.Canceled", addr, r.Err)
 		}
 	}
+}
+
+// countingDialer dials TCP and calls then once the at-th connection is
+// made.
+type countingDialer struct {
+	at   int64
+	then func()
+	n    atomic.Int64
+}
+
+func (d *countingDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var nd net.Dialer
+	c, err := nd.DialContext(ctx, network, addr)
+	if err == nil && d.n.Add(1) == d.at {
+		d.then()
+	}
+	return c, err
 }
 
 // TestSweepSeedFailures: one seed failing leaves the others to proceed, and
