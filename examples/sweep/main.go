@@ -30,6 +30,7 @@ import (
 
 	"github.com/bitcoin-handshake/handshake"
 	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
+	"github.com/bitcoin-handshake/handshake/handshaketest"
 )
 
 func main() {
@@ -127,15 +128,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		AllowPrivate: c.allowPrivate,
 	}
 	if c.demo {
-		demo, err := startDemo(c.demoPeers)
+		// A simulated network on loopback: fake nodes with a realistic
+		// mix of behaviours on distinct 127.x addresses sharing one
+		// port, named by two overlapping DNS seeds.
+		n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
+			Peers: handshaketest.Mix(c.demoPeers),
+			Seeds: []string{"seed1.demo.test.", "seed2.demo.test."},
+		})
 		if err != nil {
 			fmt.Fprintf(stderr, "sweep: demo: %v\n", err)
 			return 1
 		}
-		defer demo.close()
-		lg.Log("INFO", "Started a simulated network of %d nodes on loopback, named by a DNS seed at %s", c.demoPeers, demo.seedAddr)
-		opts.Handshake.ChainParams = demo.params
-		opts.Resolver = demo.resolver
+		defer n.Close()
+		lg.Log("INFO", "Started a simulated network of %d nodes on loopback, named by a DNS seed at %s", c.demoPeers, n.Seed.Addr())
+		opts.Handshake.ChainParams = n.Params(&chaincfg.MainNetParams)
+		opts.Resolver = n.Seed.Resolver()
 		opts.AllowPrivate = true // the simulated nodes live on loopback
 		if !c.timeoutSet {
 			opts.Handshake.Timeout = 2 * time.Second // its silent nodes need not hold the demo long
@@ -212,19 +219,10 @@ func logResult(lg *cli.Logger, r handshake.Result) {
 			r.Addr, over, r.Peer.UserAgent, r.Peer.ProtocolVersion, r.Peer.StartHeight,
 			strings.Join(r.Features, " "), r.Timings.Total.Round(100*time.Microsecond))
 	case handshake.StatusPartiallyOK:
-		lg.Log("WARN", "`%s`: Handshake incomplete: %s (%s): %v", r.Addr, r.Peer.UserAgent, r.Transport, cause(r.Err))
+		lg.Log("WARN", "`%s`: Handshake incomplete: %s (%s): %v", r.Addr, r.Peer.UserAgent, r.Transport, cli.Cause(r.Err))
 	default:
-		lg.Log("ERROR", "`%s`: Handshake attempt failed with: %v", r.Addr, cause(r.Err))
+		lg.Log("ERROR", "`%s`: Handshake attempt failed with: %v", r.Addr, cli.Cause(r.Err))
 	}
-}
-
-// cause strips the "handshake: addr:" prefix the line already shows.
-func cause(err error) string {
-	var he *handshake.Error
-	if errors.As(err, &he) {
-		return fmt.Sprintf("%s: %v", he.Step, he.Err)
-	}
-	return fmt.Sprint(err)
 }
 
 // seedFilters reports whether host is one of the network's seeds known to
