@@ -1,7 +1,7 @@
 # The README names `make test`; CI runs it through .ci/run.
 GO ?= go
 
-.PHONY: test test-root test-examples test-interop vet bench fuzz api
+.PHONY: test test-root test-examples test-interop vet bench fuzz screenshot api
 
 test: vet test-root test-examples test-interop
 
@@ -66,3 +66,9 @@ api:
 	(cd "$$tmp/base" && GOWORK=off $(GO) run $(APIDIFF) -m -w "$$tmp/old" $(MODULE)); \
 	GOWORK=off $(GO) run $(APIDIFF) -m -w "$$tmp/new" $(MODULE); \
 	GOWORK=off $(GO) run $(APIDIFF) -m "$$tmp/old" "$$tmp/new"
+# Regenerates docs/report.png, the README's picture of the report: the
+# browser test renders a demo sweep and crawl in headless Chromium and saves
+# the full page.
+screenshot:
+	mkdir -p docs
+	cd examples && $(GO) test -count=1 -run '^TestReportInBrowser$$' ./internal/report -args -screenshot=$(CURDIR)/docs/report.png

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/handshaketest"
 )
 
 // BenchmarkStalled holds 10,000 handshakes in flight against peers that
@@ -83,6 +84,74 @@ func BenchmarkStalled(b *testing.B) {
 			b.ReportMetric(heap, "heap-B/inflight")
 			b.ReportMetric(stack, "stack-B/inflight")
 			b.ReportMetric(goroutines, "goroutines/inflight")
+		})
+	}
+}
+
+// BenchmarkConnClaims holds 1,000 connections after their handshakes, each
+// blocked in Conn.ReadMessage on a peer that claims a 3,999,000-byte
+// message and trickles it (ClaimAfterHandshake, in the peer farm's process
+// so that the figures are the client's alone), as a crawler facing a
+// thousand hostile peers at once would. It reports the live heap per
+// connection after a collection, against the 3,999,000 bytes a buffer sized
+// from the claim would take (claim-B/conn). ns/op is the time to get all
+// 1,000 connected and reading.
+func BenchmarkConnClaims(b *testing.B) {
+	const conns = 1000
+	for _, transport := range []handshake.Transport{handshake.TransportV1, handshake.TransportV2} {
+		b.Run(transport.String(), func(b *testing.B) {
+			spec, first := "ClaimAfterHandshake=1000", "127.44.0.1"
+			if transport == handshake.TransportV2 {
+				spec, first = "ClaimAfterHandshake/v2=1000", "127.45.0.1"
+			}
+			farm := startPeerFarm(b, first, spec, 10*time.Second)
+			var heap float64
+			for b.Loop() {
+				veracks := farm.query(b, "received verack")
+				runtime.GC()
+				var base, ms runtime.MemStats
+				runtime.ReadMemStats(&base)
+
+				ctx, cancel := context.WithCancel(context.Background())
+				var wg sync.WaitGroup
+				var unexpected atomic.Int64
+				for _, addr := range farm.addrs {
+					wg.Go(func() {
+						c, _, err := handshake.DialConn(ctx, addr, handshake.Options{Transport: transport, Timeout: time.Minute})
+						if err != nil {
+							unexpected.Add(1)
+							return
+						}
+						defer c.Close()
+						if _, err := c.ReadMessage(ctx); !errors.Is(err, context.Canceled) {
+							unexpected.Add(1)
+						}
+					})
+				}
+				// Every peer has our verack, so its claim is on the way.
+				for deadline := time.Now().Add(time.Minute); farm.query(b, "received verack")-veracks < conns; {
+					if time.Now().After(deadline) || unexpected.Load() > 0 {
+						cancel()
+						wg.Wait()
+						b.Fatalf("%d of %d handshakes completed (%d ended early)",
+							farm.query(b, "received verack")-veracks, conns, unexpected.Load())
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				b.StopTimer()
+				time.Sleep(300 * time.Millisecond) // the claims and first bytes are read
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				heap = float64(int64(ms.HeapAlloc)-int64(base.HeapAlloc)) / conns
+				cancel()
+				wg.Wait()
+				if n := unexpected.Load(); n > 0 {
+					b.Fatalf("%d connections ended other than by cancellation", n)
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(heap, "heap-B/conn")
+			b.ReportMetric(handshaketest.ClaimSize, "claim-B/conn")
 		})
 	}
 }

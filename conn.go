@@ -79,7 +79,10 @@ func (c *Conn) Close() error {
 
 // ReadMessage reads the next message from the peer. Commands wire/v2 has a
 // type for come back as that type (*wire.MsgPing, *wire.MsgAddrV2,
-// *wire.MsgInv, ...), others as *UnknownMessage; neither is an error. Each
+// *wire.MsgInv, ...), others as *UnknownMessage; neither is an error.
+// Messages Bitcoin Core's transports drop are skipped as Core skips them: a
+// bad checksum or an invalid command on v1, an undecodable message type or
+// an unknown one-byte ID on v2. Each
 // payload is bounded by its type's MaxPayloadLength and by
 // wire.MaxProtocolMessageLength (Bitcoin Core's limit), checked before a
 // buffer of that size is made. A ping is answered with a pong before it is

@@ -3,7 +3,9 @@ package handshake_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -108,7 +110,7 @@ func TestConnExchange(t *testing.T) {
 				}
 				// Core sends these after our verack (nodes.go afterVerack).
 				var got []string
-				for range 4 {
+				for range 3 {
 					msg, err := c.ReadMessage(ctx)
 					if err != nil {
 						t.Fatal(err)
@@ -118,7 +120,7 @@ func TestConnExchange(t *testing.T) {
 						t.Errorf("unknown message %+v", u)
 					}
 				}
-				if want := []string{"sendheaders", "sendcmpct", "ping", "feefilter"}; !slices.Equal(got, want) {
+				if want := []string{"sendcmpct", "ping", "feefilter"}; !slices.Equal(got, want) {
 					t.Errorf("read %v, want %v", got, want)
 				}
 				pingPong(t, ctx, c)
@@ -353,5 +355,79 @@ func TestConnPipe(t *testing.T) {
 	c.Close()
 	if err := <-done; err != nil {
 		t.Error(err)
+	}
+}
+
+// TestConnClaimAllocatesLittle: after the handshake, a peer that claims a
+// 3,999,000-byte message (within Core's 4,000,000) and then trickles costs
+// what it sent, not what it claimed, over v1 and v2: the read buffer grows
+// as bytes arrive. Not parallel, so that the process's allocation counter
+// sees this read and the peer's trickle alone.
+func TestConnClaimAllocatesLittle(t *testing.T) {
+	const bound = 64 << 10
+	for _, tr := range []handshake.Transport{handshake.TransportV1, handshake.TransportV2} {
+		cfg := handshaketest.ClaimAfterHandshake.Config()
+		cfg.V2 = tr == handshake.TransportV2
+		cfg.DripInterval = 5 * time.Millisecond
+		peer := startPeer(t, cfg)
+		c := dialConn(t, testContext(t, 10*time.Second), peer.Addr(), handshake.Options{Transport: tr})
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		_, err := c.ReadMessage(ctx)
+		cancel()
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%v: ReadMessage = %v, want the deadline while the peer trickles", tr, err)
+		}
+		allocated := after.TotalAlloc - before.TotalAlloc
+		if allocated > bound {
+			t.Errorf("%v: %d bytes allocated facing a %d-byte claim, past %d", tr, allocated, handshaketest.ClaimSize, bound)
+		}
+		t.Logf("%v: %d bytes allocated facing a %d-byte claim", tr, allocated, handshaketest.ClaimSize)
+	}
+}
+
+// TestConnSkipsDropped: after the handshake, what Bitcoin Core's transports
+// drop (V1Transport: bad checksum, invalid command; V2Transport:
+// undecodable message type, unknown one-byte ID) is skipped, and the next
+// message read.
+func TestConnSkipsDropped(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 10*time.Second)
+	bad := handshaketest.Frame(wire.MainNet, wire.CmdPing, make([]byte, 8))
+	bad[20] ^= 0xff
+	v1 := startPeer(t, handshakeThen(bad,
+		handshaketest.Frame(wire.MainNet, "p\x01ng", make([]byte, 8)),
+		handshaketest.Frame(wire.MainNet, wire.CmdFeeFilter, make([]byte, 8)),
+	))
+	v2 := startPeer(t, handshaketest.Config{V2: true, Handler: func(ctx context.Context, c *handshaketest.Conn) error {
+		if _, err := c.ReadVersion(); err != nil {
+			return err
+		}
+		if err := c.WriteMessage(c.Version()); err != nil {
+			return err
+		}
+		if err := c.WriteCommand(wire.CmdVerAck, nil); err != nil {
+			return err
+		}
+		for _, contents := range [][]byte{nil, {0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, {200, 1}} {
+			if err := c.WritePacket(contents); err != nil {
+				return err
+			}
+		}
+		if err := c.WriteCommand(wire.CmdFeeFilter, make([]byte, 8)); err != nil {
+			return err
+		}
+		_, err := io.Copy(io.Discard, c.Net())
+		return err
+	}})
+	for tr, p := range map[handshake.Transport]*handshaketest.Peer{handshake.TransportV1: v1, handshake.TransportV2: v2} {
+		c := dialConn(t, ctx, p.Addr(), handshake.Options{Transport: tr})
+		msg, err := c.ReadMessage(ctx)
+		if err != nil || msg.Command() != wire.CmdFeeFilter {
+			t.Errorf("%v: read %v, %v; want the feefilter after the dropped messages", tr, msg, err)
+		}
 	}
 }

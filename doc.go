@@ -33,14 +33,20 @@
 //
 // # The exchange
 //
-// The exchange follows Bitcoin Core: Dial speaks the BIP324 v2 encrypted
-// transport and falls back to v1 for peers that speak only v1
-// (Options.Transport); we send our version first; messages a modern node
-// sends around the handshake (wtxidrelay, sendaddrv2, sendtxrcncl, sendcmpct
-// and commands not yet known) are recorded and skipped, never mistaken for a
-// failure. A peer gets bounded work: the bytes and messages it may send
-// before its verack are capped (Options.MaxBytes, Options.MaxMessages) and
-// no buffer is sized from a length it claims.
+// The verdict is the one Bitcoin Core reaches on the same bytes (see
+// CONFORMANCE.md): Dial speaks the BIP324 v2 encrypted transport and falls
+// back to v1 for peers that speak only v1 (Options.Transport); we send our
+// version first, at protocol 70017, and accept BIP434 feature messages
+// (Result.Features); feature negotiation (wtxidrelay, sendaddrv2, ...) is
+// listed in Result.Negotiation; what Core ignores or drops (a message before
+// the version, a second version, a bad checksum, an undecodable version or
+// message type, commands Core does not take before verack) is skipped and
+// listed in Result.Ignored, never mistaken for a failure; what Core
+// disconnects on (another network, an obsolete version, our own nonce, a
+// malformed feature message) fails with a typed error. A peer gets bounded
+// work: the bytes and messages it may send before its verack are capped
+// (Options.MaxBytes, Options.MaxMessages), ignored ones included, and no
+// buffer is sized from a length it claims, before or after the handshake.
 //
 // The context bounds every call, together with Options.Timeout: its deadline
 // becomes the connection's deadline, and cancelling it unblocks the call at
@@ -52,7 +58,8 @@
 // ResolveSeeds gives those addresses to programs that dial on their own.
 // Conn reads and writes btcd's wire/v2 messages over either transport and
 // GetAddrs gathers the addresses a node knows. SOCKS5 reaches .onion
-// addresses through Tor.
+// addresses through Tor. The crawl package follows the gossip across a
+// whole network.
 //
 // # Compatibility
 //

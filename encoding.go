@@ -1,6 +1,7 @@
 package handshake
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +54,59 @@ func (n *AddrNetwork) UnmarshalText(b []byte) error {
 	return fmt.Errorf("handshake: unknown address network %q (want ipv4, ipv6, onion, i2p or cjdns)", b)
 }
 
+// featureJSON is the JSON form of a Feature, both ways: the data in hex.
+type featureJSON struct {
+	ID   string `json:"id"`
+	Data string `json:"data"`
+}
+
+// MarshalJSON encodes f as {"id": ..., "data": "<hex>"}.
+func (f Feature) MarshalJSON() ([]byte, error) {
+	return json.Marshal(featureJSON{f.ID, hex.EncodeToString(f.Data)})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (f *Feature) UnmarshalJSON(b []byte) error {
+	var j featureJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	data, err := hex.DecodeString(j.Data)
+	if err != nil {
+		return fmt.Errorf("feature %q: data: %w", j.ID, err)
+	}
+	f.ID, f.Data = j.ID, data
+	return nil
+}
+
+// featuresJSON is Result.Features in JSON: always an array when written.
+// Read, it also takes the shape files written before BIP434 support have,
+// an array of command names, which is what Negotiation holds now.
+type featuresJSON struct {
+	list []Feature
+	old  []string // the old shape's commands
+}
+
+func (f featuresJSON) MarshalJSON() ([]byte, error) {
+	if f.list == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal(f.list)
+}
+
+func (f *featuresJSON) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &f.list); err != nil {
+		if json.Unmarshal(b, &f.old) != nil {
+			return err // neither shape: the error of the current one
+		}
+		f.list = nil
+	}
+	if len(f.list) == 0 {
+		f.list = nil // as the Result held them
+	}
+	return nil
+}
+
 // resultAlias is Result without its methods, so that resultJSON can embed
 // it without recursing into MarshalJSON.
 type resultAlias Result
@@ -60,11 +114,13 @@ type resultAlias Result
 // resultJSON is the JSON form of a Result, for both directions. The
 // Result's own fields are encoded by their tags; the fields here replace
 // those whose form differs: the peer's version (absent when none arrived),
-// durations in milliseconds, and the error as text. A field added to
-// Result needs only its tag.
+// the features (always an array; an old file's shape read too), durations
+// in milliseconds, and the error as text. A field added to Result needs
+// only its tag.
 type resultJSON struct {
 	*resultAlias
 	Peer          *PeerVersion `json:"peer,omitempty"`
+	Features      featuresJSON `json:"features"`
 	ConnectMS     float64      `json:"connect_ms"`
 	PeerVersionMS float64      `json:"peer_version_ms"`
 	PeerVerackMS  float64      `json:"peer_verack_ms"`
@@ -77,6 +133,7 @@ type resultJSON struct {
 func (r Result) MarshalJSON() ([]byte, error) {
 	j := resultJSON{
 		resultAlias:   (*resultAlias)(&r),
+		Features:      featuresJSON{list: r.Features},
 		ConnectMS:     ms(r.Timings.Connect),
 		PeerVersionMS: ms(r.Timings.PeerVersion),
 		PeerVerackMS:  ms(r.Timings.PeerVerack),
@@ -103,6 +160,10 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 	}
 	if j.Peer != nil {
 		res.Peer = *j.Peer
+	}
+	res.Features = j.Features.list
+	if res.Negotiation == nil {
+		res.Negotiation = j.Features.old // an old file's "features"
 	}
 	res.Timings = Timings{
 		Connect:     fromMS(j.ConnectMS),

@@ -13,15 +13,20 @@ var (
 	// ErrInvalidOptions reports Options that cannot work.
 	ErrInvalidOptions = errors.New("invalid options")
 
-	// ErrWrongNetwork reports a message carrying another network's magic.
+	// ErrWrongNetwork reports a peer of another network: a v1 message
+	// carrying another network's magic, or a v2 peer whose garbage
+	// terminator is the one derived for another known network.
 	ErrWrongNetwork = errors.New("wrong network magic")
 
-	// ErrMalformed reports bytes that are not a valid message: a bad
-	// checksum, an invalid command name, or an undecodable payload.
+	// ErrMalformed reports a message Bitcoin Core disconnects on for its
+	// content: a BIP434 feature message that does not parse. (What Core
+	// drops and reads past instead, such as a bad checksum, an invalid
+	// command or an undecodable version, is listed in Result.Ignored.)
 	ErrMalformed = errors.New("malformed message")
 
-	// ErrMessageTooLarge reports a header whose claimed payload exceeds the
-	// maximum for its command. The payload is never read.
+	// ErrMessageTooLarge reports a header whose claimed payload exceeds
+	// Bitcoin Core's 4,000,000 bytes, or after the handshake the maximum
+	// for its command. The payload is never read.
 	ErrMessageTooLarge = errors.New("message too large")
 
 	// ErrLimitExceeded reports a peer that sent more bytes or messages than
@@ -29,8 +34,10 @@ var (
 	// completed, or more addresses than AddrOptions.MaxAddrs.
 	ErrLimitExceeded = errors.New("limit exceeded")
 
-	// ErrProtocolViolation reports messages in an order the protocol
-	// forbids, such as verack before version or a second version.
+	// ErrProtocolViolation reports a message Bitcoin Core disconnects on
+	// for when it came: a feature message from a peer below protocol
+	// version 70017. (A verack before the version, or a second version,
+	// Core ignores: see Result.Ignored.)
 	ErrProtocolViolation = errors.New("protocol violation")
 
 	// ErrSelfConnection reports a version carrying our own nonce: we are

@@ -36,10 +36,40 @@ func ExampleDial() {
 		log.Fatal(err)
 	}
 	fmt.Println(res.Status, res.Transport, res.Peer.UserAgent, res.Peer.StartHeight)
-	fmt.Println("features:", res.Features)
+	fmt.Println("negotiation:", res.Negotiation)
 	// Output:
-	// OK v1 /Satoshi:27.1.0/ 870000
-	// features: [wtxidrelay sendaddrv2 sendtxrcncl]
+	// OK v2 /Satoshi:27.1.0/ 870000
+	// negotiation: [wtxidrelay sendaddrv2]
+}
+
+// Announce BIP434 features of our own and read the peer's. Features go
+// only to peers at protocol 70017 or more; a default Core node sends none,
+// so this fake node is given one.
+func ExampleOptions_features() {
+	node, err := handshaketest.NewPeer(handshaketest.Config{
+		ProtocolVersion: 70017,
+		Features:        []handshaketest.Feature{{ID: "BIP434", Data: []byte{1, 2}}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer node.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := handshake.Dial(ctx, node.Addr(), handshake.Options{
+		Features: []handshake.Feature{{ID: "example.org/our-feature", Data: nil}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, f := range res.Features {
+		fmt.Printf("%q %x\n", f.ID, f.Data)
+	}
+	fmt.Println("negotiation:", res.Negotiation)
+	// Output:
+	// "BIP434" 0102
+	// negotiation: [wtxidrelay sendaddrv2 feature]
 }
 
 // Errors name the step that failed and match the package's sentinels.

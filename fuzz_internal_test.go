@@ -15,8 +15,9 @@ import (
 // FuzzReadMessage feeds the v1 reader arbitrary bytes under an arbitrary
 // budget, message after message as a session does, until it fails. It must
 // never panic, never count more than the budget or than it read, never
-// return a payload past the version maximum, and fail only with one of the
-// package's sentinels or an end of stream. Seeds: testdata/fuzz, written
+// keep more of a payload than keepPayload allows, drop exactly the messages
+// Bitcoin Core's V1Transport drops, and fail only with one of the package's
+// sentinels or an end of stream. Seeds: testdata/fuzz, written
 // by TestFuzzSeedCorpus.
 func FuzzReadMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, limit uint32) {
@@ -28,18 +29,17 @@ func FuzzReadMessage(f *testing.F) {
 		consumed := func() int { return len(data) - src.Len() - tr.r.Buffered() }
 		for {
 			at := consumed()
-			cmd, payload, n, err := tr.readMessage(left)
+			var m message
+			err := tr.readMessage(left, &m)
+			n, payload, cmd := m.n, m.payload, m.cmd
 			read := consumed() - at
 			if n < 0 || n > left || n > read {
 				t.Fatalf("n = %d with %d left of the budget and %d bytes read", n, left, read)
 			}
-			if len(payload) > int(maxVersionPayload) || len(payload) > len(tr.scratch) {
-				t.Fatalf("%d-byte payload, past the %d-byte maximum", len(payload), maxVersionPayload)
+			if len(payload) > keepPayload(cmd) || len(payload) > len(tr.scratch) {
+				t.Fatalf("%d-byte %s payload, past the %d bytes kept", len(payload), cmd, keepPayload(cmd))
 			}
 			if err != nil {
-				if payload != nil {
-					t.Fatalf("payload returned with error %v", err)
-				}
 				if !errors.Is(err, ErrWrongNetwork) && !errors.Is(err, ErrMalformed) &&
 					!errors.Is(err, ErrMessageTooLarge) && !errors.Is(err, ErrLimitExceeded) &&
 					err != io.EOF && err != io.ErrUnexpectedEOF {
@@ -47,7 +47,7 @@ func FuzzReadMessage(f *testing.F) {
 				}
 				return
 			}
-			// A message was accepted: check it against the bytes by hand.
+			// A message was read whole: check it against the bytes by hand.
 			if n != read {
 				t.Fatalf("n = %d, but %d bytes were read", n, read)
 			}
@@ -56,19 +56,24 @@ func FuzzReadMessage(f *testing.F) {
 			first := sha256.Sum256(body)
 			second := sha256.Sum256(first[:])
 			name, ok := parseCommand(hdr[4:16])
+			sumOK := bytes.Equal(second[:4], hdr[20:24])
 			switch {
 			case wire.BitcoinNet(binary.LittleEndian.Uint32(hdr)) != wire.MainNet:
 				t.Fatalf("accepted magic %x", hdr[:4])
-			case !ok || name != cmd:
-				t.Fatalf("command %q from header %q", cmd, hdr[4:16])
-			case int(binary.LittleEndian.Uint32(hdr[16:20])) != len(body):
-				t.Fatalf("n = %d for a header claiming %d", n, binary.LittleEndian.Uint32(hdr[16:20]))
-			case !bytes.Equal(second[:4], hdr[20:24]):
-				t.Fatalf("accepted a bad checksum")
-			case cmd == wire.CmdVersion && !bytes.Equal(payload, body):
-				t.Fatalf("version payload %x, sent %x", payload, body)
-			case cmd != wire.CmdVersion && payload != nil:
-				t.Fatalf("%s payload returned: only a version's is kept", cmd)
+			case int(binary.LittleEndian.Uint32(hdr[16:20])) != len(body) || m.size != len(body):
+				t.Fatalf("n = %d, size %d for a header claiming %d", n, m.size, binary.LittleEndian.Uint32(hdr[16:20]))
+			case !sumOK && m.drop != "bad checksum":
+				t.Fatalf("bad checksum not dropped (drop %q)", m.drop)
+			case sumOK && !ok && m.drop != "invalid command":
+				t.Fatalf("invalid command %q not dropped (drop %q)", hdr[4:16], m.drop)
+			case sumOK && ok && (m.drop != "" || name != cmd):
+				t.Fatalf("command %q from header %q, drop %q", cmd, hdr[4:16], m.drop)
+			case m.drop != "" && payload != nil:
+				t.Fatalf("payload kept for a dropped message")
+			case m.drop == "" && keepPayload(cmd) > 0 && !bytes.Equal(payload, body[:min(len(body), keepPayload(cmd))]):
+				t.Fatalf("%s payload %x, sent %x", cmd, payload, body)
+			case keepPayload(cmd) == 0 && payload != nil:
+				t.Fatalf("%s payload returned: only a version's or feature's is kept", cmd)
 			}
 			left -= n
 		}

@@ -141,18 +141,22 @@ func fuzzSeeds() []fuzzSeed {
 		{name: "core-truncated-payload", data: coreSeq[:wire.MessageHeaderSize+50], want: handshake.ErrPeerClosed},
 		{name: "core-truncated-verack", data: coreSeq[:len(coreSeq)-3], want: handshake.ErrPeerClosed},
 		{name: "wrong-magic", data: cat(frames(wire.TestNet3, seedVersion(70016, "/Satoshi:27.1.0/", core)), verack), want: handshake.ErrWrongNetwork},
-		{name: "bad-checksum", data: badChecksum, want: handshake.ErrMalformed},
-		{name: "bad-command", data: cat(coreVersion, badCommand), want: handshake.ErrMalformed},
+		{name: "bad-checksum", data: badChecksum, want: handshake.ErrPeerClosed}, // dropped; then the stream ends
+		{name: "bad-command", data: cat(coreVersion, badCommand), want: handshake.ErrPeerClosed},
 		{name: "oversized-claim", data: claim("version", wire.MaxMessagePayload, 8), want: handshake.ErrMessageTooLarge},
 		{name: "oversized-unknown", data: claim("blob", wire.MaxProtocolMessageLength+1, 8), want: handshake.ErrMessageTooLarge},
 		{name: "over-budget", data: cat(coreVersion, claim("blob", 1<<20, 8)), want: handshake.ErrLimitExceeded},
-		{name: "version-too-large", data: frame("version", make([]byte, 5000)), want: handshake.ErrMessageTooLarge},
+		{name: "version-too-large", data: frame("version", make([]byte, 5000)), want: handshake.ErrPeerTooOld}, // version 0
 		{name: "large-unknown", data: cat(coreVersion, frame("blob", make([]byte, 2000)), verack)},
 		{name: "user-agent-256", data: cat(frame("version", versionPayload(seedVersion(70016, "", core), 256)), verack)},
-		{name: "user-agent-257", data: cat(frame("version", versionPayload(seedVersion(70016, "", core), 257)), verack), want: handshake.ErrMalformed},
-		{name: "duplicate-version", data: cat(coreVersion, coreVersion, verack), want: handshake.ErrProtocolViolation},
-		{name: "verack-before-version", data: cat(verack, coreVersion, verack), want: handshake.ErrProtocolViolation},
+		{name: "user-agent-257", data: cat(frame("version", versionPayload(seedVersion(70016, "", core), 257)), verack), want: handshake.ErrPeerClosed},
+		{name: "duplicate-version", data: cat(coreVersion, coreVersion, verack)},
+		{name: "verack-before-version", data: cat(verack, coreVersion, verack)},
 		{name: "ping-flood", data: pings, want: handshake.ErrLimitExceeded},
+		{name: "features", data: cat(frames(main, seedVersion(70017, "/Satoshi:32.0.0/", core)),
+			frame("feature", []byte("\x06BIP434\x02\x01\x02")), frame("feature", []byte("\x04abcd\x00")), verack)},
+		{name: "malformed-feature", data: cat(frames(main, seedVersion(70017, "/Satoshi:32.0.0/", core)),
+			frame("feature", []byte("\x03abc\x00")), verack), want: handshake.ErrMalformed},
 		{name: "unknown-flood", data: cat(coreVersion, floods), want: handshake.ErrLimitExceeded},
 		{name: "garbage", data: garbage, want: handshake.ErrWrongNetwork},
 		{name: "empty", data: nil, want: handshake.ErrPeerClosed},
@@ -315,9 +319,12 @@ func handshakeFuzzed(t *testing.T, client, server net.Conn, data []byte, split u
 		t.Fatalf("Transport %v, Addr %q, want v1 and %q", res.Transport, res.Addr, addr)
 	}
 	if err == nil {
-		if i := slices.Index(res.Received, "version"); i < 0 || res.Received[len(res.Received)-1] != "verack" ||
-			!slices.Equal(res.Features, res.Received[i+1:len(res.Received)-1]) {
-			t.Fatalf("completed with Received %q, Features %q", res.Received, res.Features)
+		// Negotiation is what came between the version accepted and
+		// the verack.
+		last := len(res.Received) - 1
+		if i := last - len(res.Negotiation) - 1; i < 0 || res.Received[i] != "version" || res.Received[last] != "verack" ||
+			!slices.Equal(res.Negotiation, res.Received[i+1:last]) {
+			t.Fatalf("completed with Received %q, Negotiation %q", res.Received, res.Negotiation)
 		}
 		return res, nil
 	}

@@ -2,7 +2,6 @@ package handshake
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"net/netip"
 	"os"
 	"strings"
 	"syscall"
@@ -146,8 +144,8 @@ type session struct {
 	writeErr  error
 	writeDone chan struct{}
 
-	dec   bytes.Buffer // reads the peer's version
-	wbufs [256]byte    // backs t.wbuf: our version fits
+	fbuf  []byte    // our feature payloads, copied as they are queued
+	wbufs [256]byte // backs t.wbuf: our version fits
 }
 
 // run handshakes over conn. ctx is the caller's context, watched for
@@ -216,7 +214,8 @@ func run(ctx, bounded context.Context, conn net.Conn, addr string, o *Options, s
 
 // exchange runs the protocol: our version first, then messages from the peer
 // until its verack, answering its version with our feature messages and
-// verack as Bitcoin Core does.
+// verack as Bitcoin Core does. What Core ignores is recorded in
+// Result.Ignored and skipped, and still counts against the budgets.
 func (s *session) exchange() (Step, error) {
 	if s.res.Transport == TransportV1 {
 		// (On v2 our version went out with the key exchange.)
@@ -227,7 +226,8 @@ func (s *session) exchange() (Step, error) {
 		}
 	}
 	gotVersion := false
-	featuresFrom := 0
+	negotiationFrom := 0
+	var m message
 	for {
 		step := StepReadVersion
 		if gotVersion {
@@ -236,53 +236,95 @@ func (s *session) exchange() (Step, error) {
 		if s.msgsLeft == 0 {
 			return step, fmt.Errorf("%w: %d messages without a completed handshake", ErrLimitExceeded, s.o.MaxMessages)
 		}
-		cmd, payload, n, err := s.t.readMessage(s.left)
-		s.left -= n
+		err := s.t.readMessage(s.left, &m)
+		s.left -= m.n
 		if !s.rawCount {
-			s.res.BytesReceived += int64(n)
+			s.res.BytesReceived += int64(m.n)
 		}
 		if err != nil {
 			return step, err
 		}
 		s.msgsLeft--
-		s.res.Received = append(s.res.Received, cmd)
-		if gotVersion {
+		s.res.Received = append(s.res.Received, m.cmd)
+		s.log("received", m.cmd, m.n)
+		if gotVersion && (m.cmd != wire.CmdVerAck || m.drop != "") {
 			// A full slice expression, so that later appends to
-			// Received can never write through Features.
+			// Received can never write through Negotiation.
 			end := len(s.res.Received)
-			s.res.Features = s.res.Received[featuresFrom:end:end]
+			s.res.Negotiation = s.res.Received[negotiationFrom:end:end]
 		}
-		s.log("received", cmd, n)
-
-		switch cmd {
-		case wire.CmdVersion:
-			if gotVersion {
-				return step, fmt.Errorf("%w: second version message", ErrProtocolViolation)
-			}
-			if err := s.acceptVersion(payload); err != nil {
+		switch {
+		case m.drop != "":
+			s.ignore(m.cmd, m.drop)
+		case !gotVersion && m.cmd != wire.CmdVersion:
+			// ProcessMessage: "non-version message before version
+			// handshake".
+			s.ignore(m.cmd, "before version")
+		case !gotVersion:
+			ok, err := s.acceptVersion(m.payload)
+			if err != nil {
 				return step, err
 			}
+			if !ok {
+				continue
+			}
 			gotVersion = true
-			featuresFrom = len(s.res.Received)
+			negotiationFrom = len(s.res.Received)
+			s.res.Negotiation = s.res.Received[negotiationFrom:negotiationFrom:negotiationFrom]
 			if step, err := s.sendVerack(); err != nil {
 				return step, err
 			}
-		case wire.CmdVerAck:
-			if !gotVersion {
-				return step, fmt.Errorf("%w: verack before version", ErrProtocolViolation)
-			}
-			n := len(s.res.Features) - 1
-			s.res.Features = s.res.Features[:n:n]
+		case m.cmd == wire.CmdVerAck:
 			s.res.Timings.PeerVerack = time.Since(s.start)
 			if err := s.finishWrite(false); err != nil {
 				return StepSendVerack, err
 			}
 			s.res.Status = StatusOK
 			return step, nil
+		default:
+			if err := s.negotiate(&m); err != nil {
+				return step, err
+			}
 		}
-		// Anything else is recorded and skipped: Bitcoin Core ignores
-		// messages before the handshake completes rather than failing.
 	}
+}
+
+// negotiate judges a message between the peer's version and its verack as
+// Bitcoin Core's ProcessMessage does: feature negotiation is taken, a
+// second version and anything Core does not support before verack are
+// ignored, and a malformed or premature feature message ends the exchange.
+func (s *session) negotiate(m *message) error {
+	switch m.cmd {
+	case wire.CmdVersion:
+		s.ignore(m.cmd, "redundant version")
+	case CmdFeature:
+		if s.res.NegotiatedVersion < FeatureVersion {
+			return fmt.Errorf("%w: feature message at protocol version %d, below %d", ErrProtocolViolation, s.res.NegotiatedVersion, FeatureVersion)
+		}
+		if m.size > maxFeaturePayload {
+			return fmt.Errorf("%w: %w: %d bytes, the maximum is %d", ErrMalformed, errBadFeature, m.size, maxFeaturePayload)
+		}
+		f, err := parseFeature(m.payload)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
+		s.res.Features = append(s.res.Features, f)
+	case wire.CmdWTxIdRelay:
+		if s.res.NegotiatedVersion < wire.AddrV2Version {
+			s.ignore(m.cmd, "wtxidrelay at a common version below 70016")
+		}
+	case wire.CmdSendAddrV2, "sendtxrcncl", wire.CmdSendHeaders, "sendcmpct":
+		// Taken by Core before verack (sendtxrcncl is then ignored by a
+		// node without -txreconciliation, for its own reasons).
+	default:
+		s.ignore(m.cmd, "unsupported before verack")
+	}
+	return nil
+}
+
+// ignore records a message the exchange skipped and why.
+func (s *session) ignore(cmd, reason string) {
+	s.res.Ignored = append(s.res.Ignored, Ignored{Command: cmd, Reason: reason})
 }
 
 // version is the version message we send.
@@ -296,18 +338,17 @@ func (s *session) version() wire.MsgVersion {
 		LastBlock:       s.o.StartHeight,
 		DisableRelayTx:  !s.o.Relay,
 		// Like Bitcoin Core, we report the peer's address as we see it
-		// and say nothing about our own.
-		AddrYou: wire.NetAddress{IP: net.IPv6zero},
-		AddrMe:  wire.NetAddress{IP: net.IPv6zero, Services: s.o.Services},
+		// when it is routable and direct (addrYou), and say nothing
+		// about our own.
+		AddrMe: wire.NetAddress{IP: net.IPv6zero, Services: s.o.Services},
 	}
-	if ta, ok := s.conn.RemoteAddr().(*net.TCPAddr); ok && ta.Port <= 0xffff {
-		msg.AddrYou.IP, msg.AddrYou.Port = ta.IP, uint16(ta.Port)
-	}
+	msg.AddrYou.IP, msg.AddrYou.Port = addrYou(s.conn)
 	return msg
 }
 
-// sendVerack announces our features, when the negotiated version has them,
-// and acknowledges the peer's version, in a single write.
+// sendVerack announces our features, when the negotiated version has them
+// (wtxidrelay and sendaddrv2 from 70016, Options.Features from 70017), and
+// acknowledges the peer's version, in a single write.
 func (s *session) sendVerack() (Step, error) {
 	// The peer has answered our version, so that write is done or failed.
 	if err := s.finishWrite(false); err != nil {
@@ -316,6 +357,16 @@ func (s *session) sendVerack() (Step, error) {
 	if s.res.NegotiatedVersion >= wire.AddrV2Version {
 		s.send(wire.CmdWTxIdRelay, nil)
 		s.send(wire.CmdSendAddrV2, nil)
+	}
+	if s.res.NegotiatedVersion >= FeatureVersion {
+		// One buffer, each payload its own part of it: the v2
+		// transport keeps the slices until the write.
+		s.fbuf = s.fbuf[:0]
+		for i := range s.o.Features {
+			at := len(s.fbuf)
+			s.fbuf = appendFeature(s.fbuf, &s.o.Features[i])
+			s.send(CmdFeature, s.fbuf[at:])
+		}
 	}
 	s.send(wire.CmdVerAck, nil)
 	return StepSendVerack, s.flush(StepSendVerack)
@@ -377,34 +428,44 @@ func (s *session) countSent(n int) {
 	}
 }
 
-// acceptVersion decodes and checks the peer's version.
-func (s *session) acceptVersion(payload []byte) error {
-	var v wire.MsgVersion
-	s.dec = *bytes.NewBuffer(payload)
-	if err := v.BtcDecode(&s.dec, s.o.ProtocolVersion, wire.BaseEncoding); err != nil {
-		return fmt.Errorf("%w: version: %v", ErrMalformed, err)
+// acceptVersion decodes and checks the peer's version in Bitcoin Core's
+// order. A version too old is refused before the rest is decoded; a version
+// that cannot be decoded is ignored (ok false), as Core's exception handler
+// drops it, and the exchange waits for a valid one until its time limit.
+func (s *session) acceptVersion(payload []byte) (ok bool, err error) {
+	var v PeerVersion
+	rest, err := parseVersionHead(payload, &v)
+	if err != nil {
+		s.ignore(wire.CmdVersion, err.Error())
+		return false, nil
 	}
+	// Core reads the version as an int32: past 1<<31-1 it is negative.
+	if int32(v.ProtocolVersion) < 0 || v.ProtocolVersion < s.o.MinPeerVersion {
+		// Core refuses it on these fields alone; the rest, if it
+		// decodes, is still worth reporting.
+		if parseVersionTail(rest, &v) != nil {
+			parseVersionHead(payload, &v)
+		}
+		s.gotVersion(&v)
+		return false, fmt.Errorf("%w: %d, the minimum is %d", ErrPeerTooOld, int32(v.ProtocolVersion), s.o.MinPeerVersion)
+	}
+	if err := parseVersionTail(rest, &v); err != nil {
+		s.ignore(wire.CmdVersion, err.Error())
+		return false, nil
+	}
+	s.gotVersion(&v)
+	if v.Nonce == s.nonce {
+		return false, ErrSelfConnection
+	}
+	s.res.NegotiatedVersion = min(v.ProtocolVersion, s.o.ProtocolVersion)
+	return true, nil
+}
+
+// gotVersion records the peer's version in the Result.
+func (s *session) gotVersion(v *PeerVersion) {
 	s.res.Status = StatusPartiallyOK
 	s.res.Timings.PeerVersion = time.Since(s.start)
-	s.res.Peer = PeerVersion{
-		ProtocolVersion: uint32(v.ProtocolVersion), // as sent; negative ones fail below
-		Services:        v.Services,
-		UserAgent:       v.UserAgent,
-		StartHeight:     v.LastBlock,
-		Relay:           !v.DisableRelayTx,
-		Nonce:           v.Nonce,
-		Timestamp:       v.Timestamp,
-		AddrRecv:        netAddress(&v.AddrYou),
-		AddrFrom:        netAddress(&v.AddrMe),
-	}
-	switch {
-	case v.Nonce == s.nonce:
-		return ErrSelfConnection
-	case v.ProtocolVersion < 0 || uint32(v.ProtocolVersion) < s.o.MinPeerVersion:
-		return fmt.Errorf("%w: %d, the minimum is %d", ErrPeerTooOld, v.ProtocolVersion, s.o.MinPeerVersion)
-	}
-	s.res.NegotiatedVersion = min(uint32(v.ProtocolVersion), s.o.ProtocolVersion)
-	return nil
+	s.res.Peer = *v
 }
 
 func (s *session) log(what, cmd string, n int) {
@@ -490,11 +551,6 @@ func remoteAddr(conn net.Conn) string {
 		return a.String()
 	}
 	return ""
-}
-
-func netAddress(na *wire.NetAddress) NetAddress {
-	ip, _ := netip.AddrFromSlice(na.IP)
-	return NetAddress{Addr: netip.AddrPortFrom(ip.Unmap(), na.Port), Services: na.Services}
 }
 
 // nonZeroNonce returns a random nonce; zero is avoided because some peers

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -35,6 +36,9 @@ type hostileCase struct {
 	// autoStep is the step under TransportAuto when it differs: a v1 peer
 	// that neither answers nor hangs up holds Dial in the v2 key exchange.
 	autoStep handshake.Step
+	// ignored are the Result's Ignored messages, each as "command: " and
+	// the start of the reason; nil leaves them unchecked (floods).
+	ignored []string
 }
 
 func hostileCases() []hostileCase {
@@ -49,22 +53,26 @@ func hostileCases() []hostileCase {
 			status: failed, err: handshake.ErrMessageTooLarge, step: read1},
 		{name: "1 MiB unknown message claim, then a trickle", kind: handshaketest.OversizedUnknown,
 			status: failed, err: handshake.ErrLimitExceeded, step: read1},
+		// Core reads a version of any length up to its 4,000,000-byte
+		// limit and ignores the bytes after the relay flag.
 		{name: "version payload past its maximum", kind: handshaketest.VersionTooLarge,
-			status: failed, err: handshake.ErrMessageTooLarge, step: read1},
+			status: partial, err: context.DeadlineExceeded, step: read2},
 		{name: "wrong magic", kind: handshaketest.WrongMagic,
 			status: failed, err: handshake.ErrWrongNetwork, step: read1},
 		{name: "bad checksum", kind: handshaketest.BadChecksum,
-			status: failed, err: handshake.ErrMalformed, step: read1},
+			status: failed, err: context.DeadlineExceeded, step: read1,
+			ignored: []string{"version: bad checksum"}},
 		{name: "garbage", kind: handshaketest.Garbage,
 			status: failed, err: handshake.ErrWrongNetwork, step: read1},
 		{name: "256-byte user agent", kind: handshaketest.MaxUserAgent,
 			status: handshake.StatusOK},
 		{name: "257-byte user agent", kind: handshaketest.UserAgentTooLong,
-			status: failed, err: handshake.ErrMalformed, step: read1},
+			status: failed, err: context.DeadlineExceeded, step: read1,
+			ignored: []string{"version: undecodable version: user agent", "verack: before version"}},
 		{name: "duplicate version", kind: handshaketest.DuplicateVersion,
-			status: partial, err: handshake.ErrProtocolViolation, step: read2},
+			status: handshake.StatusOK, ignored: []string{"version: redundant version"}},
 		{name: "verack before version", kind: handshaketest.VerackBeforeVersion,
-			status: failed, err: handshake.ErrProtocolViolation, step: read1},
+			status: handshake.StatusOK, ignored: []string{"verack: before version"}},
 		{name: "endless unknown messages", kind: handshaketest.UnknownFlood,
 			status: partial, err: handshake.ErrLimitExceeded, step: read2},
 		{name: "endless pings", kind: handshaketest.PingFlood,
@@ -83,6 +91,10 @@ func hostileCases() []hostileCase {
 			status: partial, err: handshake.ErrSelfConnection, step: read1},
 		{name: "too old", kind: handshaketest.TooOld,
 			status: partial, err: handshake.ErrPeerTooOld, step: read1},
+		// Its claim comes after the handshake, for a Conn to face
+		// (TestConnClaimAllocatesLittle).
+		{name: "claim after the handshake", kind: handshaketest.ClaimAfterHandshake,
+			status: handshake.StatusOK, ignored: []string{}},
 	}
 }
 
@@ -135,6 +147,9 @@ func (tt hostileCase) run(t *testing.T, transport handshake.Transport, step hand
 	if len(res.Received) > handshake.DefaultMaxMessages {
 		t.Errorf("read %d messages, past the cap of %d", len(res.Received), handshake.DefaultMaxMessages)
 	}
+	if tt.ignored != nil && step == tt.step { // (not when the v2 attempt was all there was)
+		checkIgnored(t, res.Ignored, tt.ignored)
+	}
 	if tt.err == nil {
 		if err != nil {
 			t.Fatalf("Dial: %v", err)
@@ -146,6 +161,18 @@ func (tt hostileCase) run(t *testing.T, transport handshake.Transport, step hand
 		t.Fatalf("err = %v, want an *Error at %q holding %v %v", err, step, tt.err, tt.also)
 	}
 	t.Logf("%v after %v, %d bytes read", err, took.Round(time.Millisecond), res.BytesReceived)
+}
+
+// checkIgnored compares ignored with want, each "command: reason prefix".
+func checkIgnored(t *testing.T, ignored []handshake.Ignored, want []string) {
+	t.Helper()
+	ok := len(ignored) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		ok = strings.HasPrefix(ignored[i].Command+": "+ignored[i].Reason, want[i])
+	}
+	if !ok {
+		t.Errorf("Ignored = %q, want %q", ignored, want)
+	}
 }
 
 // config is the peer's Config.

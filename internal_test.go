@@ -38,7 +38,7 @@ func TestParseCommand(t *testing.T) {
 		{"version\x00\x00\x00\x00\x00", "version", true},
 		{"sendcmpct\x00\x00\x00", "sendcmpct", true},
 		{"abcdefghijkl", "abcdefghijkl", true},
-		{"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", "", false},
+		{"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", "", true}, // valid in Core: IsMessageTypeValid
 		{"ver\x00sion\x00\x00\x00\x00", "", false},
 		{"vers\xffon\x00\x00\x00\x00\x00", "", false},
 		{"ping\n\x00\x00\x00\x00\x00\x00\x00", "", false},

@@ -165,7 +165,7 @@ var loadMix = []struct {
 	{"CloseAfterVersion", 400, outcome{handshake.StatusPartiallyOK, handshake.ErrPeerClosed}},
 	{"Garbage", 300, outcome{handshake.StatusFailed, handshake.ErrWrongNetwork}},
 	{"WrongMagic", 300, outcome{handshake.StatusFailed, handshake.ErrWrongNetwork}},
-	{"BadChecksum", 200, outcome{handshake.StatusFailed, handshake.ErrMalformed}},
+	{"BadChecksum", 200, outcome{handshake.StatusFailed, context.DeadlineExceeded}}, // dropped, as Core drops it
 	{"UnknownFlood", 300, outcome{handshake.StatusPartiallyOK, handshake.ErrLimitExceeded}},
 	{"PingFlood", 300, outcome{handshake.StatusFailed, handshake.ErrLimitExceeded}},
 	{"ByteFlood", 300, outcome{handshake.StatusPartiallyOK, handshake.ErrLimitExceeded}},

@@ -18,6 +18,11 @@ const (
 	// connected to them.
 	DefaultUserAgent = "/bitcoin-handshake:0.1.0/"
 
+	// DefaultProtocolVersion is the version we announce when
+	// Options.ProtocolVersion is zero: 70017, which BIP434 (peer feature
+	// negotiation) asks of nodes that accept feature messages, as we do.
+	DefaultProtocolVersion uint32 = FeatureVersion
+
 	// DefaultMinPeerVersion is Bitcoin Core's MIN_PEER_PROTO_VERSION: peers
 	// announcing an older protocol are disconnected by Core, and by us.
 	DefaultMinPeerVersion uint32 = 31800
@@ -36,8 +41,8 @@ const (
 	DefaultMaxBytes = 64 << 10
 
 	// DefaultMaxMessages caps the messages accepted from a peer before the
-	// handshake completes. Bitcoin Core sends five (version, wtxidrelay,
-	// sendaddrv2, sendtxrcncl, verack).
+	// handshake completes, ignored ones included. A default Bitcoin Core
+	// node sends four (version, wtxidrelay, sendaddrv2, verack).
 	DefaultMaxMessages = 64
 )
 
@@ -56,9 +61,16 @@ type Options struct {
 	// Default: &chaincfg.MainNetParams.
 	ChainParams *chaincfg.Params
 
-	// ProtocolVersion is the version we announce. Default: wire.ProtocolVersion
-	// (70016, which enables wtxidrelay and sendaddrv2).
+	// ProtocolVersion is the version we announce. Default:
+	// DefaultProtocolVersion (70017: wtxidrelay and sendaddrv2 from 70016,
+	// BIP434 feature messages from 70017).
 	ProtocolVersion uint32
+
+	// Features are the BIP434 feature messages we send after the peer's
+	// version and before our verack, in order, and only to a peer that
+	// announced FeatureVersion or more, as BIP434 requires. Each ID must be
+	// 4 to 80 bytes and each Data at most 512 bytes. Default: none.
+	Features []Feature
 
 	// Services are the service bits we advertise. Default: none (0), which is
 	// honest for a client that serves no blocks.
@@ -96,12 +108,14 @@ type Options struct {
 	Timeout time.Duration
 
 	// MaxBytes caps the bytes read from the peer before the handshake
-	// completes; past it the call fails with ErrLimitExceeded.
-	// Default: DefaultMaxBytes.
+	// completes, ignored messages included (on v2, after the key
+	// exchange, which has bounds of its own); past it the call fails
+	// with ErrLimitExceeded. Default: DefaultMaxBytes.
 	MaxBytes int
 
 	// MaxMessages caps the messages read from the peer before the handshake
-	// completes; past it the call fails with ErrLimitExceeded.
+	// completes, ignored ones included; past it the call fails with
+	// ErrLimitExceeded.
 	// Default: DefaultMaxMessages.
 	MaxMessages int
 
@@ -123,7 +137,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.ChainParams = &chaincfg.MainNetParams
 	}
 	if o.ProtocolVersion == 0 {
-		o.ProtocolVersion = wire.ProtocolVersion
+		o.ProtocolVersion = DefaultProtocolVersion
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = DefaultUserAgent
@@ -160,6 +174,11 @@ func (o Options) withDefaults() (Options, error) {
 	case o.MaxBytes < 0 || o.MaxMessages < 0:
 		return o, fmt.Errorf("%w: MaxBytes and MaxMessages must not be negative",
 			ErrInvalidOptions)
+	case checkFeatures(o.Features) != nil:
+		return o, checkFeatures(o.Features)
+	case len(o.Features) > 0 && o.ProtocolVersion < FeatureVersion:
+		return o, fmt.Errorf("%w: features need protocol version %d or more, not %d",
+			ErrInvalidOptions, FeatureVersion, o.ProtocolVersion)
 	case o.ChainParams.DefaultPort == "":
 		return o, fmt.Errorf("%w: ChainParams %q has no default port",
 			ErrInvalidOptions, o.ChainParams.Name)

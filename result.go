@@ -75,7 +75,9 @@ type NetAddress struct {
 	Services wire.ServiceFlag `json:"services"`
 }
 
-// PeerVersion holds the fields of the peer's version message.
+// PeerVersion holds the fields of the peer's version message. UserAgent is
+// the peer's bytes as sent, up to 256 of them: untrusted, possibly invalid
+// UTF-8 or terminal control sequences, to be escaped before display.
 type PeerVersion struct {
 	// ProtocolVersion is the version the peer announced: uint32 like
 	// every protocol version in this package, the four bytes as sent. A
@@ -102,6 +104,29 @@ type Timings struct {
 	Total       time.Duration // the call returned
 }
 
+// Feature is a BIP434 feature message: an identifier and its data.
+//
+// Both come from the peer unchecked beyond BIP434's lengths (ID 4 to 80
+// bytes, Data at most 512): treat them as untrusted bytes, and escape ID
+// before showing it on a terminal.
+type Feature struct {
+	ID   string
+	Data []byte
+}
+
+// Ignored is a message the handshake skipped as Bitcoin Core would. Command
+// is the peer's, untrusted and possibly unprintable (an invalid command is
+// kept as sent, its NUL padding removed; empty for a v2 message type that
+// does not decode). Reason is ours, one of: "before version", "redundant
+// version", "bad checksum", "invalid command", "undecodable message type",
+// "unknown message type ID", "undecodable version: ..." (with the detail),
+// "unsupported before verack", "wtxidrelay at a common version below
+// 70016".
+type Ignored struct {
+	Command string `json:"command"`
+	Reason  string `json:"reason"`
+}
+
 // Result reports what a handshake learned. Dial and Handshake return it even
 // when they fail, filled up to the failure. Its JSON form (see MarshalJSON)
 // takes the keys in the field tags.
@@ -123,12 +148,22 @@ type Result struct {
 	Peer PeerVersion `json:"-"` // "peer", omitted when Status is StatusFailed
 	// NegotiatedVersion is the lower of our and the peer's protocol version.
 	NegotiatedVersion uint32 `json:"negotiated_version,omitzero"`
-	// Features lists, in order, the commands the peer sent between its
+	// Negotiation lists, in order, the commands the peer sent between its
 	// version and its verack: feature negotiation such as wtxidrelay,
 	// sendaddrv2 and sendtxrcncl, and anything else it chose to send there.
-	Features []string `json:"features"`
+	Negotiation []string `json:"negotiation"`
+	// Features are the peer's BIP434 feature messages, in order, as sent
+	// between its version and its verack.
+	Features []Feature `json:"-"` // "features", an array even when empty
+	// Ignored lists, in order, the messages Bitcoin Core would have
+	// ignored and so did we: before the peer's version, a second version,
+	// bad checksums, undecodable message types or versions, and commands
+	// Core does not support before verack. The handshake went on past
+	// them; they show that the peer misbehaved.
+	Ignored []Ignored `json:"ignored,omitempty"`
 	// Received lists every command received, in order, including version,
-	// verack and commands wire/v2 has no type for.
+	// verack, ignored messages and commands wire/v2 has no type for. Like
+	// Negotiation, it holds the peer's bytes: escape them before display.
 	Received []string `json:"received"`
 	Timings  Timings  `json:"-"` // "connect_ms" and so on
 	// BytesSent and BytesReceived count the bytes written and read: the

@@ -42,5 +42,9 @@ func (d socksDialer) DialContext(ctx context.Context, network, addr string) (net
 	if err != nil {
 		return nil, fmt.Errorf("socks5 %s: %w", d.proxyAddr, err)
 	}
-	return pd.(proxy.ContextDialer).DialContext(ctx, network, addr)
+	c, err := pd.(proxy.ContextDialer).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return proxiedConn{c}, nil // its remote address is the proxy's
 }

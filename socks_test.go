@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/wire/v2"
+
 	"github.com/bitcoin-handshake/handshake"
 	"github.com/bitcoin-handshake/handshake/handshaketest"
 )
@@ -187,6 +189,42 @@ func TestSOCKS5Auth(t *testing.T) {
 	}
 }
 
+// TestSOCKS5AddrYou: through the SOCKS5 dialer the connection's remote
+// address is the proxy's, so our version reports no address for the peer
+// (TestAddrYou shows the rule for a routable proxy address).
+func TestSOCKS5AddrYou(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 10*time.Second)
+	got := make(chan wire.NetAddress, 1)
+	p := startPeer(t, handshaketest.Config{Handler: func(ctx context.Context, c *handshaketest.Conn) error {
+		v, err := c.ReadVersion()
+		if err != nil {
+			return err
+		}
+		got <- v.AddrYou
+		if err := c.WriteMessage(c.Version()); err != nil {
+			return err
+		}
+		return c.WriteCommand("verack", nil)
+	}})
+	s := startSOCKS(t, p.Addr(), false, nil)
+	d := handshake.SOCKS5(s.ln.Addr().String(), nil)
+	conn, err := d.DialContext(ctx, "tcp", onionHost+":8333")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if !handshake.IsProxied(conn) {
+		t.Errorf("the SOCKS5 dialer's connection (%T) is not marked as proxied", conn)
+	}
+	if _, err := handshake.Handshake(ctx, conn, handshake.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if a := <-got; !a.IP.IsUnspecified() || a.Port != 0 {
+		t.Errorf("peer read addr_recv %v:%d, want [::]:0", a.IP, a.Port)
+	}
+}
+
 // TestSOCKS5Context: a proxy that never answers holds the dial only until
 // the context ends.
 func TestSOCKS5Context(t *testing.T) {
@@ -206,12 +244,45 @@ func TestSOCKS5Context(t *testing.T) {
 }
 
 // deadlineDialer records the deadline of the context it is asked to dial
-// with, and fails.
-type deadlineDialer struct{ deadline time.Time }
+// with, per address, and fails.
+type deadlineDialer struct {
+	mu        sync.Mutex
+	deadline  time.Time
+	deadlines map[string]time.Time
+}
 
 func (d *deadlineDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.deadline, _ = ctx.Deadline()
+	if d.deadlines == nil {
+		d.deadlines = map[string]time.Time{}
+	}
+	d.deadlines[addr] = d.deadline
 	return nil, errors.New("no network here")
+}
+
+// TestSweepOnionTimeout: Sweep gives .onion addresses the onion time limit
+// too, as Dial does.
+func TestSweepOnionTimeout(t *testing.T) {
+	t.Parallel()
+	d := &deadlineDialer{}
+	start := time.Now()
+	_, err := handshake.Sweep(context.Background(), handshake.SweepOptions{
+		Handshake: handshake.Options{Dialer: d},
+		Addrs:     []string{"expyuzz4wqqyqhjn.onion", "203.0.113.7"},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]time.Duration{
+		"expyuzz4wqqyqhjn.onion:8333": handshake.DefaultOnionTimeout,
+		"203.0.113.7:8333":            handshake.DefaultTimeout,
+	} {
+		if got := d.deadlines[addr].Sub(start); got < want-time.Second || got > want+time.Second {
+			t.Errorf("%s: time limit %v, want %v", addr, got, want)
+		}
+	}
 }
 
 // TestOnionTimeout: Tor is slow, so .onion addresses get a longer default

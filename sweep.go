@@ -20,10 +20,10 @@ const DefaultConcurrency = 64
 type SweepOptions struct {
 	// Handshake configures each handshake. Its ChainParams choose the seeds
 	// and the port, and its Timeout bounds each address (default
-	// DefaultTimeout) and each seed's lookup, derived from the context
-	// given to Sweep. A named field rather than an embedded Options, so
-	// that the handshake's fields and the sweep's can never shadow each
-	// other.
+	// DefaultTimeout, DefaultOnionTimeout for .onion addresses) and each
+	// seed's lookup, derived from the context given to Sweep. A named
+	// field rather than an embedded Options, so that the handshake's
+	// fields and the sweep's can never shadow each other.
 	Handshake Options
 
 	// Seeds are the DNS seeds to resolve. Default: ChainParams.DNSSeeds,
@@ -89,6 +89,9 @@ func Sweep(ctx context.Context, opts SweepOptions, fn func(Result)) (SweepSummar
 	if opts.Concurrency < 0 {
 		return sum, fmt.Errorf("handshake: sweep: %w: negative concurrency", ErrInvalidOptions)
 	}
+	// A zero Timeout stays zero, so that Dial gives .onion addresses
+	// DefaultOnionTimeout and the others DefaultTimeout.
+	o.Timeout = opts.Handshake.Timeout
 	opts.Handshake = o
 
 	addrs := opts.resolve(ctx, &sum)

@@ -70,6 +70,7 @@ func TestSweepSimulatedNetwork(t *testing.T) {
 		// A v2 key exchange costs tens of milliseconds of CPU under
 		// -race: keep a few dozen, enough to see both v2 and fallback.
 		cfgs[i].V2 = cfgs[i].V2 && i%4 == 0
+		cfgs[i].V1Only = !cfgs[i].V2
 	}
 	n := startNetwork(t, handshaketest.NetworkConfig{Peers: cfgs, Seeds: []string{"one.seed.test.", "two.seed.test."}})
 	got := newCollect(t)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"strings"
 
 	"github.com/btcsuite/btcd/wire/v2"
 
@@ -16,10 +17,10 @@ import (
 // transport frames the messages of one connection: v1Transport in the clear,
 // v2Transport encrypted (BIP324).
 type transport interface {
-	// readMessage reads one message of at most limit bytes on the wire.
-	// It returns the payload of a version message only; the payload is
+	// readMessage reads one message of at most limit bytes on the wire
+	// into m. Its payload, kept for version and feature messages only, is
 	// valid until the next call.
-	readMessage(limit int) (cmd string, payload []byte, n int, err error)
+	readMessage(limit int, m *message) error
 	// queue and queueVersion add a message to the next write and return
 	// its size on the wire.
 	queue(cmd string, payload []byte) int
@@ -84,7 +85,15 @@ func (s *session) keyExchange(version *wire.MsgVersion) error {
 		// Our version message rides in the write that completes the
 		// key exchange.
 		Messages: []bip324.Message{{Cmd: wire.CmdVersion, Payload: payload}},
+		// A peer of another network is recognised by its garbage
+		// terminator, where v1 would have shown its magic.
+		OtherMagics: otherMagics(s.o.ChainParams.Net),
 	})
+	var we *bip324.WrongNetworkError
+	if errors.As(err, &we) {
+		return fmt.Errorf("%w: got %s (by its %s), want %s", ErrWrongNetwork,
+			netName(wire.BitcoinNet(we.Magic)), we.How, netName(s.o.ChainParams.Net))
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, bip324.ErrV1Peer),
@@ -101,23 +110,32 @@ func (s *session) keyExchange(version *wire.MsgVersion) error {
 	return nil
 }
 
-func (t *v2Transport) readMessage(limit int) (string, []byte, int, error) {
+func (t *v2Transport) readMessage(limit int, m *message) error {
+	*m = message{}
 	room := limit - v2Overhead
 	if room < 0 {
-		return "", nil, 0, fmt.Errorf("%w: no room for another message", ErrLimitExceeded)
+		return fmt.Errorf("%w: no room for another message", ErrLimitExceeded)
 	}
 	before := t.c.BytesRead()
 	cmd, payload, err := t.c.ReadMessage(max(1, min(room, wire.MaxProtocolMessageLength)))
-	n := int(t.c.BytesRead() - before)
+	m.n = int(t.c.BytesRead() - before)
 	switch {
+	case errors.Is(err, bip324.ErrMalformed):
+		// Bitcoin Core's V2Transport drops a packet whose message type
+		// it cannot decode and keeps the connection.
+		m.drop = "undecodable message type"
+		return nil
 	case err != nil:
-		return "", nil, n, v2Error(err)
-	case cmd == wire.CmdVersion && len(payload) > int(maxVersionPayload):
-		return cmd, nil, n, fmt.Errorf("%w: version of %d bytes, the maximum is %d", ErrMessageTooLarge, len(payload), maxVersionPayload)
-	case cmd != wire.CmdVersion:
-		payload = nil
+		return v2Error(err)
+	case strings.HasPrefix(cmd, "shortid-"):
+		m.cmd, m.drop = cmd, "unknown message type ID"
+		return nil
 	}
-	return cmd, payload, n, nil
+	m.cmd, m.size = cmd, len(payload)
+	if keepPayload(cmd) > 0 {
+		m.payload = payload[:min(len(payload), keepPayload(cmd))]
+	}
+	return nil
 }
 
 func (t *v2Transport) wait() error {
@@ -130,6 +148,11 @@ func (t *v2Transport) readPayload(maxPayload func(cmd string) int) (string, []by
 	// bounded by the largest any command may have, and the command's own
 	// bound is checked once it is decrypted.
 	cmd, payload, err := t.c.ReadMessage(wire.MaxProtocolMessageLength)
+	// Bitcoin Core's V2Transport drops a packet whose message type it
+	// cannot decode, or whose one-byte ID it does not know, and reads on.
+	for errors.Is(err, bip324.ErrMalformed) || err == nil && strings.HasPrefix(cmd, "shortid-") {
+		cmd, payload, err = t.c.ReadMessage(wire.MaxProtocolMessageLength)
+	}
 	switch {
 	case errors.Is(err, bip324.ErrPacketTooLarge):
 		return "", nil, fmt.Errorf("%w: %w", ErrMessageTooLarge, err)
@@ -169,6 +192,20 @@ func v2Error(err error) error {
 		return fmt.Errorf("%w: %w", ErrLimitExceeded, err)
 	}
 	return err
+}
+
+// knownMagics are the networks netName knows.
+var knownMagics = [...]wire.BitcoinNet{wire.MainNet, wire.TestNet3, wire.TestNet4, wire.SigNet, wire.TestNet, wire.SimNet}
+
+// otherMagics returns the known networks' magics other than ours.
+func otherMagics(ours wire.BitcoinNet) []uint32 {
+	others := make([]uint32, 0, len(knownMagics))
+	for _, m := range knownMagics {
+		if m != ours {
+			others = append(others, uint32(m))
+		}
+	}
+	return others
 }
 
 // countingReader and countingWriter count a connection's raw bytes.

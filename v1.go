@@ -2,11 +2,13 @@ package handshake
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 
 	"github.com/btcsuite/btcd/wire/v2"
 )
@@ -17,9 +19,33 @@ const (
 	v1CommandLen = 12
 )
 
-// maxVersionPayload is the largest version message wire/v2 decodes: 33 fixed
-// bytes, two 26-byte addresses, a varint and a 256-byte user agent.
+// maxVersionPayload is the longest prefix of a version payload we keep: all
+// a version decodes from (33 fixed bytes, two 26-byte addresses, a varint
+// and a 256-byte user agent). Bitcoin Core ignores bytes after the relay
+// flag, so a longer version is read, checksummed and its tail discarded.
 var maxVersionPayload = (&wire.MsgVersion{}).MaxPayloadLength(wire.ProtocolVersion)
+
+// message is one message read before the handshake completed.
+type message struct {
+	cmd string
+	// payload is the version's or feature's payload, at most its
+	// first keepPayload(cmd) bytes; nil for other commands.
+	payload []byte
+	size    int    // the payload's length on the wire
+	n       int    // bytes read, header included
+	drop    string // why Bitcoin Core's transport drops it, or ""
+}
+
+// keepPayload is how much of cmd's payload the handshake looks at.
+func keepPayload(cmd string) int {
+	switch cmd {
+	case wire.CmdVersion:
+		return int(maxVersionPayload)
+	case CmdFeature:
+		return maxFeaturePayload + 1 // one more shows it is too long
+	}
+	return 0
+}
 
 // v1Transport frames messages the original way. We read headers ourselves
 // rather than through wire.ReadMessage because wire hides the command of
@@ -31,78 +57,89 @@ type v1Transport struct {
 	magic wire.BitcoinNet
 
 	hdr     [v1HeaderLen]byte
-	scratch [512]byte // holds every payload we keep; larger ones are streamed
-	hasher  hash.Hash // created on the first payload too large for scratch
+	scratch [maxFeaturePayload + 1]byte // the payload prefix we keep
+	hasher  hash.Hash                   // created on the first payload longer than we keep
 	sum     [32]byte
 	wbuf    []byte
 	rbuf    []byte // payloads after the handshake (readPayload)
 }
 
-// readMessage reads one message of at most limit bytes, header included.
-// Only a version payload is returned; others are checked and discarded
-// without buffering them, so memory does not depend on what a peer claims.
-func (t *v1Transport) readMessage(limit int) (cmd string, payload []byte, n int, err error) {
+// readMessage reads one message of at most limit bytes, header included,
+// into m. Only the start of a version or feature payload is kept; the rest
+// of every payload is checksummed straight out of the read buffer and
+// discarded, so memory does not depend on what a peer claims. As Bitcoin
+// Core's V1Transport does, a message with a bad checksum or an invalid
+// command is read whole and then dropped (m.drop says why); a wrong magic or
+// a length past Core's limit ends the exchange.
+func (t *v1Transport) readMessage(limit int, m *message) error {
+	*m = message{}
 	if limit < v1HeaderLen {
-		return "", nil, 0, fmt.Errorf("%w: no room for another message", ErrLimitExceeded)
+		return fmt.Errorf("%w: no room for another message", ErrLimitExceeded)
 	}
-	cmd, length, n, err := t.readHeader()
+	length, valid, err := t.readHeader(m)
 	if err != nil {
-		return cmd, nil, n, err
+		return err
 	}
 	switch {
-	case cmd == wire.CmdVersion && length > maxVersionPayload:
-		return cmd, nil, n, fmt.Errorf("%w: version claims %d bytes, the maximum is %d", ErrMessageTooLarge, length, maxVersionPayload)
 	case length > wire.MaxProtocolMessageLength:
-		return cmd, nil, n, fmt.Errorf("%w: %s claims %d bytes, the maximum is %d", ErrMessageTooLarge, cmd, length, wire.MaxProtocolMessageLength)
-	case int64(length) > int64(limit-n):
-		return cmd, nil, n, fmt.Errorf("%w: %s claims %d bytes, %d remain of the budget", ErrLimitExceeded, cmd, length, limit-n)
+		return fmt.Errorf("%w: %q claims %d bytes, the maximum is %d", ErrMessageTooLarge, m.cmd, length, wire.MaxProtocolMessageLength)
+	case int64(length) > int64(limit-m.n):
+		return fmt.Errorf("%w: %q claims %d bytes, %d remain of the budget", ErrLimitExceeded, m.cmd, length, limit-m.n)
 	}
-	sum := &t.sum
-	if int(length) <= len(t.scratch) {
-		payload = t.scratch[:length]
-		if got, err := io.ReadFull(t.r, payload); err != nil {
-			return cmd, nil, n + got, err
-		}
-		*sum = sha256.Sum256(payload)
+	m.size = int(length)
+	keep := t.scratch[:min(m.size, keepPayload(m.cmd))]
+	got, err := io.ReadFull(t.r, keep)
+	m.n += got
+	if err != nil {
+		return err
+	}
+	if len(keep) == m.size {
+		t.sum = sha256.Sum256(keep)
 	} else {
 		if t.hasher == nil {
 			t.hasher = sha256.New()
 		}
 		t.hasher.Reset()
-		for left := int(length); left > 0; {
-			chunk := t.scratch[:min(left, len(t.scratch))]
-			if got, err := io.ReadFull(t.r, chunk); err != nil {
-				return cmd, nil, n + int(length) - left + got, err
+		t.hasher.Write(keep)
+		for left := m.size - len(keep); left > 0; {
+			b, err := t.r.Peek(min(left, t.r.Size()))
+			t.hasher.Write(b)
+			t.r.Discard(len(b))
+			m.n += len(b)
+			left -= len(b)
+			if err != nil {
+				return err
 			}
-			t.hasher.Write(chunk)
-			left -= len(chunk)
 		}
-		t.hasher.Sum(sum[:0])
+		t.hasher.Sum(t.sum[:0])
 	}
-	n += int(length)
-	if *sum = sha256.Sum256(sum[:]); [4]byte(sum[:4]) != [4]byte(t.hdr[20:24]) {
-		return cmd, nil, n, fmt.Errorf("%w: bad checksum on %s", ErrMalformed, cmd)
+	switch t.sum = sha256.Sum256(t.sum[:]); {
+	case [4]byte(t.sum[:4]) != [4]byte(t.hdr[20:24]):
+		m.drop = "bad checksum"
+	case !valid:
+		m.drop = "invalid command"
+	case len(keep) > 0:
+		m.payload = keep
 	}
-	if cmd != wire.CmdVersion {
-		payload = nil
-	}
-	return cmd, payload, n, nil
+	return nil
 }
 
-// readHeader reads and checks a header, returning its command, its claimed
-// payload length and the bytes read.
-func (t *v1Transport) readHeader() (cmd string, length uint32, n int, err error) {
+// readHeader reads and checks a header into m (its command and n),
+// returning the claimed payload length and whether the command is valid.
+// A command that is not is kept as sent, without its NUL padding.
+func (t *v1Transport) readHeader(m *message) (length uint32, valid bool, err error) {
 	if _, err := io.ReadFull(t.r, t.hdr[:]); err != nil {
-		return "", 0, 0, err
+		return 0, false, err
 	}
+	m.n = v1HeaderLen
 	if magic := wire.BitcoinNet(binary.LittleEndian.Uint32(t.hdr[0:4])); magic != t.magic {
-		return "", 0, v1HeaderLen, fmt.Errorf("%w: got %s, want %s", ErrWrongNetwork, netName(magic), netName(t.magic))
+		return 0, false, fmt.Errorf("%w: got %s, want %s", ErrWrongNetwork, netName(magic), netName(t.magic))
 	}
-	cmd, ok := parseCommand(t.hdr[4:16])
-	if !ok {
-		return "", 0, v1HeaderLen, fmt.Errorf("%w: invalid command %q", ErrMalformed, t.hdr[4:16])
+	m.cmd, valid = parseCommand(t.hdr[4:16])
+	if !valid {
+		m.cmd = string(bytes.TrimRight(t.hdr[4:16], "\x00"))
 	}
-	return cmd, binary.LittleEndian.Uint32(t.hdr[16:20]), v1HeaderLen, nil
+	return binary.LittleEndian.Uint32(t.hdr[16:20]), valid, nil
 }
 
 // wait returns once a byte has arrived, consuming none, so that a deadline
@@ -112,33 +149,65 @@ func (t *v1Transport) wait() error {
 	return err
 }
 
-// readPayload reads a whole message of any command after the handshake. A
-// payload longer than maxPayload(cmd) fails with ErrMessageTooLarge before
-// it is read, so a peer's claim never sizes a buffer beyond that bound. The
+// readPayload reads a whole message of any command after the handshake,
+// skipping those Bitcoin Core's V1Transport drops (bad checksum, invalid
+// command). A payload longer than maxPayload(cmd) fails with
+// ErrMessageTooLarge before it is read; the buffer grows as the payload
+// arrives rather than to the length the peer claims (see readGrowing). The
 // payload is valid until the next call.
 func (t *v1Transport) readPayload(maxPayload func(cmd string) int) (string, []byte, error) {
-	cmd, length, _, err := t.readHeader()
-	if err != nil {
-		return "", nil, err
+	for {
+		var m message
+		length, valid, err := t.readHeader(&m)
+		if err != nil {
+			return "", nil, err
+		}
+		limit := wire.MaxProtocolMessageLength
+		if valid {
+			limit = maxPayload(m.cmd)
+		}
+		if int64(length) > int64(limit) {
+			return m.cmd, nil, fmt.Errorf("%w: %q claims %d bytes, the maximum is %d", ErrMessageTooLarge, m.cmd, length, limit)
+		}
+		payload, err := readGrowing(t.r, t.rbuf[:0], int(length))
+		t.rbuf = payload[:0]
+		if cap(t.rbuf) > retainLimit {
+			t.rbuf = nil // a rare large message does not stay with the connection
+		}
+		if err != nil {
+			return m.cmd, nil, err
+		}
+		sum := sha256.Sum256(payload)
+		if sum = sha256.Sum256(sum[:]); [4]byte(sum[:4]) == [4]byte(t.hdr[20:24]) && valid {
+			return m.cmd, payload, nil
+		}
 	}
-	if m := maxPayload(cmd); int64(length) > int64(m) {
-		return cmd, nil, fmt.Errorf("%w: %s claims %d bytes, the maximum is %d", ErrMessageTooLarge, cmd, length, m)
+}
+
+// growStep is how far ahead of the bytes that arrived a read buffer may
+// first grow.
+const growStep = 4 << 10
+
+// readGrowing appends n bytes from r to buf and returns it. The buffer
+// grows as bytes arrive, by the larger of growStep and what it holds
+// (Bitcoin Core reserves up to 256 KiB ahead), never to the length a peer
+// merely claims: a peer that announces 4 MB and trickles costs what it
+// actually sent.
+func readGrowing(r io.Reader, buf []byte, n int) ([]byte, error) {
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(n-len(buf), max(len(buf), growStep)))
+		}
+		got, err := r.Read(buf[len(buf):min(n, cap(buf))])
+		buf = buf[:len(buf)+got]
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return buf, err
+		}
 	}
-	if cap(t.rbuf) < int(length) {
-		t.rbuf = make([]byte, length)
-	}
-	payload := t.rbuf[:length]
-	if _, err := io.ReadFull(t.r, payload); err != nil {
-		return cmd, nil, err
-	}
-	if cap(t.rbuf) > retainLimit {
-		t.rbuf = nil // a rare large message does not stay with the connection
-	}
-	sum := sha256.Sum256(payload)
-	if sum = sha256.Sum256(sum[:]); [4]byte(sum[:4]) != [4]byte(t.hdr[20:24]) {
-		return cmd, nil, fmt.Errorf("%w: bad checksum on %s", ErrMalformed, cmd)
-	}
-	return cmd, payload, nil
+	return buf, nil
 }
 
 // retainLimit is the largest read buffer a connection keeps between
@@ -227,7 +296,8 @@ func appendVarInt(b []byte, n uint64) []byte {
 }
 
 // parseCommand returns the command of a v1 header: printable ASCII followed by
-// NUL padding, as Bitcoin Core requires. Commands of the handshake are
+// NUL padding, as Bitcoin Core's CMessageHeader::IsMessageTypeValid requires
+// (twelve NULs, the empty command, pass). Commands of the handshake are
 // returned as constants so that reading them allocates nothing.
 func parseCommand(b []byte) (string, bool) {
 	end := len(b)
@@ -239,9 +309,6 @@ func parseCommand(b []byte) (string, bool) {
 		if c < 0x20 || c > 0x7e {
 			return "", false
 		}
-	}
-	if end == 0 {
-		return "", false
 	}
 	for _, c := range b[end:] {
 		if c != 0 {

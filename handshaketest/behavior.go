@@ -12,13 +12,20 @@ import (
 type Behavior int
 
 const (
-	// Core imitates Bitcoin Core 27 as an inbound node: version, then
-	// wtxidrelay, sendaddrv2 and sendtxrcncl (only when the negotiated
-	// version is at least 70016), then verack; after the client's verack it
-	// sends sendheaders, sendcmpct, ping and feefilter, each gated on the
-	// negotiated version as Core gates it (70012, 70014, always, 70013).
-	// Clients announcing a version below 31800 are disconnected without an
-	// answer.
+	// Core imitates a default Bitcoin Core node (27 and later) as an
+	// inbound node, over v2 or v1 (see Config.V2): on the client's
+	// version, its version, then wtxidrelay and sendaddrv2 when the
+	// negotiated version is at least 70016, sendtxrcncl only with
+	// Config.TxReconciliation and a client asking for relay, BIP434
+	// features only with Config.Features and both sides at 70017, then
+	// verack; after the client's verack, sendcmpct (70014), a ping and
+	// feefilter (70013). It never sends sendheaders: Core sends it only to
+	// a peer that announced a headers chain with more than the minimum
+	// work (MaybeSendSendHeaders). Before the client's version it ignores
+	// everything, as Core does; clients announcing a version below 31800
+	// are disconnected without an answer, and a client's feature message
+	// that is malformed, or sent by a client below 70017, ends the
+	// connection, as Core's BIP434 support does.
 	Core Behavior = iota
 
 	// Btcd imitates btcd v0.26 as an inbound node (peer.negotiateInboundProtocol):
@@ -50,7 +57,9 @@ const (
 	// CloseAfterVersion sends its version, then closes the connection.
 	CloseAfterVersion
 
-	// VerackBeforeVersion sends verack, then version, then verack.
+	// VerackBeforeVersion sends verack, then version, then verack. Bitcoin
+	// Core ignores the first verack ("non-version message before version
+	// handshake") and completes the handshake.
 	VerackBeforeVersion
 
 	// WrongMagic answers with a valid version framed with another network's
@@ -59,7 +68,8 @@ const (
 	WrongMagic
 
 	// BadChecksum sends a version whose header checksum is wrong, then holds
-	// the connection.
+	// the connection. Bitcoin Core drops the message and waits on for a
+	// version until its time limit.
 	BadChecksum
 
 	// OversizedPayload sends a version header claiming a 32 MiB payload,
@@ -146,8 +156,8 @@ type profile struct {
 func (b Behavior) profile() profile {
 	switch b {
 	case Btcd:
-		// btcd's defaultServices (server.go) minus P2PV2, which it drops
-		// unless v2 transport is enabled.
+		// btcd's defaultServices (server.go) minus P2PV2, which it
+		// keeps only with v2 transport enabled (added by withDefaults).
 		return profile{70016, "/btcd:0.26.2/", wire.SFNodeNetwork | wire.SFNodeBloom |
 			wire.SFNodeWitness | wire.SFNodeCF | wire.SFNodeNetworkLimited}
 	case Bcoin:
@@ -157,8 +167,8 @@ func (b Behavior) profile() profile {
 	case TooOld:
 		return profile{31799, "/Satoshi:0.3.18/", wire.SFNodeNetwork}
 	default:
-		// Core 27 enables BIP 324 (v2 transport) by default, hence P2PV2.
+		// P2PV2 is added by Config.withDefaults when the peer accepts v2.
 		return profile{70016, "/Satoshi:27.1.0/", wire.SFNodeNetwork |
-			wire.SFNodeWitness | wire.SFNodeNetworkLimited | wire.SFNodeP2PV2}
+			wire.SFNodeWitness | wire.SFNodeNetworkLimited}
 	}
 }

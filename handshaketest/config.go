@@ -40,10 +40,12 @@ type Config struct {
 	UserAgent string
 
 	// Services are announced in the version message. Zero means the
-	// behaviour's default (Core: NETWORK|WITNESS|NETWORK_LIMITED|P2P_V2;
-	// btcd: NETWORK|BLOOM|WITNESS|CF|NETWORK_LIMITED; bcoin:
-	// NETWORK|WITNESS; Old, TooOld: NETWORK), so announcing no services
-	// at all takes a Handler.
+	// behaviour's default (Core: NETWORK|WITNESS|NETWORK_LIMITED; btcd:
+	// NETWORK|BLOOM|WITNESS|CF|NETWORK_LIMITED; bcoin: NETWORK|WITNESS;
+	// Old, TooOld: NETWORK), plus P2P_V2 exactly when the peer accepts v2,
+	// as Bitcoin Core sets NODE_P2P_V2 with -v2transport (net.cpp,
+	// CreateNodeFromAcceptedSocket). Announcing no services at all takes
+	// a Handler.
 	Services wire.ServiceFlag
 
 	// StartHeight is the best height announced. Default: 0.
@@ -57,12 +59,30 @@ type Config struct {
 	// OversizedPayload write. Default: DefaultDripInterval (1s).
 	DripInterval time.Duration
 
-	// V2 makes the peer accept the BIP324 v2 transport too, as Bitcoin
-	// Core 27 and btcd --v2transport do: a connection opening with a v1
-	// version message is served in v1, any other as a v2 responder, and the
-	// behaviour then runs over the encrypted channel. Default: false, a
-	// v1-only peer, which reads a v2 key as a bad v1 header and hangs up.
+	// V2 makes the peer accept the BIP324 v2 transport too, as btcd
+	// --v2transport does: a connection opening with a v1 version message
+	// is served in v1, any other as a v2 responder, and the behaviour then
+	// runs over the encrypted channel. Default: false, a v1-only peer,
+	// which reads a v2 key as a bad v1 header and hangs up; except Core,
+	// which accepts v2 unless V1Only is set, as Bitcoin Core does by
+	// default since version 27 (-v2transport, DEFAULT_V2_TRANSPORT).
 	V2 bool
+
+	// V1Only makes a Core peer speak v1 only, as Core with
+	// -v2transport=0. Default: false.
+	V1Only bool
+
+	// TxReconciliation makes a Core peer announce BIP330 transaction
+	// reconciliation (sendtxrcncl) to clients that asked for transaction
+	// relay, as Core does only with -txreconciliation. Default: false, as
+	// in Core (DEFAULT_TXRECONCILIATION_ENABLE).
+	TxReconciliation bool
+
+	// Features are BIP434 feature messages a Core peer sends after its
+	// version and before its verack, when both its ProtocolVersion and
+	// the client's are 70017 or more. Default: none, as Core, which knows
+	// no feature yet, sends none.
+	Features []Feature
 
 	// V2GarbageLen is the garbage a V2 peer sends after its key: 0 means a
 	// random length in [0, 4095] as Bitcoin Core sends, NoGarbage none,
@@ -88,6 +108,21 @@ type Config struct {
 	Handler func(ctx context.Context, c *Conn) error
 }
 
+// speaksV2 reports whether the peer accepts the v2 transport.
+func (cfg *Config) speaksV2() bool {
+	if cfg.V1Only {
+		return false
+	}
+	return cfg.V2 || cfg.Handler == nil && cfg.Behavior == Core
+}
+
+// Feature is a BIP434 feature message: an identifier of 4 to 80 bytes and
+// at most 512 bytes of data.
+type Feature struct {
+	ID   string
+	Data []byte
+}
+
 // NoGarbage as Config.V2GarbageLen makes a V2 peer send no garbage.
 const NoGarbage = -1
 
@@ -109,6 +144,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Services == 0 {
 		cfg.Services = p.services
+		if cfg.speaksV2() {
+			cfg.Services |= wire.SFNodeP2PV2
+		}
 	}
 	if cfg.DripInterval <= 0 {
 		cfg.DripInterval = DefaultDripInterval
@@ -123,6 +161,8 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, errors.New("handshaketest: protocol version does not fit the int32 on the wire")
 	case cfg.Delay < 0:
 		return cfg, errors.New("handshaketest: negative Delay")
+	case badFeatures(cfg.Features):
+		return cfg, errors.New("handshaketest: a feature's ID must be 4 to 80 bytes and its data at most 512")
 	case cfg.V2GarbageLen < NoGarbage || cfg.V2GarbageLen > 4095:
 		return cfg, errors.New("handshaketest: V2GarbageLen must be NoGarbage, 0 (random) or 1..4095")
 	}

@@ -3,6 +3,7 @@ package handshaketest
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -95,8 +96,9 @@ func (c *Conn) ReadMessage() (cmd string, payload []byte, err error) {
 	return cmd, payload, nil
 }
 
-// ReadVersion reads messages until a version arrives, discarding others as
-// Bitcoin Core does before the handshake, and decodes it.
+// ReadVersion reads messages until a version that decodes arrives,
+// discarding others, and messages dropped for a bad checksum or command, as
+// Bitcoin Core does before the handshake.
 func (c *Conn) ReadVersion() (*wire.MsgVersion, error) {
 	v, _, err := c.readVersion()
 	return v, err
@@ -106,6 +108,9 @@ func (c *Conn) ReadVersion() (*wire.MsgVersion, error) {
 func (c *Conn) readVersion() (*wire.MsgVersion, []byte, error) {
 	for {
 		cmd, payload, err := c.ReadMessage()
+		if dropped(err) {
+			continue
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -114,12 +119,20 @@ func (c *Conn) readVersion() (*wire.MsgVersion, []byte, error) {
 		}
 		var v wire.MsgVersion
 		// BtcDecode needs a *bytes.Buffer to find the optional trailing
-		// fields of old versions.
+		// fields of old versions. A version that does not decode is
+		// dropped and the next one awaited, as Core's exception
+		// handler in ProcessMessages does.
 		if err := v.BtcDecode(bytes.NewBuffer(payload), wire.ProtocolVersion, wire.BaseEncoding); err != nil {
-			return nil, nil, fmt.Errorf("handshaketest: decoding version: %w", err)
+			continue
 		}
 		return &v, payload, nil
 	}
+}
+
+// dropped reports a read error after which Bitcoin Core drops the message
+// and keeps the connection: the stream is intact.
+func dropped(err error) bool {
+	return errors.Is(err, ErrBadChecksum) || errors.Is(err, ErrBadCommand) || errors.Is(err, bip324.ErrMalformed)
 }
 
 // WriteMessage encodes msg at the configured protocol version and writes it
@@ -148,6 +161,31 @@ func (c *Conn) WriteCommand(cmd string, payload []byte) error {
 	return c.WriteRaw(Frame(c.cfg.Net, cmd, payload))
 }
 
+// WritePacket sends one v2 packet with raw contents: the message type
+// encoding (one byte ID, or 0 and 12 bytes of command) and the payload, so
+// that a test can send types no node would, such as an undecodable one. It
+// fails on a v1 connection.
+func (c *Conn) WritePacket(contents []byte) error {
+	if c.v2 == nil {
+		return errors.New("handshaketest: WritePacket needs a v2 connection")
+	}
+	return c.v2.WriteContents(contents)
+}
+
+// WriteClaim writes the start of a cmd message claiming an n-byte payload
+// and nothing more: a v1 header (with the checksum of an empty payload),
+// or over v2 the encrypted length field of its packet. The caller then
+// writes whatever bytes it likes with WriteRaw; over v2 no message can
+// follow.
+func (c *Conn) WriteClaim(cmd string, n int) error {
+	if c.v2 != nil {
+		return c.v2.WriteLengthField(1 + 12 + n) // a long-form message type
+	}
+	hdr := Frame(c.cfg.Net, cmd, nil)
+	binary.LittleEndian.PutUint32(hdr[16:20], uint32(n))
+	return c.WriteRaw(hdr)
+}
+
 // WriteRaw writes b as is, in a single Write so messages never interleave;
 // on a v2 connection it bypasses the encryption.
 func (c *Conn) WriteRaw(b []byte) error {
@@ -156,10 +194,12 @@ func (c *Conn) WriteRaw(b []byte) error {
 }
 
 // Version returns the version message this peer announces per its Config,
-// with a fresh nonce and the current time.
+// with a fresh nonce and the current time. Like Bitcoin Core's
+// PushNodeVersion it names the client's address only when that is
+// routable, so never on loopback: there addr_recv is [::]:0.
 func (c *Conn) Version() *wire.MsgVersion {
 	you := wire.NetAddress{IP: net.IPv6zero}
-	if a, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
+	if a, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok && a.IP.IsGlobalUnicast() && !a.IP.IsPrivate() {
 		you = *wire.NewNetAddressIPPort(a.IP, uint16(a.Port), 0)
 	}
 	// Like Core, the version names our services but not our address.

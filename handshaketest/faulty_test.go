@@ -77,8 +77,9 @@ func TestCloseAfterVersion(t *testing.T) {
 	p := startPeer(t, Config{Behavior: CloseAfterVersion})
 	cl := dial(t, p.Addr())
 	cl.sendVersion(70016)
+	// A v1-only peer: no NODE_P2P_V2.
 	checkVersion(t, cl.expect("version")[0], 70016, "/Satoshi:27.1.0/",
-		wire.SFNodeNetwork|wire.SFNodeWitness|wire.SFNodeNetworkLimited|wire.SFNodeP2PV2)
+		wire.SFNodeNetwork|wire.SFNodeWitness|wire.SFNodeNetworkLimited)
 	cl.closed()
 }
 

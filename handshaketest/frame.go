@@ -15,7 +15,9 @@ import (
 // Core's MAX_PROTOCOL_MESSAGE_LENGTH (wire.MaxProtocolMessageLength).
 const MaxPayload = wire.MaxProtocolMessageLength
 
-// Errors returned by Conn.ReadMessage, matched with errors.Is.
+// Errors returned by Conn.ReadMessage, matched with errors.Is. After
+// ErrBadChecksum and ErrBadCommand the message was read whole and the stream
+// is intact, as Bitcoin Core keeps the connection after dropping it.
 var (
 	ErrBadMagic        = errors.New("handshaketest: message from another network")
 	ErrBadChecksum     = errors.New("handshaketest: payload checksum mismatch")
@@ -58,29 +60,32 @@ func readFrame(r io.Reader, net wire.BitcoinNet) (cmd string, payload []byte, er
 	if magic := wire.BitcoinNet(binary.LittleEndian.Uint32(hdr[0:4])); magic != net {
 		return "", nil, fmt.Errorf("%w: magic %v, want %v", ErrBadMagic, magic, net)
 	}
-	cmd, err = parseCommand(hdr[4:16])
-	if err != nil {
-		return "", nil, err
-	}
 	n := binary.LittleEndian.Uint32(hdr[16:20])
 	if n > MaxPayload {
-		return cmd, nil, fmt.Errorf("%w: %q claims %d bytes, max %d", ErrPayloadTooLarge, cmd, n, MaxPayload)
+		return "", nil, fmt.Errorf("%w: %q claims %d bytes, max %d", ErrPayloadTooLarge, hdr[4:16], n, MaxPayload)
 	}
 	payload = make([]byte, n)
 	if _, err := io.ReadFull(r, payload); err != nil {
-		return cmd, nil, err
+		return "", nil, err
 	}
+	// As Core's V1Transport::GetReceivedMessage: the whole message is
+	// read, then the checksum and the command are judged, so that a
+	// message failing either is dropped with the stream intact.
 	if checksum(payload) != [4]byte(hdr[20:24]) {
-		return cmd, nil, fmt.Errorf("%w: %q", ErrBadChecksum, cmd)
+		return "", nil, fmt.Errorf("%w: %q", ErrBadChecksum, hdr[4:16])
+	}
+	if cmd, err = parseCommand(hdr[4:16]); err != nil {
+		return "", nil, err
 	}
 	return cmd, payload, nil
 }
 
 // parseCommand accepts printable ASCII followed only by NUL padding, as
-// Bitcoin Core does.
+// Bitcoin Core does (CMessageHeader::IsMessageTypeValid; twelve NULs, the
+// empty command, pass).
 func parseCommand(field []byte) (string, error) {
 	name, pad, _ := bytes.Cut(field, []byte{0})
-	if len(name) == 0 || bytes.ContainsFunc(pad, func(r rune) bool { return r != 0 }) {
+	if bytes.ContainsFunc(pad, func(r rune) bool { return r != 0 }) {
 		return "", fmt.Errorf("%w: %q", ErrBadCommand, field)
 	}
 	for _, c := range name {

@@ -50,13 +50,19 @@ func freePort(ip netip.Addr) (string, error) {
 
 // gossipGraph returns, for each node, the addresses it gives, and the
 // unreachable addresses' IPs. ips holds the nodes' IPs followed by the
-// unreachable ones.
-func gossipGraph(g Gossip, nodes int, ips []netip.Addr, port uint16) [][]wire.NetAddressV2 {
+// unreachable ones; services holds what each node advertises, which its
+// gossip repeats, as a real node's addrman does, so a crawler can pick a
+// node's transport from it.
+func gossipGraph(g Gossip, nodes int, ips []netip.Addr, services []wire.ServiceFlag, port uint16) [][]wire.NetAddressV2 {
 	children := g.Fanout - 2
 	known := make([][]wire.NetAddressV2, nodes)
 	now := time.Unix(time.Now().Unix(), 0)
 	addr := func(i int) wire.NetAddressV2 {
-		return *wire.NetAddressV2FromBytes(now, wire.SFNodeNetwork|wire.SFNodeWitness, ips[i].AsSlice(), port)
+		s := wire.SFNodeNetwork | wire.SFNodeWitness // unreachable: what a dead node once said
+		if i < nodes {
+			s = services[i]
+		}
+		return *wire.NetAddressV2FromBytes(now, s, ips[i].AsSlice(), port)
 	}
 	// Tree edges: node p gives nodes Seeded+p*children ... in turn, so
 	// every node past the seeded ones has a parent before it.
@@ -106,7 +112,15 @@ func gossipConfigs(cfgs []Config, g Gossip, ips []netip.Addr, port string) ([]Co
 	if err != nil {
 		return nil, fmt.Errorf("handshaketest: port %q: %w", port, err)
 	}
-	known := gossipGraph(g, len(cfgs), ips, uint16(p))
+	services := make([]wire.ServiceFlag, len(cfgs))
+	for i, cfg := range cfgs {
+		c, err := cfg.withDefaults()
+		if err != nil {
+			return nil, err
+		}
+		services[i] = c.Services
+	}
+	known := gossipGraph(g, len(cfgs), ips, services, uint16(p))
 	out := make([]Config, len(cfgs))
 	for i, cfg := range cfgs {
 		if cfg.Addrs == nil {

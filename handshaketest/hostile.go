@@ -29,8 +29,8 @@ const (
 	// 5,000-byte payload, far past the 358 bytes the largest valid version
 	// takes (wire.MsgVersion.MaxPayloadLength), sends all 5,000 bytes (a
 	// real version padded with zeros) under a valid checksum, then holds
-	// the connection. A client must reject the header without reading the
-	// payload.
+	// the connection. Bitcoin Core accepts it, ignoring the bytes after the
+	// relay flag; a client must not buffer them to do so.
 	VersionTooLarge Hostile = iota
 
 	// MaxUserAgent completes a valid handshake (version, verack, then
@@ -42,12 +42,14 @@ const (
 	// UserAgentTooLong sends a well-framed version whose user agent is
 	// wire.MaxUserAgentLen+1 (257) bytes, then a verack, then holds the
 	// connection. The payload stays under the version's size limit; only
-	// decoding it shows the violation.
+	// decoding it shows the violation. Bitcoin Core drops such a version
+	// (its exception handler in ProcessMessages), ignores the verack that
+	// comes before any valid version, and waits for its time limit.
 	UserAgentTooLong
 
 	// DuplicateVersion sends its version twice, then a verack, then
-	// answers pings. Bitcoin Core disconnects a peer sending a second
-	// version.
+	// answers pings. Bitcoin Core ignores the second version ("redundant
+	// version message") and completes the handshake.
 	DuplicateVersion
 
 	// PingFlood sends pings without end, each with a fresh nonce, before
@@ -82,11 +84,22 @@ const (
 	// CloseWrite it closes the connection instead.
 	HalfClose
 
+	// ClaimAfterHandshake completes a handshake as Core does (over v2 when
+	// Config.V2 is set), then starts a message whose header (over v2, whose
+	// packet length) claims ClaimSize bytes, within Bitcoin Core's
+	// 4,000,000-byte limit, trickles a few of them one per
+	// Config.DripInterval, and holds the connection. A client reading
+	// after the handshake must not size a buffer from the claim.
+	ClaimAfterHandshake
+
 	numHostile // keep last: bounds validation
 )
 
 // Sizes the hostile peers use.
 const (
+	// ClaimSize is what ClaimAfterHandshake claims.
+	ClaimSize = 3_999_000
+
 	versionTooLargeSize  = 5000
 	oversizedUnknownSize = 1 << 20
 	byteFloodSize        = 16 << 10
@@ -114,6 +127,8 @@ func (h Hostile) String() string {
 		return "ResetMidVersion"
 	case HalfClose:
 		return "HalfClose"
+	case ClaimAfterHandshake:
+		return "ClaimAfterHandshake"
 	}
 	return fmt.Sprintf("Hostile(%d)", int(h))
 }
@@ -151,6 +166,8 @@ func (h Hostile) Handler() func(ctx context.Context, c *Conn) error {
 		serve = serveResetMidVersion
 	case HalfClose:
 		serve = serveHalfClose
+	case ClaimAfterHandshake:
+		serve = serveClaimAfterHandshake
 	default:
 		return func(context.Context, *Conn) error {
 			return fmt.Errorf("handshaketest: unknown %v", h)
@@ -290,6 +307,26 @@ func serveOversizedUnknown(ctx context.Context, c *Conn) error {
 		return err
 	}
 	if err := sleep(ctx, c.cfg.DripInterval); err != nil {
+		return err
+	}
+	if err := drip(ctx, c, make([]byte, oversizedDrip)); err != nil {
+		return err
+	}
+	return drain(c)
+}
+
+func serveClaimAfterHandshake(ctx context.Context, c *Conn) error {
+	v, _, err := greet(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := c.writeAll(negotiated(c, v), c.Version(), wire.NewMsgVerAck()); err != nil {
+		return err
+	}
+	if err := awaitVerack(c); err != nil {
+		return err
+	}
+	if err := c.WriteClaim(hostileCommand, ClaimSize); err != nil {
 		return err
 	}
 	if err := drip(ctx, c, make([]byte, oversizedDrip)); err != nil {

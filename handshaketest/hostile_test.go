@@ -162,6 +162,32 @@ func TestOversizedUnknown(t *testing.T) {
 	cl.quiet(50 * time.Millisecond)
 }
 
+func TestClaimAfterHandshake(t *testing.T) {
+	t.Parallel()
+	const interval = 2 * time.Millisecond
+	cfg := ClaimAfterHandshake.Config()
+	cfg.DripInterval = interval
+	p := startPeer(t, cfg)
+	cl := dial(t, p.Addr())
+	cl.sendVersion(70016)
+	cl.expect("version", "verack")
+	cl.quiet(50 * time.Millisecond) // nothing before our verack
+	cl.send(wire.NewMsgVerAck())
+	hdr := cl.readRaw(wire.MessageHeaderSize)
+	if cmd := string(bytes.TrimRight(hdr[4:16], "\x00")); cmd != hostileCommand {
+		t.Errorf("command %q", cmd)
+	}
+	if n := binary.LittleEndian.Uint32(hdr[16:20]); n != ClaimSize || n > wire.MaxProtocolMessageLength {
+		t.Errorf("claims %d bytes, want %d, under wire's %d", n, ClaimSize, wire.MaxProtocolMessageLength)
+	}
+	start := time.Now()
+	cl.readRaw(oversizedDrip)
+	if took := time.Since(start); took < (oversizedDrip-1)*interval {
+		t.Errorf("%d bytes in %v: not trickled", oversizedDrip, took)
+	}
+	cl.quiet(50 * time.Millisecond)
+}
+
 // readAll reads until the connection fails, returning what arrived.
 func (cl *client) readAll() ([]byte, error) {
 	var got []byte

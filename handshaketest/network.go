@@ -203,7 +203,8 @@ func Mix(n int) []Config {
 		b := pattern[(i*7)%len(pattern)] // 7 is coprime to 20: spread them out
 		// Two in three of the modern nodes also speak v2, roughly the
 		// share of reachable nodes running Core 27 or later.
-		cfgs[i] = Config{Behavior: b, StartHeight: int32(870000 + i%50), V2: (b == Core || b == Btcd) && i%3 != 2}
+		v2 := (b == Core || b == Btcd) && i%3 != 2
+		cfgs[i] = Config{Behavior: b, StartHeight: int32(870000 + i%50), V2: v2, V1Only: !v2}
 		if b == Core && i%3 == 0 {
 			cfgs[i].UserAgent = "/Satoshi:28.1.0/"
 		}

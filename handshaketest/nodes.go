@@ -21,6 +21,8 @@ const (
 	coreFeeFilter       = 1000  // sat/kvB, Core's default minimum relay fee
 	cmdSendCmpct        = "sendcmpct"
 	cmdSendTxRcncl      = "sendtxrcncl"
+	cmdFeature          = "feature"
+	featureVersion      = 70017 // BIP434
 )
 
 // sendCmpct is BIP 152's sendcmpct: announce=false (low-bandwidth mode),
@@ -35,14 +37,12 @@ func sendTxRcncl() []byte {
 	return binary.LittleEndian.AppendUint64(b, rand.Uint64())
 }
 
-// afterVerack sends what Core and bcoin send once the handshake is done,
-// each gated on the negotiated version as Core gates it.
+// afterVerack sends what Core sends once the client's verack arrived,
+// each gated on the negotiated version as Core gates it: sendcmpct from
+// ProcessMessage's VERACK branch, then from SendMessages a ping
+// (MaybeSendPing, at once on a new connection) and feefilter
+// (MaybeSendFeefilter, whatever the client's relay flag).
 func afterVerack(c *Conn, pver uint32) error {
-	if pver >= wire.SendHeadersVersion {
-		if err := c.writeAt(wire.NewMsgSendHeaders(), pver); err != nil {
-			return err
-		}
-	}
 	if pver >= sendCmpctVersion {
 		if err := c.WriteCommand(cmdSendCmpct, sendCmpct()); err != nil {
 			return err
@@ -57,15 +57,17 @@ func afterVerack(c *Conn, pver uint32) error {
 	return nil
 }
 
-// serveCore imitates Bitcoin Core 27 (net_processing.cpp, ProcessMessage
-// for "version" and "verack") as an inbound node.
+// serveCore imitates a default Bitcoin Core node as an inbound node:
+// net_processing.cpp, PeerManagerImpl::ProcessMessage's VERSION branch
+// (PushNodeVersion, then wtxidrelay, sendaddrv2, sendtxrcncl, verack) and
+// VERACK branch, and SendMessages.
 func serveCore(ctx context.Context, c *Conn) error {
 	v, _, err := greet(ctx, c)
 	if err != nil {
 		return err
 	}
 	if v.ProtocolVersion < coreMinPeerVersion {
-		return nil // Core disconnects obsolete peers without a word
+		return nil // "peer using obsolete version": disconnected without a word
 	}
 	pver := negotiated(c, v)
 	if err := c.WriteMessage(c.Version()); err != nil {
@@ -75,20 +77,58 @@ func serveCore(ctx context.Context, c *Conn) error {
 		if err := c.writeAll(pver, wire.NewMsgWTxIdRelay(), wire.NewMsgSendAddrV2()); err != nil {
 			return err
 		}
-		if err := c.WriteCommand(cmdSendTxRcncl, sendTxRcncl()); err != nil {
-			return err
+		// Only with -txreconciliation, to a peer that asked for relay.
+		if c.cfg.TxReconciliation && !v.DisableRelayTx {
+			if err := c.WriteCommand(cmdSendTxRcncl, sendTxRcncl()); err != nil {
+				return err
+			}
+		}
+	}
+	if pver >= featureVersion {
+		for _, f := range c.cfg.Features {
+			if err := c.WriteCommand(cmdFeature, appendFeature(nil, f)); err != nil {
+				return err
+			}
 		}
 	}
 	if err := c.writeAt(wire.NewMsgVerAck(), pver); err != nil {
 		return err
 	}
-	if err := awaitVerack(c); err != nil {
+	if err := coreAwaitVerack(c, pver); err != nil {
 		return err
 	}
 	if err := afterVerack(c, pver); err != nil {
 		return err
 	}
 	return live(c)
+}
+
+// coreAwaitVerack reads until the client's verack as Core does: messages
+// Core's transport drops (bad checksum, invalid command) and those it does
+// not support before verack are skipped; a feature message from a client
+// below 70017, or one that does not parse, ends the connection, as Core's
+// BIP434 support does ("invalid feature payload").
+func coreAwaitVerack(c *Conn, pver uint32) error {
+	for {
+		cmd, payload, err := c.ReadMessage()
+		if dropped(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		switch cmd {
+		case wire.CmdVerAck:
+			return nil
+		case cmdFeature:
+			if pver < featureVersion {
+				return fmt.Errorf("handshaketest: feature received with incompatible version %d", pver)
+			}
+			if _, err := parseFeature(payload); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // serveBcoin imitates a bcoin node: it waits for the client's version
@@ -108,6 +148,13 @@ func serveBcoin(ctx context.Context, c *Conn) error {
 	}
 	if err := awaitVerack(c); err != nil {
 		return err
+	}
+	// bcoin announces its preferences as Core once did, sendheaders
+	// included.
+	if pver >= wire.SendHeadersVersion {
+		if err := c.writeAt(wire.NewMsgSendHeaders(), pver); err != nil {
+			return err
+		}
 	}
 	if err := afterVerack(c, pver); err != nil {
 		return err

@@ -3,6 +3,8 @@ package handshaketest
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,19 +27,17 @@ func checkVersion(t *testing.T, f frame, pver int32, ua string, services wire.Se
 	return v
 }
 
-// checkAfterVerack checks Core's and bcoin's post-handshake messages.
+// checkAfterVerack checks Core's post-handshake messages (bcoin's after its
+// sendheaders): sendcmpct, ping, feefilter.
 func checkAfterVerack(t *testing.T, fs []frame) {
 	t.Helper()
-	if len(fs[0].payload) != 0 {
-		t.Errorf("sendheaders payload %x", fs[0].payload)
+	if want := []byte{0, 2, 0, 0, 0, 0, 0, 0, 0}; !bytes.Equal(fs[0].payload, want) {
+		t.Errorf("sendcmpct payload %x, want %x", fs[0].payload, want)
 	}
-	if want := []byte{0, 2, 0, 0, 0, 0, 0, 0, 0}; !bytes.Equal(fs[1].payload, want) {
-		t.Errorf("sendcmpct payload %x, want %x", fs[1].payload, want)
+	if len(fs[1].payload) != 8 {
+		t.Errorf("ping payload %x, want an 8-byte nonce", fs[1].payload)
 	}
-	if len(fs[2].payload) != 8 {
-		t.Errorf("ping payload %x, want an 8-byte nonce", fs[2].payload)
-	}
-	if ff := decode[*wire.MsgFeeFilter](t, fs[3], wire.MainNet); ff.MinFee != 1000 {
+	if ff := decode[*wire.MsgFeeFilter](t, fs[2], wire.MainNet); ff.MinFee != 1000 {
 		t.Errorf("feefilter %d", ff.MinFee)
 	}
 }
@@ -57,29 +57,31 @@ func TestCore(t *testing.T) {
 	p := startPeer(t, Config{})
 	cl := dial(t, p.Addr())
 	cl.sendVersion(70016)
-	fs := cl.expect("version", "wtxidrelay", "sendaddrv2", "sendtxrcncl", "verack")
+	// No sendtxrcncl: Core sends it only with -txreconciliation (off by
+	// default). NODE_P2P_V2: the default Core speaks v2.
+	fs := cl.expect("version", "wtxidrelay", "sendaddrv2", "verack")
 	v := checkVersion(t, fs[0], 70016, "/Satoshi:27.1.0/",
 		wire.SFNodeNetwork|wire.SFNodeWitness|wire.SFNodeNetworkLimited|wire.SFNodeP2PV2)
-	if local := cl.c.LocalAddr().String(); v.AddrYou.Port != uint16(portOf(t, local)) {
-		t.Errorf("version addr_you %v:%d, client is %s", v.AddrYou.IP, v.AddrYou.Port, local)
+	// Core names the client's address only when it is routable: never on
+	// loopback.
+	if !v.AddrYou.IP.IsUnspecified() || v.AddrYou.Port != 0 {
+		t.Errorf("version addr_you %v:%d, want [::]:0 for a loopback client", v.AddrYou.IP, v.AddrYou.Port)
 	}
 	if len(fs[0].payload) != 86+len(v.UserAgent) { // 85 + user agent + relay flag
 		t.Errorf("version payload is %d bytes", len(fs[0].payload))
 	}
-	for _, f := range []frame{fs[1], fs[2], fs[4]} {
+	for _, f := range []frame{fs[1], fs[2], fs[3]} {
 		if len(f.payload) != 0 {
 			t.Errorf("%s payload %x", f.cmd, f.payload)
 		}
-	}
-	if rc := fs[3].payload; len(rc) != 12 || binary.LittleEndian.Uint32(rc) != 1 {
-		t.Errorf("sendtxrcncl payload %x, want version 1 and an 8-byte salt", rc)
 	}
 	// Nothing more until the client's verack.
 	cl.quiet(100 * time.Millisecond)
 	cl.send(wire.NewMsgWTxIdRelay())
 	cl.send(wire.NewMsgSendAddrV2())
 	cl.send(wire.NewMsgVerAck())
-	checkAfterVerack(t, cl.expect("sendheaders", "sendcmpct", "ping", "feefilter"))
+	// No sendheaders: the client announced no headers chain.
+	checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"))
 	pingPong(t, cl)
 	receivedEquals(t, p, "version", "wtxidrelay", "sendaddrv2", "verack", "ping")
 	if p.Accepted() != 1 {
@@ -95,7 +97,81 @@ func TestCorePre70016Client(t *testing.T) {
 	cl.expect("version", "verack")
 	cl.quiet(100 * time.Millisecond)
 	cl.send(wire.NewMsgVerAck())
-	checkAfterVerack(t, cl.expect("sendheaders", "sendcmpct", "ping", "feefilter"))
+	checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"))
+}
+
+// TestCoreTxReconciliation: sendtxrcncl only with -txreconciliation, and
+// then only to a client that asked for transaction relay (Core's VERSION
+// branch: m_txreconciliation and the peer's m_relay_txs).
+func TestCoreTxReconciliation(t *testing.T) {
+	t.Parallel()
+	for _, relay := range []bool{true, false} {
+		p := startPeer(t, Config{TxReconciliation: true, V1Only: true})
+		cl := dial(t, p.Addr())
+		v := cl.version(70016)
+		v.DisableRelayTx = !relay
+		cl.send(v)
+		want := []string{"version", "wtxidrelay", "sendaddrv2", "verack"}
+		if relay {
+			want = []string{"version", "wtxidrelay", "sendaddrv2", "sendtxrcncl", "verack"}
+		}
+		fs := cl.expect(want...)
+		if rc := fs[3].payload; relay && (len(rc) != 12 || binary.LittleEndian.Uint32(rc) != 1) {
+			t.Errorf("sendtxrcncl payload %x, want version 1 and an 8-byte salt", rc)
+		}
+		// The version still advertises no NODE_P2P_V2: V1Only.
+		if s := decode[*wire.MsgVersion](t, fs[0], wire.MainNet).Services; s&wire.SFNodeP2PV2 != 0 {
+			t.Errorf("a v1-only Core advertises %v", s)
+		}
+	}
+}
+
+// TestCoreFeatures: Core sends its BIP434 features only to a client at
+// 70017 or more, and ends the connection on a client's malformed feature or
+// one from a client below 70017.
+func TestCoreFeatures(t *testing.T) {
+	t.Parallel()
+	feats := []Feature{{ID: "BIP434", Data: []byte{1, 2}}, {ID: "test-feature-2"}}
+	for _, tt := range []struct {
+		name   string
+		pver   int32
+		send   []byte // a feature payload the client sends, or nil
+		want   []string
+		closes bool
+	}{
+		{"70017 client", 70017, nil, []string{"version", "wtxidrelay", "sendaddrv2", "feature", "feature", "verack"}, false},
+		{"70016 client", 70016, nil, []string{"version", "wtxidrelay", "sendaddrv2", "verack"}, false},
+		{"valid feature", 70017, appendFeature(nil, Feature{ID: "abcd"}), nil, false},
+		{"ID of 3 bytes", 70017, []byte{3, 'a', 'b', 'c', 0}, nil, true},
+		{"trailing byte", 70017, append(appendFeature(nil, Feature{ID: "abcd"}), 0), nil, true},
+		{"from a 70016 client", 70016, appendFeature(nil, Feature{ID: "abcd"}), nil, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := Config{ProtocolVersion: 70017, V1Only: true}
+			if tt.send == nil {
+				cfg.Features = feats
+			}
+			p := startPeer(t, cfg)
+			cl := dial(t, p.Addr())
+			cl.sendVersion(tt.pver)
+			if tt.want != nil {
+				fs := cl.expect(tt.want...)
+				if tt.pver >= 70017 && (!bytes.Equal(fs[3].payload, append([]byte{6}, "BIP434\x02\x01\x02"...)) ||
+					!bytes.Equal(fs[4].payload, append([]byte{14}, "test-feature-2\x00"...))) {
+					t.Errorf("feature payloads %x, %x", fs[3].payload, fs[4].payload)
+				}
+				return
+			}
+			cl.expect("version", "wtxidrelay", "sendaddrv2", "verack")
+			cl.send(&rawMsg{"feature", tt.send})
+			cl.send(wire.NewMsgVerAck())
+			if tt.closes {
+				cl.closed()
+				return
+			}
+			checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"))
+		})
+	}
 }
 
 func TestCoreDropsObsoleteClient(t *testing.T) {
@@ -198,7 +274,11 @@ func TestBcoin(t *testing.T) {
 	checkVersion(t, fs[0], 70015, "/bcoin:2.2.0/", wire.SFNodeNetwork|wire.SFNodeWitness)
 	cl.quiet(100 * time.Millisecond)
 	cl.send(wire.NewMsgVerAck())
-	checkAfterVerack(t, cl.expect("sendheaders", "sendcmpct", "ping", "feefilter"))
+	fs = cl.expect("sendheaders", "sendcmpct", "ping", "feefilter")
+	if len(fs[0].payload) != 0 {
+		t.Errorf("sendheaders payload %x", fs[0].payload)
+	}
+	checkAfterVerack(t, fs[1:])
 	pingPong(t, cl)
 }
 
@@ -250,4 +330,43 @@ func TestConfigOverridesIdentity(t *testing.T) {
 		v.Services != wire.SFNodeNetworkLimited || v.LastBlock != 840000 {
 		t.Errorf("version %+v", v)
 	}
+}
+
+// rawMsg is a message of any command with a raw payload.
+type rawMsg struct {
+	cmd     string
+	payload []byte
+}
+
+func (m *rawMsg) BtcDecode(io.Reader, uint32, wire.MessageEncoding) error { return nil }
+func (m *rawMsg) BtcEncode(w io.Writer, _ uint32, _ wire.MessageEncoding) error {
+	_, err := w.Write(m.payload)
+	return err
+}
+func (m *rawMsg) Command() string                { return m.cmd }
+func (m *rawMsg) MaxPayloadLength(uint32) uint32 { return 1 << 20 }
+
+// TestCoreIgnoresWhatCoreIgnores: before the client's version, the Core
+// fake reads past what Core ignores or drops (a ping, a message with a bad
+// checksum or an invalid command, a version that does not decode) and
+// answers the first valid version.
+func TestCoreIgnoresWhatCoreIgnores(t *testing.T) {
+	t.Parallel()
+	p := startPeer(t, Config{V1Only: true})
+	cl := dial(t, p.Addr())
+	cl.send(wire.NewMsgPing(1))
+	bad := Frame(wire.MainNet, "ping", make([]byte, 8))
+	bad[20] ^= 0xff
+	longUA := cl.version(70016)
+	longUA.UserAgent = strings.Repeat("a", 300)
+	var b bytes.Buffer
+	longUA.BtcEncode(&b, 70016, wire.BaseEncoding)
+	for _, raw := range [][]byte{bad, Frame(wire.MainNet, "p\x01ng", nil), Frame(wire.MainNet, "version", b.Bytes())} {
+		if _, err := cl.c.Write(raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl.quiet(100 * time.Millisecond)
+	cl.sendVersion(70016)
+	cl.expect("version", "wtxidrelay", "sendaddrv2", "verack")
 }

@@ -32,7 +32,7 @@ func serve(ctx context.Context, c *Conn) error {
 		close(closed)
 	})
 	var err error
-	if c.cfg.V2 {
+	if c.cfg.speaksV2() {
 		err = c.acceptV2()
 	}
 	if err == nil {

@@ -139,8 +139,11 @@ func checkCompleted(t *testing.T, res handshake.Result, err error, addr string, 
 	if res.NegotiatedVersion != want.Negotiated {
 		t.Errorf("NegotiatedVersion = %d, want %d", res.NegotiatedVersion, want.Negotiated)
 	}
-	if !slices.Equal(res.Features, want.Features) {
-		t.Errorf("Features = %q, want %q", res.Features, want.Features)
+	if !slices.Equal(res.Negotiation, want.Features) {
+		t.Errorf("Negotiation = %q, want %q", res.Negotiation, want.Features)
+	}
+	if len(res.Features) != 0 || len(res.Ignored) != 0 {
+		t.Errorf("Features %v, Ignored %v: btcd sends no feature message and nothing Core would ignore", res.Features, res.Ignored)
 	}
 	wantReceived := append(append([]string{wire.CmdVersion}, want.Features...), wire.CmdVerAck)
 	if !slices.Equal(res.Received, wantReceived) {

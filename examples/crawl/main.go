@@ -1,23 +1,30 @@
-// Command crawl maps a Bitcoin network: starting from its DNS seeds (or
-// -addr), it handshakes with each node, asks it for the addresses it knows
-// (getaddr), and follows them breadth first, de-duplicating, until it runs
-// out of addresses or reaches -depth or -max-nodes.
+// Command crawl maps a Bitcoin network with the crawl engine (package
+// crawl): starting from its DNS seeds (or -addr), it handshakes with each
+// node, asks it for the addresses it knows (getaddr), pings it, hangs up,
+// and visits the addresses it learned, until none is left.
 //
 //	go run ./examples/crawl -demo               # a simulated network on loopback
-//	go run ./examples/crawl -max-nodes 500 -json > nodes.jsonl
+//	go run ./examples/crawl -json > nodes.jsonl # all of mainnet
+//	go run ./examples/crawl -demo -report report.html  # and an HTML report
 //	go run ./examples/crawl -proxy 127.0.0.1:9050   # onion nodes through Tor
 //
-// It is polite by default: it names itself in its user agent, asks for no
-// transaction relay, hangs up once it has the addresses, and connects to
-// each address once. Addresses gossiped in private ranges are not dialled
-// unless -allow-private, so that a hostile peer cannot aim it at the user's
-// own network. Bad flags exit with status 2; a crawl with no address to
-// start from exits with status 1.
+// Its defaults crawl all of mainnet on a small machine: 1,000 visits at
+// once, each dead address (most of those gossiped) costing only the 5 s
+// -connect-timeout. It is polite by default: it names itself in its user
+// agent, asks for no transaction relay, connects to each address once, and
+// hangs up once it has the addresses and a ping; -netgroup-cap also caps
+// the visits at once per /16 (IPv4) or /32 (IPv6). Addresses gossiped in
+// private ranges are not dialled unless -allow-private, so that a hostile
+// peer cannot aim it at the user's own network.
+//
+// -json writes one object per address on stdout (the schema is in
+// README.md); Ctrl-C ends the crawl at once, writing what it has and the
+// summary. Bad flags exit with status 2; a crawl with no address to start
+// from exits with status 1.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,13 +32,15 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/v2"
+
 	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/crawl"
 	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
+	"github.com/bitcoin-handshake/handshake/examples/internal/report"
 )
 
 func main() {
@@ -43,12 +52,16 @@ type config struct {
 	seeds, addrs    cli.List
 	depth, maxNodes int
 	concurrency     int
+	netgroupCap     int
 	timeout         time.Duration
-	timeoutSet      bool
+	connect         time.Duration
+	limitsSet       bool
+	ping            bool
 	resolver, proxy string
 	allowPrivate    bool
 	transport       handshake.Transport
 	json, verbose   bool
+	report          string
 	demo            bool
 	demoPeers       int
 	demoUnreachable int
@@ -61,16 +74,20 @@ func parse(args []string) (*config, error) {
 	fs.StringVar(&c.network, "network", "mainnet", "network: "+strings.Join(handshake.NetworkNames(), ", "))
 	fs.Var(&c.seeds, "seed", "DNS seed to start from (repeatable; default: the network's seeds)")
 	fs.Var(&c.addrs, "addr", "node address to start from (repeatable; skips DNS)")
-	fs.IntVar(&c.depth, "depth", 8, "hops to follow from the starting nodes")
-	fs.IntVar(&c.maxNodes, "max-nodes", 5000, "most addresses to dial")
-	fs.IntVar(&c.concurrency, "concurrency", handshake.DefaultConcurrency, "nodes visited at once")
-	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "time limit per node for the handshake, and again for its addresses")
+	fs.IntVar(&c.depth, "depth", 64, "hops to follow from the starting nodes (0: the starting nodes only)")
+	fs.IntVar(&c.maxNodes, "max-nodes", 0, "most addresses to visit (0: no limit)")
+	fs.IntVar(&c.concurrency, "concurrency", crawl.DefaultConcurrency, "nodes visited at once")
+	fs.IntVar(&c.netgroupCap, "netgroup-cap", 0, "most nodes visited at once per /16 (IPv4) or /32 (IPv6) (0: no cap)")
+	fs.DurationVar(&c.connect, "connect-timeout", crawl.DefaultLimits(handshake.NetIPv4).Connect, "time limit per connect (onion, I2P: 30s)")
+	fs.DurationVar(&c.timeout, "timeout", crawl.DefaultLimits(handshake.NetIPv4).Handshake, "time limit per node for the handshake, and again for its addresses (onion, I2P: 30s)")
+	fs.BoolVar(&c.ping, "ping", true, "measure each node's round-trip time with a ping")
 	fs.StringVar(&c.resolver, "resolver", "", "DNS server to ask, host:port (default: the system's)")
 	fs.StringVar(&c.proxy, "proxy", "", "SOCKS5 proxy, host:port, to reach onion addresses (Tor: 127.0.0.1:9050)")
 	fs.BoolVar(&c.allowPrivate, "allow-private", false, "dial private, loopback and link-local addresses")
-	transport := fs.String("transport", "auto", "transport: auto (v2, falling back to v1), v1 or v2")
-	fs.BoolVar(&c.json, "json", false, "print one JSON object per node dialled on stdout; logs go to stderr")
+	transport := fs.String("transport", "auto", "transport: auto (per node, as Bitcoin Core chooses from its gossiped services), v1 or v2")
+	fs.BoolVar(&c.json, "json", false, "print one JSON object per address on stdout; logs go to stderr")
 	fs.BoolVar(&c.verbose, "v", false, "log a line per node")
+	fs.StringVar(&c.report, "report", "", "at the end, write an HTML report of the crawl to this file")
 	fs.BoolVar(&c.demo, "demo", false, "crawl a simulated network on loopback instead")
 	fs.IntVar(&c.demoPeers, "demo-peers", 1000, "nodes in the -demo network")
 	fs.IntVar(&c.demoUnreachable, "demo-unreachable", 50, "gossiped addresses nobody listens on in the -demo network")
@@ -81,7 +98,7 @@ func parse(args []string) (*config, error) {
 		}
 		return nil, err
 	}
-	fs.Visit(func(f *flag.Flag) { c.timeoutSet = c.timeoutSet || f.Name == "timeout" })
+	fs.Visit(func(f *flag.Flag) { c.limitsSet = c.limitsSet || f.Name == "timeout" || f.Name == "connect-timeout" })
 	switch {
 	case fs.NArg() > 0:
 		return nil, fmt.Errorf("unexpected argument %q (addresses go in -addr)", fs.Arg(0))
@@ -89,10 +106,14 @@ func parse(args []string) (*config, error) {
 		return nil, fmt.Errorf("-concurrency must be positive, got %d", c.concurrency)
 	case c.timeout <= 0:
 		return nil, fmt.Errorf("-timeout must be positive, got %v", c.timeout)
+	case c.connect <= 0:
+		return nil, fmt.Errorf("-connect-timeout must be positive, got %v", c.connect)
 	case c.depth < 0:
 		return nil, fmt.Errorf("-depth must not be negative, got %d", c.depth)
-	case c.maxNodes <= 0:
-		return nil, fmt.Errorf("-max-nodes must be positive, got %d", c.maxNodes)
+	case c.maxNodes < 0:
+		return nil, fmt.Errorf("-max-nodes must not be negative, got %d", c.maxNodes)
+	case c.netgroupCap < 0:
+		return nil, fmt.Errorf("-netgroup-cap must not be negative, got %d", c.netgroupCap)
 	case c.demoPeers <= 0 || c.demoPeers > 10000:
 		return nil, fmt.Errorf("-demo-peers must be between 1 and 10000, got %d", c.demoPeers)
 	case c.demoUnreachable < 0 || c.demoUnreachable > 10000:
@@ -130,15 +151,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	params, _ := handshake.ParseNetwork(c.network)
-	cr := &crawler{
+	opts := crawl.Options{
 		// The library's defaults are the polite ones: its own user
 		// agent, no transaction relay.
-		opts:         handshake.Options{ChainParams: params, Timeout: c.timeout, Transport: c.transport},
-		allowPrivate: c.allowPrivate,
-		maxDepth:     c.depth,
-		maxNodes:     c.maxNodes,
-		concurrency:  c.concurrency,
-		timeout:      c.timeout,
+		Handshake:    handshake.Options{ChainParams: params, Transport: c.transport},
+		Concurrency:  c.concurrency,
+		AllowPrivate: c.allowPrivate,
+		MaxVisits:    c.maxNodes,
+		MaxDepth:     c.depth,
+		PerNetgroup:  c.netgroupCap,
+		NoPing:       !c.ping,
+		Dialers:      map[handshake.AddrNetwork]handshake.Dialer{},
+	}
+	if c.depth == 0 {
+		opts.MaxDepth = -1 // the starting nodes only
 	}
 	resolver := net.DefaultResolver
 	if c.demo {
@@ -150,20 +176,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer d.close()
 		lg.Log("INFO", "Started a simulated network of %d nodes on loopback (and %d addresses where nothing listens), %d of them named by a DNS seed at %s",
 			c.demoPeers, c.demoUnreachable, 4, d.seedAddr)
-		cr.opts.ChainParams, resolver = d.params, d.resolver
-		cr.allowPrivate = true // the simulated nodes live on loopback
-		if !c.timeoutSet {
-			cr.opts.Timeout, cr.timeout = 2*time.Second, 2*time.Second
+		opts.Handshake.ChainParams, resolver = d.params, d.resolver
+		opts.AllowPrivate = true // the simulated nodes live on loopback
+		if !c.limitsSet {
+			c.connect, c.timeout = 2*time.Second, 2*time.Second
 		}
 	}
+	l := crawl.Limits{Connect: c.connect, Handshake: c.timeout, Harvest: c.timeout, Ping: min(c.timeout, crawl.DefaultLimits(handshake.NetIPv4).Ping)}
+	opts.Limits = map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: l, handshake.NetIPv6: l, handshake.NetCJDNS: l}
 	if c.resolver != "" {
 		resolver = handshake.NewResolver(c.resolver)
 	}
 	if c.proxy != "" {
-		cr.proxy = handshake.SOCKS5(c.proxy, nil)
+		opts.Dialers[handshake.NetTorV3] = handshake.SOCKS5(c.proxy, nil)
 	}
 
-	start := startAddrs(ctx, c, cr, resolver, lg)
+	start := startTargets(ctx, c, opts.Handshake.ChainParams, resolver, lg)
 	if len(start) == 0 {
 		lg.Log("ERROR", "No address to start from")
 		return 1
@@ -171,121 +199,127 @@ func run(args []string, stdout, stderr io.Writer) int {
 	lg.Log("INFO", "Starting from %d addresses. Crawling...", len(start))
 
 	sum := newSummary()
-	prog := cli.NewProgress(stderr, "%d of %d addresses found dialled")
-	enc := json.NewEncoder(stdout)
-	cr.found = prog.SetTotal
-	cr.emit = func(n node) {
-		prog.Clear()
-		sum.add(n)
-		if c.json {
-			enc.Encode(jsonNode(n))
-		}
-		if c.verbose {
-			logNode(lg, n)
-		}
-		prog.Done()
+	prog := cli.NewProgress(stderr, "%d of %d addresses found visited")
+	found := len(start)
+	prog.SetTotal(found)
+	out := newRecorder(stdout, canonicalName(c.network))
+	var rep *report.Data // only for -report: what the page shows of each node
+	if c.report != "" {
+		rep = &report.Data{}
 	}
 	began := time.Now()
-	cr.run(ctx, start)
+	res, err := crawl.Crawl(ctx, opts, start, func(r crawl.Result) {
+		prog.Clear()
+		sum.add(r)
+		if c.json {
+			out.write(r)
+		}
+		if rep != nil {
+			rep.Collect(newRecord(r, out.chain))
+		}
+		if c.verbose {
+			logNode(lg, r)
+		}
+		found += r.New
+		prog.SetTotal(found)
+		prog.Done()
+	})
 	prog.Clear()
 	if ctx.Err() != nil {
 		lg.Log("WARN", "Crawl interrupted: %v", ctx.Err())
+	} else if err != nil {
+		lg.Log("ERROR", "%v", err)
+		return 1
+	}
+	if out.err != nil {
+		lg.Log("ERROR", "Writing the results: %v", out.err)
 	}
 	lg.Log("INFO", "Finished! %d nodes dialled: %d reachable | %d PARTIALLY OK | %d unreachable, in %v",
-		cr.dialled, sum.reached, sum.partial, sum.failed, time.Since(began).Round(time.Millisecond))
-	lg.Log("INFO", "%d unique addresses learned, %d given in all; %d not dialled (past -depth or -max-nodes); skipped: %s",
-		len(cr.seen), sum.addrsGiven, cr.unvisited, top(cr.skipped, 10))
+		res.Visited, res.Completed, res.Partial, res.Failed, time.Since(began).Round(time.Millisecond))
+	lg.Log("INFO", "%d unique addresses known, %d given in all; %d not visited (interrupted); skipped: %s; not followed: %s",
+		res.Known, res.Given, res.NotVisited, top(sum.skipped, 10), top(res.Dropped, 10))
 	sum.log(lg)
+	if rep != nil {
+		rep.Facts = report.Facts{
+			Title: "Crawl of " + canonicalName(c.network), Program: "crawl", Network: canonicalName(c.network),
+			Start: began, Elapsed: res.Elapsed, Addresses: res.Admitted, Skipped: res.Skipped,
+			Concurrency: c.concurrency,
+		}
+		if c.demo {
+			rep.Facts.Title, rep.Facts.Network = "Crawl of the simulated network", rep.Facts.Network+" (simulated on loopback)"
+		}
+		if err := rep.WriteFile(c.report); err != nil {
+			lg.Log("ERROR", "%v", err)
+			return 1
+		}
+		lg.Log("INFO", "Wrote the report to %s", c.report)
+	}
 	return 0
 }
 
-// startAddrs returns the -addr addresses, or the seeds' addresses, private
-// ones skipped unless allowed.
-func startAddrs(ctx context.Context, c *config, cr *crawler, resolver *net.Resolver, lg *cli.Logger) []target {
-	port := cr.opts.ChainParams.DefaultPort
-	var start []target
+// canonicalName is the chain's name as the report reads it.
+func canonicalName(network string) string {
+	switch network {
+	case "main":
+		return "mainnet"
+	case "testnet":
+		return "testnet3"
+	}
+	return network
+}
+
+// startTargets returns the -addr addresses, or the seeds' addresses,
+// private ones skipped unless allowed.
+func startTargets(ctx context.Context, c *config, params *chaincfg.Params, resolver *net.Resolver, lg *cli.Logger) []crawl.Target {
+	var start []crawl.Target
 	for _, a := range c.addrs {
-		if _, _, err := net.SplitHostPort(a); err != nil {
-			a = net.JoinHostPort(strings.Trim(a, "[]"), port)
+		t, err := crawl.ParseTarget(a, params.DefaultPort)
+		if err != nil {
+			lg.Log("ERROR", "-addr %s: %v", a, err)
+			continue
 		}
-		start = append(start, target{addr: a, net: networkOf(a)})
+		start = append(start, t)
 	}
 	if len(c.addrs) > 0 {
 		return start
 	}
-	seeds := c.seeds
-	if len(seeds) == 0 {
-		for _, s := range cr.opts.ChainParams.DNSSeeds {
-			seeds = append(seeds, s.Host)
+	so := handshake.SeedOptions{ChainParams: params, Resolver: resolver, Timeout: c.timeout, AllowPrivate: c.allowPrivate || c.demo}
+	if len(c.seeds) > 0 {
+		so.Seeds = make([]chaincfg.DNSSeed, len(c.seeds))
+		for i, s := range c.seeds {
+			so.Seeds[i] = chaincfg.DNSSeed{Host: s}
 		}
 	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	skipped := 0
-	for _, seed := range seeds {
-		lg.Log("INFO", "Resolving DNS seed `%s`", seed)
-		wg.Go(func() {
-			rctx, cancel := context.WithTimeout(ctx, cr.timeout)
-			defer cancel()
-			ips, err := resolver.LookupNetIP(rctx, "ip", seed)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				lg.Log("ERROR", "DNS seed `%s`: %v", seed, err)
-			}
-			for _, ip := range ips {
-				if !cr.allowPrivate && !handshake.IsPublic(ip) {
-					skipped++
-					continue
-				}
-				a := net.JoinHostPort(ip.Unmap().String(), port)
-				start = append(start, target{addr: a, net: networkOf(a)})
-			}
-		})
+	for _, s := range seedList(so) {
+		lg.Log("INFO", "Resolving DNS seed `%s`", s)
 	}
-	wg.Wait()
-	// Seeds overlap: each address once.
-	slices.SortFunc(start, func(a, b target) int { return strings.Compare(a.addr, b.addr) })
-	start = slices.CompactFunc(start, func(a, b target) bool { return a.addr == b.addr })
+	addrs, seeds, _ := handshake.ResolveSeeds(ctx, so)
+	skipped := 0
+	for _, s := range seeds {
+		if s.Err != nil {
+			lg.Log("ERROR", "DNS seed `%s`: %v", s.Host, s.Err)
+		}
+		skipped += len(s.Skipped)
+	}
 	if skipped > 0 {
 		lg.Log("WARN", "Skipped %d private or local addresses returned by seeds (use -allow-private to dial them)", skipped)
+	}
+	for _, a := range addrs {
+		if t, err := crawl.ParseTarget(a, params.DefaultPort); err == nil {
+			start = append(start, t)
+		}
 	}
 	return start
 }
 
-// jsonNode is a node's JSON line.
-func jsonNode(n node) any {
-	type line struct {
-		Addr      string                `json:"addr"`
-		Network   handshake.AddrNetwork `json:"network"`
-		Depth     int                   `json:"depth"`
-		Status    handshake.Status      `json:"status"`
-		AddrsGave int                   `json:"addrs_given"`
-		AddrsErr  string                `json:"addrs_error,omitempty"`
-		Result    handshake.Result      `json:"result"`
+func seedList(so handshake.SeedOptions) []string {
+	seeds := so.Seeds
+	if seeds == nil {
+		seeds = so.ChainParams.DNSSeeds
 	}
-	l := line{Addr: n.Addr, Network: n.Network, Depth: n.Depth, Status: n.Result.Status, AddrsGave: n.Gave, Result: n.Result}
-	if n.AddrErr != nil {
-		l.AddrsErr = n.AddrErr.Error()
+	names := make([]string, len(seeds))
+	for i, s := range seeds {
+		names[i] = s.Host
 	}
-	return l
-}
-
-func logNode(lg *cli.Logger, n node) {
-	r := n.Result
-	switch r.Status {
-	case handshake.StatusOK:
-		lg.Log("INFO", "`%s`: depth %d, %s over %s, protocol %d, gave %d addresses", n.Addr, n.Depth, r.Peer.UserAgent, r.Transport, r.Peer.ProtocolVersion, n.Gave)
-	default:
-		lg.Log("WARN", "`%s`: depth %d, unreachable: %v", n.Addr, n.Depth, cause(r.Err))
-	}
-}
-
-// cause strips the "handshake: addr:" prefix the line already shows.
-func cause(err error) string {
-	var he *handshake.Error
-	if errors.As(err, &he) {
-		return fmt.Sprintf("%s: %v", he.Step, he.Err)
-	}
-	return fmt.Sprint(err)
+	return names
 }

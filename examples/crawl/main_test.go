@@ -3,8 +3,13 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/netip"
+	"os/exec"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,7 +29,7 @@ func TestCrawlProgram(t *testing.T) {
 	bin := cli.Build(t)
 	cfgs := make([]handshaketest.Config, 300)
 	for i := range cfgs {
-		cfgs[i] = handshaketest.Config{Net: wire.TestNet, V2: i%25 == 0}
+		cfgs[i] = handshaketest.Config{Net: wire.TestNet, V2: i%25 == 0, V1Only: i%25 != 0}
 	}
 	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
 		Peers:   cfgs,
@@ -50,22 +55,13 @@ func TestCrawlProgram(t *testing.T) {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	seen := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(out))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var l struct {
-			Addr, Status string
-			AddrsGiven   int `json:"addrs_given"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("stdout line %q: %v", sc.Text(), err)
-		}
+	for _, l := range records(t, out) {
 		if _, dup := seen[l.Addr]; dup {
 			t.Errorf("%s reported twice", l.Addr)
 		}
 		seen[l.Addr] = l.Status
-		if l.Status == "OK" && l.AddrsGiven < 12 {
-			t.Errorf("%s gave %d addresses, want at least 12", l.Addr, l.AddrsGiven)
+		if l.Status == "OK" && (l.AddrsGiven < 12 || l.PingMS == nil || *l.PingMS <= 0) {
+			t.Errorf("%s gave %d addresses, ping %v; want at least 12 and a ping", l.Addr, l.AddrsGiven, l.PingMS)
 		}
 	}
 	for _, a := range n.Addrs() {
@@ -84,6 +80,8 @@ func TestCrawlProgram(t *testing.T) {
 	for _, want := range []string{
 		"Finished! 320 nodes dialled: 300 reachable | 0 PARTIALLY OK | 20 unreachable",
 		"Reachable nodes by network: ipv4 300",
+		// Gossip carries each node's services: those with NODE_P2P_V2
+		// are asked in v2, the others in v1, as Core would.
 		"Transports: v1 288, v2 12",
 		"Top user agents: /Satoshi:27.1.0/ 300",
 	} {
@@ -120,7 +118,7 @@ func TestCrawlPrivateGossip(t *testing.T) {
 	defer p.Close()
 	out, errOut, code := cli.Run(t, bin, "-network", "regtest", "-addr", p.Addr(), "-timeout", "2s")
 	if code != 0 || !strings.Contains(out, "Finished! 1 nodes dialled: 1 reachable") ||
-		!strings.Contains(out, "private (no -allow-private) 3, onion (no -proxy) 1") {
+		!strings.Contains(out, "skipped: no dialer for onion 1; not followed: private 3") {
 		t.Errorf("exit %d:\n%s%s", code, out, errOut)
 	}
 }
@@ -128,7 +126,7 @@ func TestCrawlPrivateGossip(t *testing.T) {
 func TestCrawlProgramDemo(t *testing.T) {
 	bin := cli.Build(t)
 	out, errOut, code := cli.Run(t, bin, "-demo", "-demo-peers", "200", "-demo-unreachable", "10", "-timeout", "10s")
-	if code != 0 || !strings.Contains(out, "Finished! 210 nodes dialled: 200 reachable | 0 PARTIALLY OK | 10 unreachable") {
+	if code != 0 || !strings.Contains(out, "Finished! 210 nodes dialled: 199 reachable | 1 PARTIALLY OK | 10 unreachable") {
 		t.Errorf("exit %d:\n%s%s", code, out, errOut)
 	}
 }
@@ -140,7 +138,9 @@ func TestCrawlProgramBadFlags(t *testing.T) {
 		{"-concurrency", "0"},
 		{"-timeout", "-1s"},
 		{"-depth", "-1"},
-		{"-max-nodes", "0"},
+		{"-max-nodes", "-1"},
+		{"-connect-timeout", "0s"},
+		{"-netgroup-cap", "-1"},
 		{"-resolver", "nope"},
 		{"-proxy", "nope"},
 		{"-transport", "v3"},
@@ -151,6 +151,131 @@ func TestCrawlProgramBadFlags(t *testing.T) {
 		out, errOut, code := cli.Run(t, bin, args...)
 		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "crawl: ") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want one line on stderr and exit 2", args, code, out, errOut)
+		}
+	}
+}
+
+// line is a -json record, every key of the schema in README.md.
+type line struct {
+	Addr       string          `json:"addr"`
+	Network    string          `json:"network"`
+	Chain      string          `json:"chain"`
+	Depth      *int            `json:"depth"`
+	Services   *uint64         `json:"services"`
+	Time       time.Time       `json:"time"`
+	Status     string          `json:"status"`
+	Handshake  json.RawMessage `json:"handshake"`
+	PingMS     *float64        `json:"ping_ms"`
+	AddrsGiven int             `json:"addrs_given"`
+	AddrsNew   *int            `json:"addrs_new"`
+	Error      string          `json:"error"`
+	Skipped    string          `json:"skipped"`
+}
+
+// records parses -json output, checking every line against the schema.
+func records(t *testing.T, out string) []line {
+	t.Helper()
+	var ls []line
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var l line
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("stdout line %q: %v", sc.Text(), err)
+		}
+		var h struct{ Addr, Status string }
+		switch {
+		case l.Addr == "" || l.Chain == "" || l.Depth == nil || l.Services == nil || l.Time.IsZero() || l.AddrsNew == nil ||
+			!slices.Contains([]string{"ipv4", "ipv6", "onion", "i2p", "cjdns"}, l.Network):
+			t.Errorf("incomplete record %s", sc.Text())
+		case l.Status == "SKIPPED":
+			if l.Skipped == "" || l.Handshake != nil {
+				t.Errorf("skipped record %s", sc.Text())
+			}
+		case json.Unmarshal(l.Handshake, &h) != nil || h.Addr != l.Addr || h.Status != l.Status:
+			t.Errorf("record %s: its handshake disagrees", sc.Text())
+		}
+		ls = append(ls, l)
+	}
+	return ls
+}
+
+// TestCrawlProgramInterrupt sends SIGINT to a crawl whose other addresses
+// hang in their connects: it ends at once, every address written once (the
+// node's result, the rest as interrupted), and the summary printed.
+func TestCrawlProgramInterrupt(t *testing.T) {
+	bin := cli.Build(t)
+	p, err := handshaketest.NewPeer(handshaketest.Config{Net: wire.TestNet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	args := []string{"-network", "regtest", "-json", "-concurrency", "2", "-connect-timeout", "1h", "-timeout", "1s", "-addr", p.Addr()}
+	var hanging []string
+	for i := range 3 {
+		h, err := handshaketest.NewHanging(fmt.Sprintf("127.7.9.%d:0", i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		hanging = append(hanging, h.Addr())
+		args = append(args, "-addr", h.Addr())
+	}
+	cmd := exec.Command(bin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	defer func() {
+		select {
+		case <-done:
+		default:
+			cmd.Process.Kill()
+		}
+	}()
+	// The node's record comes first: the other slot hangs.
+	r := bufio.NewReader(stdout)
+	first, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("first record: %v; stderr:\n%s", err, errOut.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(r)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("still running a minute after SIGINT")
+	}
+	got := map[string]line{}
+	for _, l := range records(t, first+string(rest)) {
+		if _, dup := got[l.Addr]; dup {
+			t.Errorf("%s written twice", l.Addr)
+		}
+		got[l.Addr] = l
+	}
+	if l := got[p.Addr()]; l.Status != "OK" || len(got) != 4 {
+		t.Errorf("%d records, node %+v", len(got), l)
+	}
+	for _, a := range hanging {
+		if l := got[a]; l.Status != "SKIPPED" || l.Skipped != "not visited (interrupted)" {
+			t.Errorf("hanging %s: %+v", a, l)
+		}
+	}
+	for _, want := range []string{"Crawl interrupted", "Finished! 1 nodes dialled: 1 reachable", "3 not visited (interrupted)", "Top user agents: /Satoshi:27.1.0/ 1"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, errOut.String())
 		}
 	}
 }

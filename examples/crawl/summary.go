@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/crawl"
 	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 )
 
@@ -22,12 +24,13 @@ type summary struct {
 	agents                   map[string]int
 	services                 map[string]int
 	transports               map[string]int
+	skipped                  map[string]int // reason: count
 }
 
 func newSummary() *summary {
 	return &summary{
 		byNetwork: map[string]int{}, versions: map[string]int{}, agents: map[string]int{},
-		services: map[string]int{}, transports: map[string]int{},
+		services: map[string]int{}, transports: map[string]int{}, skipped: map[string]int{},
 	}
 }
 
@@ -40,9 +43,16 @@ var serviceNames = []struct {
 	{wire.SFNodeCF, "COMPACT_FILTERS"}, {wire.SFNodeNetworkLimited, "NETWORK_LIMITED"}, {wire.SFNodeP2PV2, "P2P_V2"},
 }
 
-func (s *summary) add(n node) {
-	s.addrsGiven += n.Gave
-	switch n.Result.Status {
+func (s *summary) add(n crawl.Result) {
+	s.addrsGiven += len(n.Addrs)
+	switch {
+	case n.Skipped != "":
+		s.skipped[n.Skipped]++
+		return
+	case errors.Is(n.Err, crawl.ErrNotVisited):
+		return
+	}
+	switch n.Status {
 	case handshake.StatusOK:
 		s.reached++
 	case handshake.StatusPartiallyOK:
@@ -52,7 +62,7 @@ func (s *summary) add(n node) {
 		s.failed++
 		return
 	}
-	r := n.Result
+	r := n.Handshake
 	s.byNetwork[n.Network.String()]++
 	s.versions[fmt.Sprint(r.Peer.ProtocolVersion)]++
 	s.agents[r.Peer.UserAgent]++

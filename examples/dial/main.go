@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 )
 
 func main() {
@@ -104,17 +105,25 @@ func checkAddr(a string) error {
 	return nil
 }
 
+// printResult prints what a node said; the peer's strings are escaped
+// (cli.Sanitize), as no terminal should see them raw.
 func printResult(w io.Writer, r handshake.Result) {
 	fmt.Fprintf(w, "%s: %s over %s in %v\n", r.Addr, r.Status, r.Transport, r.Timings.Total.Round(time.Microsecond))
 	if r.Status != handshake.StatusFailed {
 		p := r.Peer
-		fmt.Fprintf(w, "  user agent   %s\n", p.UserAgent)
+		fmt.Fprintf(w, "  user agent   %s\n", cli.Sanitize(p.UserAgent))
 		fmt.Fprintf(w, "  protocol     %d (negotiated %d)\n", p.ProtocolVersion, r.NegotiatedVersion)
 		fmt.Fprintf(w, "  services     %v\n", p.Services)
 		fmt.Fprintf(w, "  start height %d\n", p.StartHeight)
 		fmt.Fprintf(w, "  relay        %v\n", p.Relay)
 		fmt.Fprintf(w, "  sees us as   %v\n", p.AddrRecv.Addr)
-		fmt.Fprintf(w, "  features     %s\n", orNone(r.Features))
+		fmt.Fprintf(w, "  negotiation  %s\n", orNone(cli.SanitizeAll(r.Negotiation)))
+		if len(r.Features) > 0 {
+			fmt.Fprintf(w, "  features     %s\n", orNone(cli.Features(r.Features)))
+		}
+	}
+	if len(r.Ignored) > 0 {
+		fmt.Fprintf(w, "  ignored      %s\n", orNone(cli.Ignored(r.Ignored)))
 	}
 	if r.SessionID != "" {
 		fmt.Fprintf(w, "  session id   %s\n", r.SessionID)
@@ -122,10 +131,10 @@ func printResult(w io.Writer, r handshake.Result) {
 	if r.Fallback != "" {
 		fmt.Fprintf(w, "  fallback     %s\n", r.Fallback)
 	}
-	fmt.Fprintf(w, "  received     %s\n", orNone(r.Received))
+	fmt.Fprintf(w, "  received     %s\n", orNone(cli.SanitizeAll(r.Received)))
 	fmt.Fprintf(w, "  bytes        %d sent, %d received\n", r.BytesSent, r.BytesReceived)
 	if r.Err != nil {
-		fmt.Fprintf(w, "  error        %v\n", r.Err)
+		fmt.Fprintf(w, "  error        %s\n", cli.Printable(r.Err.Error()))
 	}
 }
 

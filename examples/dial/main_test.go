@@ -32,7 +32,8 @@ func TestDialPrintsResults(t *testing.T) {
 		!strings.Contains(out.String(), "session id   ") ||
 		!strings.Contains(out.String(), "user agent   /Satoshi:27.1.0/") ||
 		!strings.Contains(out.String(), "start height 42") ||
-		!strings.Contains(out.String(), "features     wtxidrelay, sendaddrv2, sendtxrcncl") {
+		!strings.Contains(out.String(), "negotiation  wtxidrelay, sendaddrv2\n") ||
+		strings.Contains(out.String(), "features") || strings.Contains(out.String(), "ignored") {
 		t.Errorf("exit %d, output:\n%s%s", code, &out, &errOut)
 	}
 
@@ -51,6 +52,57 @@ func TestDialPrintsResults(t *testing.T) {
 	var r handshake.Result // the line reads back into a Result
 	if err := json.Unmarshal([]byte(lines[1]), &r); err != nil || r.Status != handshake.StatusPartiallyOK || r.Err == nil || !strings.Contains(r.Err.Error(), "peer closed") {
 		t.Errorf("second line %q: %+v %v", lines[1], r, err)
+	}
+}
+
+// TestDialEscapesPeerStrings: a user agent, commands and feature IDs that
+// carry terminal escapes are printed escaped, with the features and the
+// ignored messages listed; -json keeps the raw bytes.
+func TestDialEscapesPeerStrings(t *testing.T) {
+	evil := handshaketest.Config{
+		UserAgent:       "/Evil:1.0/\x1b]0;pwned\x07\x1b[2J",
+		ProtocolVersion: 70017,
+		Features:        []handshaketest.Feature{{ID: "BIP434", Data: []byte{1, 2}}, {ID: "id\x1b[31m", Data: nil}},
+	}
+	p, err := handshaketest.NewPeer(evil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	verackFirst, err := handshaketest.NewPeer(handshaketest.Config{Behavior: handshaketest.VerackBeforeVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer verackFirst.Close()
+
+	var out, errOut bytes.Buffer
+	if code := run([]string{p.Addr(), verackFirst.Addr()}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d:\n%s%s", code, &out, &errOut)
+	}
+	for _, want := range []string{
+		`user agent   /Evil:1.0/\x1b\x5d0;pwned\x07\x1b\x5b2J`,
+		`features     BIP434:0102, id\x1b\x5b31m:`,
+		`ignored      verack (before version)`,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, &out)
+		}
+	}
+	if strings.ContainsAny(out.String(), "\x1b\x07") {
+		t.Errorf("raw control bytes reached the output:\n%q", &out)
+	}
+
+	out.Reset()
+	run([]string{"-json", p.Addr()}, &out, &errOut)
+	var r struct {
+		Peer struct {
+			UserAgent string `json:"user_agent"`
+		}
+		Features []struct{ ID, Data string }
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Peer.UserAgent != evil.UserAgent ||
+		len(r.Features) != 2 || r.Features[1].ID != "id\x1b[31m" || r.Features[0].Data != "0102" {
+		t.Errorf("-json: %+v, %v (from %s)", r, err, &out)
 	}
 }
 

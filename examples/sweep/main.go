@@ -5,6 +5,7 @@
 //	go run ./examples/sweep                 # mainnet's DNS seeds
 //	go run ./examples/sweep -demo           # a simulated network on loopback
 //	go run ./examples/sweep -network testnet4 -json > nodes.jsonl
+//	go run ./examples/sweep -demo -report report.html  # and an HTML report
 //
 // Bad flags exit with status 2; a sweep that could not obtain any address
 // exits with status 1.
@@ -30,6 +31,7 @@ import (
 
 	"github.com/bitcoin-handshake/handshake"
 	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
+	"github.com/bitcoin-handshake/handshake/examples/internal/report"
 	"github.com/bitcoin-handshake/handshake/handshaketest"
 )
 
@@ -47,6 +49,7 @@ type config struct {
 	services     string
 	transport    handshake.Transport
 	json         bool
+	report       string
 	verbose      bool
 	demo         bool
 	demoPeers    int
@@ -67,6 +70,7 @@ func parse(args []string) (*config, error) {
 	fs.StringVar(&c.services, "services", "", "required service bits in hex, e.g. 9 (asks seeds that filter)")
 	fs.TextVar(&c.transport, "transport", handshake.TransportAuto, "transport: auto (v2, falling back to v1), v1 or v2")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per node on stdout; logs go to stderr")
+	fs.StringVar(&c.report, "report", "", "at the end, write an HTML report of the results to this file")
 	fs.BoolVar(&c.verbose, "v", false, "log every message sent and received")
 	fs.BoolVar(&c.demo, "demo", false, "sweep a simulated network on loopback instead")
 	fs.IntVar(&c.demoPeers, "demo-peers", 40, "nodes in the -demo network")
@@ -185,8 +189,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	enc := json.NewEncoder(stdout)
+	var rep *report.Data // only for -report: what the page shows of each result
+	if c.report != "" {
+		rep = &report.Data{}
+	}
+	start := time.Now()
 	sum, err := handshake.Sweep(ctx, opts, func(r handshake.Result) {
 		prog.Clear()
+		if rep != nil {
+			rep.Collect(r)
+		}
 		if c.json {
 			enc.Encode(r)
 		}
@@ -203,25 +215,50 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	lg.Log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED", sum.OK, sum.PartiallyOK, sum.Failed)
 	lg.Log("INFO", "%d addresses in %v, %d skipped", sum.Addresses, sum.Elapsed.Round(time.Millisecond), len(sum.Skipped))
+	if rep != nil {
+		rep.Facts = report.Facts{
+			Title: "Sweep of " + c.network, Program: "sweep", Network: c.network,
+			Start: start, Elapsed: sum.Elapsed, Addresses: sum.Addresses,
+			Skipped: len(sum.Skipped), Concurrency: c.concurrency,
+		}
+		if c.demo {
+			rep.Facts.Title, rep.Facts.Network = "Sweep of the simulated network", c.network+" (simulated on loopback)"
+		}
+		if err := rep.WriteFile(c.report); err != nil {
+			lg.Log("ERROR", "%v", err)
+			return 1
+		}
+		lg.Log("INFO", "Wrote the report to %s", c.report)
+	}
 	return 0
 }
 
 // logResult prints a node's line: INFO when the handshake completed, WARN
 // with the reason when it was partial, ERROR with the cause when it failed.
+// The peer's strings are escaped (cli.Sanitize); its BIP434 features and
+// the messages ignored as Core ignores them follow when there are any.
 func logResult(lg *cli.Logger, r handshake.Result) {
+	extra := ""
+	if len(r.Features) > 0 {
+		extra += fmt.Sprintf(", features [%s]", strings.Join(cli.Features(r.Features), " "))
+	}
+	if len(r.Ignored) > 0 {
+		extra += fmt.Sprintf(", ignored [%s]", strings.Join(cli.Ignored(r.Ignored), ", "))
+	}
+	ua := cli.Sanitize(r.Peer.UserAgent)
 	switch r.Status {
 	case handshake.StatusOK:
 		over := r.Transport.String()
 		if r.Fallback != "" {
 			over += " (fallback)"
 		}
-		lg.Log("INFO", "`%s`: Handshake OK over %s: %s, protocol %d, height %d, features [%s] in %v",
-			r.Addr, over, r.Peer.UserAgent, r.Peer.ProtocolVersion, r.Peer.StartHeight,
-			strings.Join(r.Features, " "), r.Timings.Total.Round(100*time.Microsecond))
+		lg.Log("INFO", "`%s`: Handshake OK over %s: %s, protocol %d, height %d, negotiation [%s]%s in %v",
+			r.Addr, over, ua, r.Peer.ProtocolVersion, r.Peer.StartHeight,
+			strings.Join(cli.SanitizeAll(r.Negotiation), " "), extra, r.Timings.Total.Round(100*time.Microsecond))
 	case handshake.StatusPartiallyOK:
-		lg.Log("WARN", "`%s`: Handshake incomplete: %s (%s): %v", r.Addr, r.Peer.UserAgent, r.Transport, cli.Cause(r.Err))
+		lg.Log("WARN", "`%s`: Handshake incomplete: %s (%s): %s%s", r.Addr, ua, r.Transport, cli.Cause(r.Err), extra)
 	default:
-		lg.Log("ERROR", "`%s`: Handshake attempt failed with: %v", r.Addr, cli.Cause(r.Err))
+		lg.Log("ERROR", "`%s`: Handshake attempt failed with: %s%s", r.Addr, cli.Cause(r.Err), extra)
 	}
 }
 

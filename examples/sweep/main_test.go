@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -29,6 +31,7 @@ func TestSweepProgram(t *testing.T) {
 	for i := range cfgs {
 		cfgs[i].Net = wire.TestNet // regtest's magic
 	}
+	cfgs[1].UserAgent = "/btcd:0.26.2/\x1b[2J" // a terminal escape, to be escaped
 	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
 		Peers:   cfgs,
 		Seeds:   []string{"seed.regtest.test."},
@@ -39,7 +42,7 @@ func TestSweepProgram(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	args := []string{"-network", "regtest", "-seed", "seed.regtest.test.", "-resolver", n.Seed.Addr(), "-timeout", "500ms"}
+	args := []string{"-network", "regtest", "-seed", "seed.regtest.test.", "-resolver", n.Seed.Addr(), "-timeout", "2s"}
 
 	// Private addresses are skipped unless allowed: nothing to dial.
 	out, _, code := cli.Run(t, bin, args...)
@@ -61,7 +64,8 @@ func TestSweepProgram(t *testing.T) {
 	for _, want := range []string{
 		"Resolving DNS seed `seed.regtest.test.`",
 		"Resolved 6 addresses. Starting handshakes...",
-		"INFO  sweep] `127.6.0.1:18444`: Handshake OK",
+		"INFO  sweep] `127.6.0.1:18444`: Handshake OK over v2: /Satoshi:27.1.0/, protocol 70016, height 0, negotiation [wtxidrelay sendaddrv2] in ",
+		"INFO  sweep] `127.6.0.2:18444`: Handshake OK over v1 (fallback): /btcd:0.26.2/\\x1b\\x5b2J, protocol 70016",
 		"WARN  sweep] `127.6.0.4:18444`: Handshake incomplete",
 		"ERROR sweep] `127.6.0.5:18444`: Handshake attempt failed with: read version: wrong network magic",
 		// A silent node never answers our v2 key.
@@ -71,6 +75,10 @@ func TestSweepProgram(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+
+	if strings.Contains(out, "\x1b") {
+		t.Errorf("a raw escape reached the output:\n%q", out)
 	}
 
 	// -json: one object per node on stdout, the log on stderr.
@@ -101,13 +109,37 @@ func TestSweepProgram(t *testing.T) {
 
 func TestSweepProgramDemo(t *testing.T) {
 	bin := cli.Build(t)
-	out, errOut, code := cli.Run(t, bin, "-demo", "-demo-peers", "20", "-timeout", "300ms")
+	page := filepath.Join(t.TempDir(), "report.html")
+	out, errOut, code := cli.Run(t, bin, "-demo", "-demo-peers", "20", "-timeout", "300ms", "-concurrency", "7", "-report", page)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 	// Mix(20) holds 14 completing, 2 partial and 4 failing behaviours.
-	if !strings.Contains(out, "Finished! Handshake results: 14 OK | 2 PARTIALLY OK | 4 FAILED") {
+	if !strings.Contains(out, "Finished! Handshake results: 14 OK | 2 PARTIALLY OK | 4 FAILED") ||
+		!strings.Contains(out, "Wrote the report to "+page) {
 		t.Errorf("demo output:\n%s", out)
+	}
+	// -report: the page counts the same, with the run's facts.
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`<b>20</b><small>nodes</small>`, `<b>14</b><small>handshake OK</small>`,
+		`<b>2</b><small>partial</small>`, `<b>4</b><small>failed</small>`,
+		"<span>20 addresses</span>", "<span>concurrency 7</span>", "simulated on loopback",
+		`<figure id="chart-outcome" class="chart">`,
+	} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if n := strings.Count(string(html), "<tr><td>127."); n != 20 {
+		t.Errorf("report's table has %d nodes, want 20", n)
+	}
+	// An unwritable report is an error.
+	if _, errOut, code := cli.Run(t, bin, "-demo", "-demo-peers", "2", "-report", filepath.Join(page, "x")); code != 1 {
+		t.Errorf("-report into a file: exit %d\n%s", code, errOut)
 	}
 }
 

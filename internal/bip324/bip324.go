@@ -146,7 +146,27 @@ var (
 
 	// ErrInvalidConfig reports arguments Handshake cannot work with.
 	ErrInvalidConfig = errors.New("bip324: invalid config")
+
+	// ErrWrongNetwork reports a peer on another network: a
+	// *WrongNetworkError says which.
+	ErrWrongNetwork = errors.New("bip324: peer is on another network")
 )
+
+// WrongNetworkError reports a peer found to be on another network: its
+// garbage terminator is the one derived with Magic (Config.OtherMagics), or
+// a responder answered with a v1 version message carrying Magic. It matches
+// ErrWrongNetwork.
+type WrongNetworkError struct {
+	Magic uint32
+	How   string
+}
+
+func (e *WrongNetworkError) Error() string {
+	return fmt.Sprintf("%v: %s for network magic %08x", ErrWrongNetwork, e.How, e.Magic)
+}
+
+// Is makes errors.Is(err, ErrWrongNetwork) hold.
+func (e *WrongNetworkError) Is(target error) bool { return target == ErrWrongNetwork }
 
 // Config parameterises Handshake. The zero value (plus Magic) is usable: no
 // garbage, no decoys, crypto/rand, default limits.
@@ -200,6 +220,13 @@ type Config struct {
 	// version packet, in the same write: an initiator's version message,
 	// so that it costs no write of its own.
 	Messages []Message
+
+	// OtherMagics are the magics of networks other than Magic. When the
+	// peer's garbage terminator is not ours but the one it would send on
+	// one of these, Handshake fails with a *WrongNetworkError naming it
+	// rather than searching on to ErrGarbageTooLong or a deadline. The
+	// other terminators are derived only once ours was not found first.
+	OtherMagics []uint32
 
 	// keygen replaces key generation in tests (BIP324 test vectors).
 	keygen func() (*btcec.PrivateKey, [64]byte, error)
@@ -312,8 +339,11 @@ func Handshake(r *bufio.Reader, w io.Writer, role Role, cfg Config) (*Conn, erro
 			return nil, fmt.Errorf("%w: %s message of %d bytes", ErrInvalidConfig, m.Cmd, len(m.Payload))
 		}
 	}
-	c := &Conn{r: r, w: w, role: role, maxDecoys: cfg.maxDecoys()}
-	if err := c.handshake(&cfg); err != nil {
+	c := &Conn{r: r, w: w, role: role, maxDecoys: cfg.maxDecoys(), otherMagics: cfg.OtherMagics}
+	err := c.handshake(&cfg)
+	clear(c.secret[:])
+	c.otherMagics, c.otherTerms = nil, nil
+	if err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -366,6 +396,9 @@ func (c *Conn) handshake(cfg *Config) error {
 		return fmt.Errorf("bip324: ECDH: %w", err)
 	}
 	keys, err := deriveKeys(secret[:], cfg.Magic)
+	if len(c.otherMagics) > 0 {
+		c.secret = *secret // until the garbage is found (otherNetwork)
+	}
 	clear(secret[:])
 	if err != nil {
 		return err
@@ -466,6 +499,12 @@ func (c *Conn) readInitiatorKey(theirs *[keyLen]byte, magic uint32) error {
 		}
 		return keyExchangeErr("reading the responder's key", err)
 	}
+	// A v1 node of another network that answers at all answers with its
+	// version; Bitcoin Core's responder applies the same test to an
+	// initiator (ProcessReceivedKeyBytes).
+	if !startsWithMagic && string(theirs[4:16]) == "version\x00\x00\x00\x00\x00" {
+		return &WrongNetworkError{Magic: binary.LittleEndian.Uint32(theirs[:4]), How: "v1 version message"}
+	}
 	// A v2 key starts with the magic once in 2^32 handshakes; require a
 	// well-formed v1 command field too before calling it v1.
 	if startsWithMagic && isV1Command(theirs[4:16]) {
@@ -527,6 +566,12 @@ func (c *Conn) skipGarbage() ([]byte, error) {
 			return got[:end-termLen], nil
 		}
 		c.discard(len(chunk))
+		if magic, ok, err := c.otherNetwork(got); err != nil || ok {
+			if err == nil {
+				err = &WrongNetworkError{Magic: magic, How: "garbage terminator"}
+			}
+			return nil, err
+		}
 		if len(got) > MaxGarbageLen && !c.terminatorCanFit(got) {
 			return nil, fmt.Errorf("%w (%d bytes received)", ErrGarbageTooLong, len(got))
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"sync/atomic"
 
 	"github.com/btcsuite/btcd/v2transport"
@@ -30,6 +31,12 @@ type Conn struct {
 	sendL, recvL       *v2transport.FSChaCha20
 	sendP, recvP       *v2transport.FSChaCha20Poly1305
 	maxDecoys          int
+
+	// During the handshake only: to recognise a peer of another network
+	// by its garbage terminator (Config.OtherMagics).
+	secret      [32]byte
+	otherMagics []uint32
+	otherTerms  [][termLen]byte
 
 	nRead, nWritten atomic.Int64
 
@@ -81,6 +88,30 @@ func (c *Conn) write(b []byte) error {
 
 // retainLimit is the largest buffer a Conn keeps between calls.
 const retainLimit = 64 << 10
+
+// growStep is how far ahead of the bytes that arrived a packet buffer may
+// first grow.
+const growStep = 4 << 10
+
+// readGrowing appends n bytes from c.r to buf and returns it. The buffer
+// grows as bytes arrive, by the larger of growStep and what it holds
+// (Bitcoin Core reserves up to 256 KiB ahead), never to the length the
+// peer's packet claims: a peer that announces 4 MB and trickles costs what it
+// actually sent.
+func (c *Conn) readGrowing(buf []byte, n int) ([]byte, error) {
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(n-len(buf), max(len(buf), growStep)))
+		}
+		got, err := c.r.Read(buf[len(buf):min(n, cap(buf))])
+		c.addRead(got)
+		buf = buf[:len(buf)+got]
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
 
 // appendPacket encrypts one packet whose contents are typ + payload + zeros
 // zero bytes and appends it (length field + AEAD ciphertext) to dst.
@@ -145,12 +176,8 @@ func (c *Conn) readPacket(aad []byte, maxLen int) (contents []byte, ignore bool,
 		}
 		defer c.discard(total)
 	} else {
-		if cap(c.rbuf) < total {
-			c.rbuf = make([]byte, total)
-		}
-		ct = c.rbuf[:total]
-		n, err := io.ReadFull(c.r, ct)
-		c.addRead(n)
+		ct, err = c.readGrowing(c.rbuf[:0], total)
+		c.rbuf = ct[:0]
 		if cap(c.rbuf) > retainLimit {
 			c.rbuf = nil
 		}
@@ -163,6 +190,46 @@ func (c *Conn) readPacket(aad []byte, maxLen int) (contents []byte, ignore bool,
 		return nil, false, fmt.Errorf("%w: %d-byte packet: %v", ErrBadTag, size, err)
 	}
 	return pt[headerLen:], pt[0]&ignoreBit != 0, nil
+}
+
+// WriteContents encrypts one packet whose contents are given whole,
+// message type encoding included, and writes it: for test peers that send
+// contents WriteMessage refuses, such as an undecodable message type.
+func (c *Conn) WriteContents(contents []byte) error {
+	if c.werr != nil {
+		return c.werr
+	}
+	out, err := c.appendPacket(c.wbuf[:0], nil, false, nil, contents, 0)
+	if err != nil {
+		return err
+	}
+	if err := c.write(out); err != nil {
+		c.werr = fmt.Errorf("bip324: writing: %w", err)
+		return c.werr
+	}
+	return nil
+}
+
+// WriteLengthField writes the encrypted length field of a packet of n
+// contents bytes, and nothing else: for test peers that claim a length and
+// then send bytes of their choosing, which cannot authenticate. Every later
+// write fails.
+func (c *Conn) WriteLengthField(n int) error {
+	if c.werr != nil {
+		return c.werr
+	}
+	if n < 0 || n > MaxContentsLen {
+		return fmt.Errorf("%w: length %d", ErrPacketTooLarge, n)
+	}
+	l, err := c.sendL.Crypt([]byte{byte(n), byte(n >> 8), byte(n >> 16)})
+	if err == nil {
+		err = c.write(l)
+	}
+	c.werr = fmt.Errorf("bip324: a claimed packet was written: %w", io.ErrClosedPipe)
+	if err != nil {
+		c.werr = err
+	}
+	return err
 }
 
 // WriteMessage encrypts one application message and writes it in one Write

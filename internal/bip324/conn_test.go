@@ -55,7 +55,10 @@ func TestReadMessage(t *testing.T) {
 	raw(t, s, false, []byte{0, 'v', 'e', 'r'})                           // long type too short
 	raw(t, s, false, append([]byte{0, 'v', 0, 'x'}, make([]byte, 9)...)) // junk after the padding
 	raw(t, s, false, append([]byte{0, 0xff}, make([]byte, 11)...))       // not ASCII
-	raw(t, s, false, append([]byte{0}, make([]byte, 12)...))             // empty command
+	raw(t, s, false, append([]byte{0}, make([]byte, 12)...))             // empty command: valid, as in Core
+	raw(t, s, false, append([]byte{0, 'a', 0x7f}, make([]byte, 10)...))  // DEL: valid in v2, as in Core
+	raw(t, s, false, []byte{37, 4, 'B', 'I', 'P', 'x', 0})               // feature (BIP434)
+	raw(t, s, false, []byte{33})                                         // unassigned
 	s.WriteMessage("inv", make([]byte, 1001))                            // payload over the limit, packet within it
 	s.WriteMessage("verack", nil)
 	raw(t, s, false, append([]byte{0}, "customcmd\x00\x00\x00payload"...))
@@ -73,7 +76,10 @@ func TestReadMessage(t *testing.T) {
 		{"", "", ErrMalformed},
 		{"", "", ErrMalformed},
 		{"", "", ErrMalformed},
-		{"", "", ErrMalformed},
+		{"", "", nil},
+		{"a\x7f", "", nil},
+		{"feature", "\x04BIPx\x00", nil},
+		{"shortid-33", "", nil},
 		{"", "", ErrPacketTooLarge},
 		{"verack", "", nil},
 		{"customcmd", "payload", nil},
@@ -265,19 +271,19 @@ func TestWireV2Gaps(t *testing.T) {
 }
 
 func TestShortIDTable(t *testing.T) {
-	if len(shortIDByCmd) != 28 {
+	if len(shortIDByCmd) != 29 {
 		t.Fatalf("%d short IDs sent", len(shortIDByCmd))
 	}
 	for id := 1; id < 256; id++ {
 		name := idNames[id]
 		want := fmt.Sprintf("shortid-%d", id)
-		if id < len(shortIDs) {
+		if id < len(shortIDs) && shortIDs[id] != "" {
 			want = shortIDs[id]
 		}
 		if name != want {
 			t.Fatalf("ID %d decodes as %q", id, name)
 		}
-		if sid, ok := ShortID(name); ok != (id <= maxSendShortID) || (ok && int(sid) != id) {
+		if sid, ok := ShortID(name); ok != (id <= maxSendShortID || id == featureID) || (ok && int(sid) != id) {
 			t.Fatalf("ShortID(%q) = %d, %v", name, sid, ok)
 		}
 	}

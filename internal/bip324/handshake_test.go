@@ -574,3 +574,47 @@ func TestConfigRand(t *testing.T) {
 		Config{Magic: mainnet, Rand: bytes.NewReader(make([]byte, 64))})
 	mustIs(t, err, errZeroKey)
 }
+
+// TestWrongNetwork: a responder of another network derives another garbage
+// terminator; with that network among OtherMagics the initiator says so at
+// once instead of searching on to the deadline. Without it, the search
+// goes on: the peer waits for us and nothing more arrives.
+func TestWrongNetwork(t *testing.T) {
+	const testnet3 = 0x0709110b
+	for _, garbage := range []int{0, 4095} {
+		t.Run(fmt.Sprint("garbage=", garbage), func(t *testing.T) {
+			a, b := tcpPair(t)
+			setDeadline(t, a, b)
+			_, _, ierr, _ := handshakePair(t, a, b, 8192,
+				Config{Magic: mainnet, OtherMagics: []uint32{0xdab5bffa, testnet3}},
+				Config{Magic: testnet3, GarbageLen: garbage})
+			var we *WrongNetworkError
+			if !errors.As(ierr, &we) || we.Magic != testnet3 || !errors.Is(ierr, ErrWrongNetwork) {
+				t.Fatalf("got %v, want a WrongNetworkError for %08x", ierr, testnet3)
+			}
+		})
+	}
+	t.Run("not among OtherMagics", func(t *testing.T) {
+		a, b := tcpPair(t)
+		a.SetDeadline(time.Now().Add(300 * time.Millisecond))
+		b.SetDeadline(time.Now().Add(300 * time.Millisecond))
+		_, _, ierr, _ := handshakePair(t, a, b, 8192,
+			Config{Magic: mainnet, OtherMagics: []uint32{0xdab5bffa}},
+			Config{Magic: testnet3, GarbageLen: 10})
+		if ierr == nil || errors.Is(ierr, ErrWrongNetwork) {
+			t.Fatalf("got %v, want the search to go on to the deadline", ierr)
+		}
+	})
+}
+
+// TestV1VersionOfOtherNetwork: a responder answering our key with a v1
+// version of another network is on that network.
+func TestV1VersionOfOtherNetwork(t *testing.T) {
+	s := newScript(t, Initiator, mainnet)
+	hdr := append(binary.LittleEndian.AppendUint32(nil, 0x0709110b), "version\x00\x00\x00\x00\x00"...)
+	_, _, _, err := s.run(t, append(hdr, make([]byte, 100)...), s.cfg(mainnet))
+	var we *WrongNetworkError
+	if !errors.As(err, &we) || we.Magic != 0x0709110b {
+		t.Fatalf("got %v, want a WrongNetworkError", err)
+	}
+}

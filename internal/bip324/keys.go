@@ -1,6 +1,7 @@
 package bip324
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -58,6 +59,49 @@ func deriveKeys(secret []byte, magic uint32) (sessionKeys, error) {
 	copy(k.initiatorTerm[:], terms[:termLen])
 	copy(k.responderTerm[:], terms[termLen:])
 	return k, nil
+}
+
+// terminator derives, for another network's magic, the garbage terminator
+// the peer would send if it were on that network.
+func (c *Conn) terminator(magic uint32) ([termLen]byte, error) {
+	var salt [len(hkdfSaltPrefix) + 4]byte
+	copy(salt[:], hkdfSaltPrefix)
+	binary.LittleEndian.PutUint32(salt[len(hkdfSaltPrefix):], magic)
+	prk := hkdf.Extract(sha256.New, c.secret[:], salt[:])
+	defer clear(prk)
+	var terms [2 * termLen]byte
+	if _, err := io.ReadFull(hkdf.Expand(sha256.New, prk, hkdfInfo[5]), terms[:]); err != nil {
+		return [termLen]byte{}, fmt.Errorf("bip324: HKDF-Expand %s: %w", hkdfInfo[5], err)
+	}
+	if c.role == Initiator {
+		return [termLen]byte(terms[termLen:]), nil // the responder's
+	}
+	return [termLen]byte(terms[:termLen]), nil
+}
+
+// otherNetwork reports the magic of another network (Config.OtherMagics)
+// whose garbage terminator got holds, deriving those terminators on first
+// use: only a peer that is not on ours pays for it.
+func (c *Conn) otherNetwork(got []byte) (uint32, bool, error) {
+	if len(c.otherMagics) == 0 || len(got) < termLen {
+		return 0, false, nil
+	}
+	if c.otherTerms == nil {
+		c.otherTerms = make([][termLen]byte, len(c.otherMagics))
+		for i, m := range c.otherMagics {
+			t, err := c.terminator(m)
+			if err != nil {
+				return 0, false, err
+			}
+			c.otherTerms[i] = t
+		}
+	}
+	for i, t := range c.otherTerms {
+		if bytes.Contains(got, t[:]) {
+			return c.otherMagics[i], true, nil
+		}
+	}
+	return 0, false, nil
 }
 
 // initCiphers sets up the packet ciphers and terminators for c.role and wipes

@@ -8,12 +8,13 @@ import (
 // commandSize is the length of a long-form message type (as in v1 headers).
 const commandSize = 12
 
-// shortIDs is BIP324's table of one-byte message type IDs. IDs 1-28 are the
-// ones Bitcoin Core implements (its V2_MESSAGE_IDS); btcd's wire/v2 knows the
+// shortIDs is the table of one-byte message type IDs. IDs 1-28 are BIP324's
+// that Bitcoin Core implements (its V2_MESSAGE_IDS); btcd's wire/v2 knows the
 // same IDs except 3, 4, 10 and 20, the compact-block messages it does not
 // implement. 29-32 are assigned by BIP324 to Erlay (BIP330) messages that no
 // node implements yet: they are decoded but never sent (those commands go
-// out in long form).
+// out in long form). 37 is BIP434's feature message, sent and received.
+// 33-36 are unassigned.
 var shortIDs = [...]string{
 	1: "addr", 2: "block", 3: "blocktxn", 4: "cmpctblock",
 	5: "feefilter", 6: "filteradd", 7: "filterclear", 8: "filterload",
@@ -23,17 +24,23 @@ var shortIDs = [...]string{
 	21: "tx", 22: "getcfilters", 23: "cfilter", 24: "getcfheaders",
 	25: "cfheaders", 26: "getcfcheckpt", 27: "cfcheckpt", 28: "addrv2",
 	29: "reqrecon", 30: "sketch", 31: "reqsketchext", 32: "reconcildiff",
+	37: "feature",
 }
 
-// maxSendShortID is the highest ID we send.
-const maxSendShortID = 28
+// maxSendShortID is the highest of BIP324's own IDs we send; featureID is
+// sent too.
+const (
+	maxSendShortID = 28
+	featureID      = 37
+)
 
 var (
 	shortIDByCmd = func() map[string]byte {
-		m := make(map[string]byte, maxSendShortID)
+		m := make(map[string]byte, maxSendShortID+1)
 		for id := 1; id <= maxSendShortID; id++ {
 			m[shortIDs[id]] = byte(id)
 		}
+		m[shortIDs[featureID]] = featureID
 		return m
 	}()
 
@@ -41,7 +48,7 @@ var (
 	// that decoding allocates nothing.
 	idNames = func() (t [256]string) {
 		for id := 1; id < 256; id++ {
-			if id < len(shortIDs) {
+			if id < len(shortIDs) && shortIDs[id] != "" {
 				t[id] = shortIDs[id]
 			} else {
 				t[id] = "shortid-" + strconv.Itoa(id)
@@ -60,7 +67,9 @@ var (
 			m[s] = s
 		}
 		for _, s := range shortIDs[1:] {
-			m[s] = s
+			if s != "" {
+				m[s] = s
+			}
 		}
 		return m
 	}()
@@ -109,8 +118,9 @@ func appendType(dst []byte, cmd string) []byte {
 }
 
 // decodeContents splits packet contents into command and payload, with
-// Bitcoin Core's rules for long-form types: printable ASCII, then only zero
-// padding.
+// Bitcoin Core's rules for long-form types (V2Transport::GetMessageType):
+// bytes 0x20 to 0x7f, then only zero padding; twelve zeros, the empty
+// command, pass.
 func decodeContents(b []byte) (cmd string, payload []byte, err error) {
 	if len(b) == 0 {
 		return "", nil, fmt.Errorf("%w: empty packet contents", ErrMalformed)
@@ -122,12 +132,17 @@ func decodeContents(b []byte) (cmd string, payload []byte, err error) {
 		return "", nil, fmt.Errorf("%w: %d bytes of contents, too short for a long message type", ErrMalformed, len(b))
 	}
 	field := b[1 : 1+commandSize]
-	if !isV1Command(field) {
-		return "", nil, fmt.Errorf("%w: invalid message type %q", ErrMalformed, field)
-	}
 	n := 0
 	for n < commandSize && field[n] != 0 {
+		if field[n] < 0x20 || field[n] > 0x7f {
+			return "", nil, fmt.Errorf("%w: invalid message type %q", ErrMalformed, field)
+		}
 		n++
+	}
+	for _, c := range field[n:] {
+		if c != 0 {
+			return "", nil, fmt.Errorf("%w: invalid message type %q", ErrMalformed, field)
+		}
 	}
 	if s, ok := longCmds[string(field[:n])]; ok {
 		cmd = s

@@ -7,7 +7,9 @@
 //
 //	peerfarm [-first 127.40.0.1] [-drip 1s] Core=7000,Silent=500,PingFlood=400,...
 //
-// Each name is a handshaketest.Behavior or handshaketest.Hostile, or Sink:
+// Each name is a handshaketest.Behavior or handshaketest.Hostile, or Sink,
+// optionally followed by /v2 for the same peer accepting v2 too (Core
+// always does):
 // a peer that, like Silent, never writes and holds the connection, and that
 // counts the connections on which it has received a first byte. The peers
 // are placed on consecutive loopback addresses from -first, sharing one
@@ -31,6 +33,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -148,6 +151,11 @@ func newConfigs(touched *atomic.Int64) map[string]handshaketest.Config {
 			panic("peerfarm: " + h.String() + " names both a behaviour and a hostile peer")
 		}
 		m[h.String()] = h.Config()
+	}
+	// Name/v2: the same peer accepting the v2 transport too.
+	for name, cfg := range maps.Clone(m) {
+		cfg.V2 = true
+		m[name+"/v2"] = cfg
 	}
 	return m
 }

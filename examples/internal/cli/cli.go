@@ -16,13 +16,14 @@ import (
 
 // Cause is err without the "handshake: addr:" prefix of a *handshake.Error,
 // for a line that already shows the address: "read verack: peer closed the
-// connection". Other errors print whole.
+// connection". Other errors print whole. Either is escaped (Printable), as
+// an error may quote a peer's bytes.
 func Cause(err error) string {
 	var he *handshake.Error
 	if errors.As(err, &he) {
-		return fmt.Sprintf("%s: %v", he.Step, he.Err)
+		return Printable(fmt.Sprintf("%s: %v", he.Step, he.Err))
 	}
-	return fmt.Sprint(err)
+	return Printable(fmt.Sprint(err))
 }
 
 // List is a repeatable string flag.

@@ -1,0 +1,185 @@
+package crawl
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/bitcoin-handshake/handshake"
+)
+
+// Defaults applied to zero-valued Options fields.
+const (
+	// DefaultConcurrency is the number of visits in flight. Most gossiped
+	// addresses never answer, so a crawl's time is about the dead
+	// addresses times Limits.Connect divided by this; each visit in flight
+	// holds one socket (file descriptor) and tens of KiB.
+	DefaultConcurrency = 1000
+
+	// DefaultMaxKnown caps the distinct addresses a crawl remembers, at
+	// about 100 bytes each.
+	DefaultMaxKnown = 1_000_000
+
+	// DefaultMaxPerPeer caps the addresses taken from one node's answer:
+	// Bitcoin Core answers a getaddr with at most 1,000 (MAX_ADDR_TO_SEND).
+	DefaultMaxPerPeer = 1000
+)
+
+// Limits are the time limits of one visit, each separate, so that an
+// address whose connect hangs costs only Connect.
+type Limits struct {
+	// Connect bounds opening the connection (through a proxy, the
+	// proxy's connect to the address too).
+	Connect time.Duration
+	// Handshake bounds the handshake once connected.
+	Handshake time.Duration
+	// Harvest bounds the wait for the answer to getaddr.
+	Harvest time.Duration
+	// Ping bounds the ping's round trip.
+	Ping time.Duration
+}
+
+// DefaultLimits returns the limits used for network n when
+// Options.Limits sets none: for IPv4, IPv6 and CJDNS a 5 s connect
+// (Bitcoin Core's DEFAULT_CONNECT_TIMEOUT), 10 s for the handshake and
+// for the addresses, 5 s for the ping; for onion and I2P, whose circuits
+// take seconds to build, 30 s each and 20 s for the ping.
+func DefaultLimits(n handshake.AddrNetwork) Limits {
+	if n == handshake.NetTorV3 || n == handshake.NetI2P {
+		return Limits{Connect: 30 * time.Second, Handshake: 30 * time.Second, Harvest: 30 * time.Second, Ping: 20 * time.Second}
+	}
+	return Limits{Connect: 5 * time.Second, Handshake: 10 * time.Second, Harvest: 10 * time.Second, Ping: 5 * time.Second}
+}
+
+// Options configures Crawl. The zero value crawls mainnet over IPv4 and
+// IPv6 with the defaults each field documents. Options is passed by value;
+// its maps and slices are read, never modified.
+type Options struct {
+	// Handshake configures each handshake: ChainParams (default mainnet),
+	// UserAgent (default handshake.DefaultUserAgent), Relay (default
+	// false), and so on. Its Dialer and Timeout are ignored: Crawl sets
+	// them per address from Dialers and Limits. Its Transport, left at
+	// TransportAuto, lets Crawl choose per address from the gossiped
+	// services (see Target); TransportV1 or TransportV2 forces it.
+	Handshake handshake.Options
+
+	// Concurrency bounds the visits in flight. Default: DefaultConcurrency.
+	Concurrency int
+
+	// Limits overrides, per network, the time limits of a visit; a zero
+	// field takes DefaultLimits' value. Default: none.
+	Limits map[handshake.AddrNetwork]Limits
+
+	// Dialers open connections, per network. IPv4 and IPv6 default to a
+	// net.Dialer; onion (a handshake.SOCKS5 dialer to Tor), I2P and CJDNS
+	// have none by default, and their addresses are reported as skipped.
+	Dialers map[handshake.AddrNetwork]handshake.Dialer
+
+	// AllowPrivate admits gossiped addresses in loopback, private,
+	// link-local and other non-public ranges (see handshake.IsPublic).
+	// Default: false, so that a hostile peer cannot aim the crawl at the
+	// user's own network. Start targets are always visited.
+	AllowPrivate bool
+
+	// MaxKnown caps the distinct addresses remembered (Seen, start
+	// targets and gossip); gossip past it is dropped. Default:
+	// DefaultMaxKnown.
+	MaxKnown int
+
+	// MaxPerPeer caps the addresses taken from one node's answer; a node
+	// sending more is cut off. Default: DefaultMaxPerPeer.
+	MaxPerPeer int
+
+	// MaxVisits caps the addresses admitted, start targets included, each
+	// of which is visited or skipped. Default: 0, no cap.
+	MaxVisits int
+
+	// MaxDepth is the most hops from the start targets to follow: gossip
+	// from a target at depth MaxDepth is not admitted. Default: 0, no
+	// limit; a negative value admits no gossip at all (the start targets
+	// are visited, and their answers reported).
+	MaxDepth int
+
+	// PerNetgroup, when positive, caps the visits in flight to one network
+	// group: an IPv4 /16, an IPv6 /32, as Bitcoin Core groups its
+	// outbound connections. Default: 0, no cap.
+	PerNetgroup int
+
+	// NoPing skips the ping after the handshake. Default: false.
+	NoPing bool
+
+	// Seen lists addresses ("host:port") already visited or known, as a
+	// resumed crawl or a program with its own table has them: gossip
+	// never admits them, and they count towards MaxKnown. Default: none.
+	Seen []string
+
+	// Admit, when set, is asked about each new gossiped address that
+	// passed the other checks; false keeps it out of the crawl (it is
+	// still in Result.Addrs). It is called from one goroutine at a time,
+	// with the crawl's lock held: it must be quick. Default: nil, admit.
+	Admit func(handshake.Addr) bool
+}
+
+// withDefaults checks o and fills in its defaults.
+func (o Options) withDefaults() (Options, error) {
+	switch {
+	case o.Concurrency < 0, o.MaxKnown < 0, o.MaxPerPeer < 0, o.MaxVisits < 0, o.PerNetgroup < 0:
+		return o, fmt.Errorf("crawl: %w: Concurrency, MaxKnown, MaxPerPeer, MaxVisits and PerNetgroup must not be negative", handshake.ErrInvalidOptions)
+	}
+	for n, l := range o.Limits {
+		if l.Connect < 0 || l.Handshake < 0 || l.Harvest < 0 || l.Ping < 0 {
+			return o, fmt.Errorf("crawl: %w: negative limit for %v", handshake.ErrInvalidOptions, n)
+		}
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.MaxKnown == 0 {
+		o.MaxKnown = DefaultMaxKnown
+	}
+	if o.MaxPerPeer == 0 {
+		o.MaxPerPeer = DefaultMaxPerPeer
+	}
+	if o.Handshake.ChainParams == nil {
+		o.Handshake.ChainParams = defaultParams()
+	}
+	if o.Handshake.ChainParams.DefaultPort == "" {
+		return o, fmt.Errorf("crawl: %w: ChainParams %q has no default port", handshake.ErrInvalidOptions, o.Handshake.ChainParams.Name)
+	}
+	return o, nil
+}
+
+// limits returns the limits for network n.
+func (o *Options) limits(n handshake.AddrNetwork) Limits {
+	l, d := o.Limits[n], DefaultLimits(n)
+	l.Connect = cmpOr(l.Connect, d.Connect)
+	l.Handshake = cmpOr(l.Handshake, d.Handshake)
+	l.Harvest = cmpOr(l.Harvest, d.Harvest)
+	l.Ping = cmpOr(l.Ping, d.Ping)
+	return l
+}
+
+// dialer returns the dialer for network n, nil when there is none.
+func (o *Options) dialer(n handshake.AddrNetwork) handshake.Dialer {
+	if d, ok := o.Dialers[n]; ok && d != nil {
+		return d
+	}
+	if n == handshake.NetIPv4 || n == handshake.NetIPv6 {
+		return &net.Dialer{}
+	}
+	return nil
+}
+
+func cmpOr(v, def time.Duration) time.Duration {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// ErrNotVisited is in the Err of a Result for an address admitted but not
+// visited because the context ended first, or whose failing visit the
+// context's end cut short, with the context's error: such an address
+// belongs in the start targets of a resumed crawl.
+var ErrNotVisited = errors.New("not visited")

@@ -1,0 +1,92 @@
+package crawl
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/btcsuite/btcd/chaincfg/v2"
+	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/bitcoin-handshake/handshake"
+)
+
+// Target is an address to visit.
+type Target struct {
+	// Addr is "host:port" as dialled: an IP address, or an onion or I2P
+	// name.
+	Addr string
+	// Network is Addr's network.
+	Network handshake.AddrNetwork
+	// Services are the services gossip gave for the address; 0 when
+	// unknown, as for a start target. They choose the transport.
+	Services wire.ServiceFlag
+	// Depth is the hops from a start target: 0 for one.
+	Depth int
+}
+
+// ParseTarget makes a start target of addr, "host" or "host:port" with
+// defaultPort used when the port is missing: its Network is read from the
+// host (an IP address, or a name ending in .onion or .b32.i2p; CJDNS
+// addresses are IPv6 addresses in fc00::/8), its services unknown.
+func ParseTarget(addr, defaultPort string) (Target, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		host, port = strings.Trim(addr, "[]"), defaultPort
+	}
+	t := Target{Addr: net.JoinHostPort(host, port)}
+	switch ip, err := netip.ParseAddr(host); {
+	case err == nil && ip.Unmap().Is4():
+		t.Network, t.Addr = handshake.NetIPv4, net.JoinHostPort(ip.Unmap().String(), port)
+	case err == nil && ip.As16()[0] == 0xfc:
+		t.Network = handshake.NetCJDNS
+	case err == nil:
+		t.Network = handshake.NetIPv6
+	case strings.HasSuffix(host, ".onion"):
+		t.Network = handshake.NetTorV3
+	case strings.HasSuffix(host, ".b32.i2p"):
+		t.Network = handshake.NetI2P
+	default:
+		return Target{}, fmt.Errorf("crawl: %q is neither an IP address nor an onion or I2P name", addr)
+	}
+	if port == "" || (port == "0" && t.Network != handshake.NetI2P) {
+		return Target{}, fmt.Errorf("crawl: %q has no port", addr)
+	}
+	return t, nil
+}
+
+// transport chooses the transport as Bitcoin Core does for an outbound
+// connection: v1 to an address gossiped without NODE_P2P_V2, so a v1-only
+// node costs one connection; v2 to one gossiped with it, or whose services
+// are unknown, reconnecting in v1 only when the peer hangs up on the v2 key
+// without a byte (Core's V2Transport::ShouldReconnectV1, which also covers
+// stale gossip), which handshake.TransportAuto does.
+func (t Target) transport() handshake.Transport {
+	if t.Services != 0 && t.Services&wire.SFNodeP2PV2 == 0 {
+		return handshake.TransportV1
+	}
+	return handshake.TransportAuto
+}
+
+// netgroup names the group whose visits at once Options.PerNetgroup caps:
+// an IPv4 /16, an IPv6 /32, as Bitcoin Core's GetGroup without its AS
+// map; onion and I2P names by network and first character.
+func netgroup(t Target) string {
+	host, _, _ := net.SplitHostPort(t.Addr)
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ip = ip.Unmap()
+		if ip.Is4() {
+			p, _ := ip.Prefix(16)
+			return p.String()
+		}
+		p, _ := ip.Prefix(32)
+		return p.String()
+	}
+	if host == "" {
+		return t.Network.String()
+	}
+	return t.Network.String() + ":" + host[:1]
+}
+
+func defaultParams() *chaincfg.Params { return &chaincfg.MainNetParams }

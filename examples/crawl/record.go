@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/crawl"
+	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
+)
+
+// record is one line of -json: the crawl record schema that README.md
+// documents and the report reads. Its keys do not change.
+type record struct {
+	Addr       string                `json:"addr"`
+	Network    handshake.AddrNetwork `json:"network"`
+	Chain      string                `json:"chain"`
+	Depth      int                   `json:"depth"`
+	Services   wire.ServiceFlag      `json:"services"`
+	Time       string                `json:"time"`
+	Status     string                `json:"status"`
+	Handshake  *handshake.Result     `json:"handshake,omitempty"`
+	PingMS     *float64              `json:"ping_ms,omitempty"`
+	AddrsGiven int                   `json:"addrs_given"`
+	AddrsNew   int                   `json:"addrs_new"`
+	Error      string                `json:"error,omitempty"`
+	Skipped    string                `json:"skipped,omitempty"`
+}
+
+// interrupted is the skip reason of an address the crawl gave up on Ctrl-C.
+const interrupted = "not visited (interrupted)"
+
+func newRecord(r crawl.Result, chain string) record {
+	l := record{
+		Addr: r.Addr, Network: r.Network, Chain: chain, Depth: r.Depth, Services: r.Services,
+		Time:   r.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
+		Status: r.Status.String(), Handshake: r.Handshake,
+		AddrsGiven: len(r.Addrs), AddrsNew: r.New, Skipped: r.Skipped,
+	}
+	switch {
+	case errors.Is(r.Err, crawl.ErrNotVisited):
+		// Neither reachable nor not: not dialled, as a skipped address.
+		l.Status, l.Skipped, l.Handshake = "SKIPPED", interrupted, nil
+	case r.Skipped != "":
+		l.Status = "SKIPPED"
+	case r.Err != nil:
+		l.Error = r.Err.Error()
+	}
+	if r.Ping > 0 {
+		ms := float64(r.Ping.Microseconds()) / 1000
+		l.PingMS = &ms
+	}
+	return l
+}
+
+// recorder writes records, one write per line, so that what was written
+// is complete whenever the program stops.
+type recorder struct {
+	w     io.Writer
+	chain string
+	err   error // the first write error
+}
+
+func newRecorder(w io.Writer, chain string) *recorder { return &recorder{w: w, chain: chain} }
+
+func (o *recorder) write(r crawl.Result) {
+	if o.err != nil {
+		return
+	}
+	b, err := json.Marshal(newRecord(r, o.chain))
+	if err == nil {
+		_, err = o.w.Write(append(b, '\n'))
+	}
+	o.err = err
+}
+
+func logNode(lg *cli.Logger, r crawl.Result) {
+	switch {
+	case errors.Is(r.Err, crawl.ErrNotVisited):
+		lg.Log("WARN", "`%s`: depth %d, %s", r.Addr, r.Depth, interrupted)
+	case r.Skipped != "":
+		lg.Log("WARN", "`%s`: depth %d, skipped: %s", r.Addr, r.Depth, r.Skipped)
+	case r.Status == handshake.StatusOK:
+		h := r.Handshake
+		lg.Log("INFO", "`%s`: depth %d, %s over %s, protocol %d, ping %v, gave %d addresses (%d new)", r.Addr, r.Depth,
+			h.Peer.UserAgent, h.Transport, h.Peer.ProtocolVersion, r.Ping.Round(time.Microsecond), len(r.Addrs), r.New)
+	default:
+		lg.Log("WARN", "`%s`: depth %d, unreachable: %v", r.Addr, r.Depth, cause(r.Err))
+	}
+}
+
+// cause strips the "handshake: addr:" prefix the line already shows.
+func cause(err error) string {
+	var he *handshake.Error
+	if errors.As(err, &he) {
+		return fmt.Sprintf("%s: %v", he.Step, he.Err)
+	}
+	return fmt.Sprint(err)
+}
