@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -109,13 +110,20 @@ func TestResultJSONRoundTrip(t *testing.T) {
 	v2 := startPeer(t, handshaketest.Config{Behavior: handshaketest.Core, V2: true})
 	v1 := startPeer(t, handshaketest.Config{Behavior: handshaketest.Btcd})
 	partial := startPeer(t, handshaketest.Config{Behavior: handshaketest.CloseAfterVersion})
+	// BIP434 features and an ignored message: the fields issue 9 added.
+	featured := startPeer(t, handshaketest.Config{ProtocolVersion: 70017, V1Only: true,
+		Features: []handshaketest.Feature{{ID: "BIP434", Data: []byte{0xab, 1}}}})
+	verackFirst := startPeer(t, handshaketest.Config{Behavior: handshaketest.VerackBeforeVersion})
 	var results []handshake.Result
-	for _, addr := range []string{v2.Addr(), v1.Addr(), partial.Addr()} {
+	for _, addr := range []string{v2.Addr(), v1.Addr(), partial.Addr(), featured.Addr(), verackFirst.Addr()} {
 		res, _ := handshake.Dial(ctx, addr, handshake.Options{})
 		results = append(results, res)
 	}
 	res, _ := handshake.Dial(ctx, "127.0.0.1:1", handshake.Options{Transport: handshake.TransportV1}) // nothing listens
 	results = append(results, res)
+	if len(results[3].Features) != 1 || len(results[4].Ignored) != 1 {
+		t.Fatalf("features %v, ignored %v: the cases need one of each", results[3].Features, results[4].Ignored)
+	}
 
 	for i, want := range []struct {
 		status    handshake.Status
@@ -125,6 +133,8 @@ func TestResultJSONRoundTrip(t *testing.T) {
 		{handshake.StatusOK, handshake.TransportV2, false},
 		{handshake.StatusOK, handshake.TransportV1, true},
 		{handshake.StatusPartiallyOK, handshake.TransportV1, true},
+		{handshake.StatusOK, handshake.TransportV1, true},
+		{handshake.StatusOK, handshake.TransportV1, true},
 		{handshake.StatusFailed, handshake.TransportV1, false},
 	} {
 		r := results[i]
@@ -153,12 +163,21 @@ func TestResultJSONRoundTrip(t *testing.T) {
 		}
 	}
 
+	// Files written before BIP434 support have "features" as command
+	// names: what Negotiation holds now.
+	var old handshake.Result
+	if err := json.Unmarshal([]byte(`{"status":"OK","features":["wtxidrelay","sendaddrv2"]}`), &old); err != nil ||
+		!slices.Equal(old.Negotiation, []string{"wtxidrelay", "sendaddrv2"}) || old.Features != nil {
+		t.Errorf("old features shape: %+v, %v", old, err)
+	}
+
 	var got handshake.Result
 	if err := json.Unmarshal([]byte(`{"addr":"a:1","status":"OK","transport":"v2","new_key":[1,2]}`), &got); err != nil ||
 		got.Addr != "a:1" || got.Status != handshake.StatusOK || got.Transport != handshake.TransportV2 {
 		t.Errorf("with an unknown key: %+v, %v", got, err)
 	}
-	for _, bad := range []string{`{"status":"GOOD"}`, `{"transport":"v3"}`, `{"peer":{"addr_recv":{"addr":"nope"}}}`} {
+	for _, bad := range []string{`{"status":"GOOD"}`, `{"transport":"v3"}`, `{"peer":{"addr_recv":{"addr":"nope"}}}`,
+		`{"features":[{"id":"x","data":"not hex"}]}`, `{"features":{}}`} {
 		if err := json.Unmarshal([]byte(bad), &got); err == nil {
 			t.Errorf("%s: no error", bad)
 		}

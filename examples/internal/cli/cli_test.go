@@ -49,3 +49,11 @@ func TestCause(t *testing.T) {
 		t.Errorf("Cause of a plain error = %q", got)
 	}
 }
+
+// TestCauseEscapes: an error quoting a peer's bytes prints escaped.
+func TestCauseEscapes(t *testing.T) {
+	err := &handshake.Error{Addr: "a:1", Step: handshake.StepReadVersion, Err: fmt.Errorf("command %s", "\x1b[2J")}
+	if got := Cause(err); got != `read version: command \x1b[2J` {
+		t.Errorf("Cause = %q", got)
+	}
+}
