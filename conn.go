@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bitcoin-handshake/handshake/internal/p2p"
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
@@ -154,7 +155,7 @@ func (c *Conn) WriteMessage(ctx context.Context, msg wire.Message) error {
 	if n, m := c.wbuf.Len(), min(int(msg.MaxPayloadLength(c.pver)), wire.MaxProtocolMessageLength); n > m {
 		return &Error{Addr: c.addr, Step: StepWrite, Err: fmt.Errorf("%w: %s of %d bytes, the maximum is %d", ErrMessageTooLarge, msg.Command(), n, m)}
 	}
-	if !validCommand(msg.Command()) {
+	if !p2p.ValidCommand(msg.Command()) {
 		return &Error{Addr: c.addr, Step: StepWrite, Err: fmt.Errorf("%w: invalid command %q", ErrInvalidOptions, msg.Command())}
 	}
 	return c.writeLocked(ctx, msg.Command(), c.wbuf.Bytes())
@@ -201,18 +202,4 @@ func watch(ctx context.Context, setDeadline func(time.Time) error) (stop func())
 			<-unblocked
 		}
 	}
-}
-
-// validCommand reports whether cmd fits a message header: 1 to 12
-// printable ASCII characters.
-func validCommand(cmd string) bool {
-	if len(cmd) == 0 || len(cmd) > v1CommandLen {
-		return false
-	}
-	for i := range len(cmd) {
-		if cmd[i] < 0x20 || cmd[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }

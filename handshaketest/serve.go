@@ -3,10 +3,10 @@ package handshaketest
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
-	"syscall"
 	"time"
+
+	"github.com/bitcoin-handshake/handshake/internal/p2p"
 )
 
 // Serve runs cfg's behaviour (or cfg.Handler) over conn, a connection the
@@ -89,11 +89,10 @@ func run(ctx context.Context, c *Conn) error {
 	return errors.New("handshaketest: unreachable behaviour") // withDefaults validated it
 }
 
-// hangup reports errors that just mean the client went away.
+// hangup reports errors that just mean the client went away, or that the
+// peer was closed under the handler (net.ErrClosed).
 func hangup(err error) bool {
-	return err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+	return err == nil || p2p.HungUp(err) || errors.Is(err, net.ErrClosed)
 }
 
 // sleep waits d or until ctx is done, whichever comes first.
