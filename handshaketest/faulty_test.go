@@ -44,7 +44,7 @@ func TestSilent(t *testing.T) {
 	cl := dial(t, p.Addr())
 	cl.sendVersion(70016)
 	cl.send(wire.NewMsgVerAck())
-	cl.quiet(200 * time.Millisecond)
+	cl.nothingMore()
 	receivedEquals(t, p, "version", "verack")
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func TestWrongMagic(t *testing.T) {
 			cl.sendVersion(70016)
 			cl.net = tt.sent // the frame is otherwise valid
 			decode[*wire.MsgVersion](t, cl.expect("version")[0], tt.sent)
-			cl.quiet(100 * time.Millisecond)
+			cl.nothingMore()
 		})
 	}
 }
@@ -124,7 +124,7 @@ func TestBadChecksum(t *testing.T) {
 	if sum := doubleSHA(payload); bytes.Equal(sum[:4], hdr[20:24]) {
 		t.Errorf("checksum %x is correct", hdr[20:24])
 	}
-	cl.quiet(100 * time.Millisecond)
+	cl.nothingMore()
 }
 
 func TestOversizedPayload(t *testing.T) {
@@ -147,7 +147,7 @@ func TestOversizedPayload(t *testing.T) {
 	if pver := int32(binary.LittleEndian.Uint32(trickle)); pver != 70016 {
 		t.Errorf("trickled bytes %x do not start a version payload", trickle)
 	}
-	cl.quiet(100 * time.Millisecond)
+	cl.nothingMore()
 }
 
 func TestGarbage(t *testing.T) {
@@ -158,7 +158,7 @@ func TestGarbage(t *testing.T) {
 		cl := dial(t, p.Addr())
 		cl.sendVersion(70016)
 		got[i] = cl.readRaw(1024)
-		cl.quiet(100 * time.Millisecond)
+		cl.nothingMore()
 	}
 	if binary.LittleEndian.Uint32(got[0]) == uint32(wire.MainNet) {
 		t.Errorf("garbage starts with the magic")
