@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/bitcoin-handshake/handshake/internal/bip324"
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
@@ -124,7 +125,7 @@ type Feature struct {
 }
 
 // NoGarbage as Config.V2GarbageLen makes a V2 peer send no garbage.
-const NoGarbage = -1
+const NoGarbage = bip324.NoGarbage
 
 // withDefaults returns cfg with zero fields filled in, or an error for a
 // Config no peer can honour.

@@ -44,14 +44,8 @@ func (c *Conn) acceptV2() error {
 	// answer never waits on a client still writing.
 	br := bufio.NewReaderSize(c.nc, 8192)
 	c.r = br
-	garbage := c.cfg.V2GarbageLen
-	switch garbage {
-	case 0:
-		garbage = bip324.RandomGarbage
-	case NoGarbage:
-		garbage = 0
-	}
-	v2, err := bip324.Handshake(br, c.nc, bip324.Responder, bip324.Config{Magic: uint32(c.cfg.Net), GarbageLen: garbage})
+	// V2GarbageLen means what bip324.Config.GarbageLen means.
+	v2, err := bip324.Handshake(br, c.nc, bip324.Responder, bip324.Config{Magic: uint32(c.cfg.Net), GarbageLen: c.cfg.V2GarbageLen})
 	if errors.Is(err, bip324.ErrV1Peer) {
 		return nil
 	}

@@ -47,9 +47,10 @@ func (r Role) String() string {
 const (
 	// MaxGarbageLen is the most garbage either side may send after its key.
 	MaxGarbageLen = 4095
-	// RandomGarbage as Config.GarbageLen picks a uniformly random garbage
-	// length in [0, MaxGarbageLen] for each handshake, as Bitcoin Core does.
-	RandomGarbage = -1
+	// NoGarbage as Config.GarbageLen sends no garbage; the zero value
+	// sends a random length, as Bitcoin Core does (the same meaning as
+	// handshaketest.Config.V2GarbageLen's).
+	NoGarbage = -1
 	// MaxContentsLen is the largest packet contents the 3-byte length field
 	// can describe.
 	MaxContentsLen = 1<<24 - 1

@@ -22,10 +22,10 @@ type Config struct {
 	Magic uint32
 
 	// GarbageLen is how many bytes of random garbage we send after our key:
-	// 0 (the zero value) sends none, 1..4095 that many, RandomGarbage (-1)
-	// a uniformly random length in [0, 4095] per handshake (what Bitcoin
-	// Core does; a fixed length makes the first flight's size a
-	// fingerprint).
+	// 0 (the zero value) a uniformly random length in [0, 4095] per
+	// handshake (what Bitcoin Core does; a fixed length makes the first
+	// flight's size a fingerprint), 1..4095 that many, NoGarbage (-1)
+	// none.
 	GarbageLen int
 
 	// Decoys are the content lengths of decoy packets (ignore bit set, zero
@@ -98,17 +98,19 @@ func (cfg *Config) rand() io.Reader {
 	return cfg.Rand
 }
 
-// garbageLen validates GarbageLen and resolves RandomGarbage.
+// garbageLen validates GarbageLen and resolves its zero value and NoGarbage.
 func (cfg *Config) garbageLen() (int, error) {
 	switch {
-	case cfg.GarbageLen == RandomGarbage:
+	case cfg.GarbageLen == NoGarbage:
+		return 0, nil
+	case cfg.GarbageLen == 0:
 		var b [2]byte
 		if _, err := io.ReadFull(cfg.rand(), b[:]); err != nil {
 			return 0, fmt.Errorf("bip324: reading entropy: %w", err)
 		}
 		return int(binary.LittleEndian.Uint16(b[:]) & 0x0fff), nil // 4096 = 2^12 values
 	case cfg.GarbageLen < 0 || cfg.GarbageLen > MaxGarbageLen:
-		return 0, fmt.Errorf("%w: GarbageLen %d not in [0, %d] or RandomGarbage",
+		return 0, fmt.Errorf("%w: GarbageLen %d not in [0, %d] or NoGarbage",
 			ErrInvalidConfig, cfg.GarbageLen, MaxGarbageLen)
 	}
 	return cfg.GarbageLen, nil
