@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/bitcoin-handshake/handshake"
@@ -533,7 +534,7 @@ func TestConformanceIgnoredCount(t *testing.T) {
 // its limit; the default TransportAuto does not fall back to v1 then.
 func TestConformanceV2WrongNetwork(t *testing.T) {
 	t.Parallel()
-	peer := startPeer(t, handshaketest.Config{Net: wire.TestNet3})
+	peer := startPeer(t, handshaketest.Config{ChainParams: &chaincfg.TestNet3Params})
 	for _, tr := range []handshake.Transport{handshake.TransportV2, handshake.TransportAuto} {
 		start := time.Now()
 		res, err := handshake.Dial(testContext(t, 10*time.Second), peer.Addr(), handshake.Options{Transport: tr})

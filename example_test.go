@@ -97,8 +97,8 @@ func ExampleHandshake() {
 	go func() {
 		defer server.Close()
 		handshaketest.Serve(context.Background(), server, handshaketest.Config{
-			Behavior: handshaketest.Old,
-			Net:      wire.TestNet3,
+			Behavior:    handshaketest.Old,
+			ChainParams: &chaincfg.TestNet3Params,
 		})
 	}()
 

@@ -383,7 +383,7 @@ func TestDialErrors(t *testing.T) {
 // default port is used.
 func TestBareHostGetsDefaultPort(t *testing.T) {
 	t.Parallel()
-	peer := startPeer(t, handshaketest.Config{Behavior: handshaketest.Old, Net: wire.TestNet})
+	peer := startPeer(t, handshaketest.Config{Behavior: handshaketest.Old, ChainParams: &chaincfg.RegressionNetParams})
 	host, port, _ := net.SplitHostPort(peer.Addr())
 	params := chaincfg.RegressionNetParams
 	params.DefaultPort = port

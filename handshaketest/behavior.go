@@ -63,7 +63,7 @@ const (
 	VerackBeforeVersion
 
 	// WrongMagic answers with a valid version framed with another network's
-	// magic (testnet3 when Config.Net is mainnet, mainnet otherwise), then
+	// magic (testnet3 when Config.ChainParams is mainnet's, mainnet otherwise), then
 	// holds the connection.
 	WrongMagic
 

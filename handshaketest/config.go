@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bitcoin-handshake/handshake/internal/bip324"
+	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
@@ -26,9 +27,9 @@ type Config struct {
 	// Behavior selects how the peer answers. Default: Core.
 	Behavior Behavior
 
-	// Net is the network whose magic frames every message.
-	// Default: wire.MainNet.
-	Net wire.BitcoinNet
+	// ChainParams is the network, as in handshake.Options: its magic
+	// frames every message. Default: &chaincfg.MainNetParams.
+	ChainParams *chaincfg.Params
 
 	// ProtocolVersion is announced in the version message and used to
 	// encode messages. Default: per behaviour (Core, Btcd and the
@@ -134,8 +135,8 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("handshaketest: unknown %v", cfg.Behavior)
 	}
 	p := cfg.Behavior.profile()
-	if cfg.Net == 0 {
-		cfg.Net = wire.MainNet
+	if cfg.ChainParams == nil {
+		cfg.ChainParams = &chaincfg.MainNetParams
 	}
 	if cfg.ProtocolVersion == 0 {
 		cfg.ProtocolVersion = p.protocolVersion
@@ -169,3 +170,6 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	return cfg, nil
 }
+
+// net is the magic of the peer's network (withDefaults set ChainParams).
+func (cfg *Config) net() wire.BitcoinNet { return cfg.ChainParams.Net }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
@@ -93,17 +94,20 @@ func TestVerackBeforeVersion(t *testing.T) {
 
 func TestWrongMagic(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ net, sent wire.BitcoinNet }{
-		{wire.MainNet, wire.TestNet3},
-		{wire.TestNet3, wire.MainNet},
-		{wire.SigNet, wire.MainNet},
+	tests := []struct {
+		params *chaincfg.Params
+		sent   wire.BitcoinNet
+	}{
+		{&chaincfg.MainNetParams, wire.TestNet3},
+		{&chaincfg.TestNet3Params, wire.MainNet},
+		{&chaincfg.SigNetParams, wire.MainNet},
 	}
 	for _, tt := range tests {
-		t.Run(tt.net.String(), func(t *testing.T) {
+		t.Run(tt.params.Name, func(t *testing.T) {
 			t.Parallel()
-			p := startPeer(t, Config{Behavior: WrongMagic, Net: tt.net})
+			p := startPeer(t, Config{Behavior: WrongMagic, ChainParams: tt.params})
 			cl := dial(t, p.Addr())
-			cl.net = tt.net
+			cl.net = tt.params.Net
 			cl.sendVersion(70016)
 			cl.net = tt.sent // the frame is otherwise valid
 			decode[*wire.MsgVersion](t, cl.expect("version")[0], tt.sent)

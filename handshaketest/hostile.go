@@ -289,7 +289,7 @@ func servePingFlood(ctx context.Context, c *Conn) error {
 	if _, _, err := greet(ctx, c); err != nil {
 		return err
 	}
-	f := Frame(c.cfg.Net, wire.CmdPing, make([]byte, 8))
+	f := Frame(c.cfg.net(), wire.CmdPing, make([]byte, 8))
 	return flood(ctx, c, func(seq uint64) []byte {
 		binary.LittleEndian.PutUint64(f[wire.MessageHeaderSize:], seq^0x9e3779b97f4a7c15)
 		sealFrame(f)
@@ -301,7 +301,7 @@ func serveOversizedUnknown(ctx context.Context, c *Conn) error {
 	if _, _, err := greet(ctx, c); err != nil {
 		return err
 	}
-	hdr := Frame(c.cfg.Net, hostileCommand, nil)
+	hdr := Frame(c.cfg.net(), hostileCommand, nil)
 	binary.LittleEndian.PutUint32(hdr[16:20], oversizedUnknownSize)
 	if err := c.WriteRaw(hdr); err != nil {
 		return err
@@ -344,7 +344,7 @@ func serveByteFlood(ctx context.Context, c *Conn) error {
 	}
 	// The same well-formed message every time: the bytes are real, their
 	// content does not matter.
-	f := Frame(c.cfg.Net, hostileCommand, make([]byte, byteFloodSize))
+	f := Frame(c.cfg.net(), hostileCommand, make([]byte, byteFloodSize))
 	return flood(ctx, c, func(uint64) []byte { return f })
 }
 

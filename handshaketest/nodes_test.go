@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
@@ -312,7 +313,7 @@ func TestConfigOverridesIdentity(t *testing.T) {
 	t.Parallel()
 	p := startPeer(t, Config{
 		Behavior:        Btcd,
-		Net:             wire.TestNet3,
+		ChainParams:     &chaincfg.TestNet3Params,
 		ProtocolVersion: 70015,
 		UserAgent:       "/custom:1.0/",
 		Services:        wire.SFNodeNetworkLimited,

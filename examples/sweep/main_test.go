@@ -10,12 +10,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/btcsuite/btcd/wire/v2"
 	"go.uber.org/goleak"
 
 	"github.com/bitcoin-handshake/handshake"
 	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 	"github.com/bitcoin-handshake/handshake/handshaketest"
+	"github.com/btcsuite/btcd/chaincfg/v2"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -29,7 +29,7 @@ func TestSweepProgram(t *testing.T) {
 		{Behavior: handshaketest.CloseAfterVersion}, {Behavior: handshaketest.WrongMagic}, {Behavior: handshaketest.Silent},
 	}
 	for i := range cfgs {
-		cfgs[i].Net = wire.TestNet // regtest's magic
+		cfgs[i].ChainParams = &chaincfg.RegressionNetParams
 	}
 	cfgs[1].UserAgent = "/btcd:0.26.2/\x1b[2J" // a terminal escape, to be escaped
 	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
