@@ -366,7 +366,7 @@ func TestConnPipe(t *testing.T) {
 func TestConnClaimAllocatesLittle(t *testing.T) {
 	const bound = 64 << 10
 	for _, tr := range []handshake.Transport{handshake.TransportV1, handshake.TransportV2} {
-		cfg := handshaketest.ClaimAfterHandshake.Config()
+		cfg := handshaketest.Config{Behavior: handshaketest.ClaimAfterHandshake}
 		cfg.V2 = tr == handshake.TransportV2
 		cfg.DripInterval = 5 * time.Millisecond
 		peer := startPeer(t, cfg)

@@ -27,7 +27,7 @@ const (
 // hostileCase is one hostile peer and the outcome it must lead to.
 type hostileCase struct {
 	name   string
-	kind   fmt.Stringer      // a handshaketest.Behavior or handshaketest.Hostile
+	kind   handshaketest.Behavior
 	opts   handshake.Options // Timeout is always -1: the deadline is the caller's
 	status handshake.Status
 	err    error // nil: completes
@@ -177,10 +177,7 @@ func checkIgnored(t *testing.T, ignored []handshake.Ignored, want []string) {
 
 // config is the peer's Config.
 func (c hostileCase) config() handshaketest.Config {
-	if h, ok := c.kind.(handshaketest.Hostile); ok {
-		return h.Config()
-	}
-	return handshaketest.Config{Behavior: c.kind.(handshaketest.Behavior)}
+	return handshaketest.Config{Behavior: c.kind}
 }
 
 // TestHostileCasesCoverHostileKinds keeps the matrix complete as hostile
@@ -191,7 +188,7 @@ func TestHostileCasesCoverHostileKinds(t *testing.T) {
 	for _, c := range hostileCases() {
 		covered[c.kind] = true
 	}
-	for _, h := range handshaketest.HostileKinds() {
+	for _, h := range handshaketest.HostileBehaviors() {
 		if !covered[h] {
 			t.Errorf("no case runs the %v peer", h)
 		}

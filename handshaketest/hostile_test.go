@@ -17,29 +17,21 @@ import (
 // Hostile peers, driven by the hand-rolled client: each sends exactly the
 // bytes its documentation promises.
 
-func TestHostileNames(t *testing.T) {
+func TestHostileBehaviors(t *testing.T) {
 	t.Parallel()
-	seen := map[string]bool{}
-	for _, h := range HostileKinds() {
-		s := h.String()
-		if strings.HasPrefix(s, "Hostile(") || seen[s] {
-			t.Errorf("%d: %q", int(h), s)
-		}
-		seen[s] = true
-	}
-	if len(seen) != int(numHostile) || Hostile(99).String() != "Hostile(99)" {
-		t.Errorf("%d names, %q", len(seen), Hostile(99).String())
+	hs := HostileBehaviors()
+	if len(hs) != 10 || hs[0] != VersionTooLarge || hs[len(hs)-1] != ClaimAfterHandshake {
+		t.Errorf("HostileBehaviors() = %v", hs)
 	}
 	// An undefined value fails rather than serving something.
-	_, done := pipe(t, Hostile(99).Config())
-	if err := wait(t, done); err == nil || !strings.Contains(err.Error(), "Hostile(99)") {
-		t.Errorf("Serve(Hostile(99)) = %v", err)
+	if _, err := NewPeer(Config{Behavior: 99}); err == nil || !strings.Contains(err.Error(), "Behavior(99)") {
+		t.Errorf("NewPeer(Behavior(99)) = %v", err)
 	}
 }
 
 func TestVersionTooLarge(t *testing.T) {
 	t.Parallel()
-	p := startPeer(t, VersionTooLarge.Config())
+	p := startPeer(t, Config{Behavior: VersionTooLarge})
 	cl := dial(t, p.Addr())
 	cl.sendVersion(70016)
 	f := cl.next() // checks magic and checksum
@@ -61,7 +53,7 @@ func TestUserAgentLimits(t *testing.T) {
 	t.Parallel()
 	t.Run("256 bytes", func(t *testing.T) {
 		t.Parallel()
-		p := startPeer(t, MaxUserAgent.Config())
+		p := startPeer(t, Config{Behavior: MaxUserAgent})
 		cl := dial(t, p.Addr())
 		cl.sendVersion(70016)
 		fs := cl.expect("version", "verack")
@@ -74,7 +66,7 @@ func TestUserAgentLimits(t *testing.T) {
 	})
 	t.Run("257 bytes", func(t *testing.T) {
 		t.Parallel()
-		p := startPeer(t, UserAgentTooLong.Config())
+		p := startPeer(t, Config{Behavior: UserAgentTooLong})
 		cl := dial(t, p.Addr())
 		cl.sendVersion(70016)
 		fs := cl.expect("version", "verack")
@@ -95,7 +87,7 @@ func TestUserAgentLimits(t *testing.T) {
 
 func TestDuplicateVersion(t *testing.T) {
 	t.Parallel()
-	p := startPeer(t, DuplicateVersion.Config())
+	p := startPeer(t, Config{Behavior: DuplicateVersion})
 	cl := dial(t, p.Addr())
 	cl.sendVersion(70016)
 	fs := cl.expect("version", "version", "verack")
@@ -106,7 +98,7 @@ func TestDuplicateVersion(t *testing.T) {
 
 func TestPingFlood(t *testing.T) {
 	t.Parallel()
-	p := startPeer(t, PingFlood.Config())
+	p := startPeer(t, Config{Behavior: PingFlood})
 	cl := dial(t, p.Addr())
 	cl.sendVersion(70016)
 	seen := map[uint64]bool{}
@@ -128,7 +120,7 @@ func TestPingFlood(t *testing.T) {
 
 func TestByteFlood(t *testing.T) {
 	t.Parallel()
-	p := startPeer(t, ByteFlood.Config())
+	p := startPeer(t, Config{Behavior: ByteFlood})
 	cl := dial(t, p.Addr())
 	cl.sendVersion(70016)
 	cl.expect("version")
@@ -142,7 +134,7 @@ func TestByteFlood(t *testing.T) {
 func TestOversizedUnknown(t *testing.T) {
 	t.Parallel()
 	const interval = 2 * time.Millisecond
-	cfg := OversizedUnknown.Config()
+	cfg := Config{Behavior: OversizedUnknown}
 	cfg.DripInterval = interval
 	p := startPeer(t, cfg)
 	cl := dial(t, p.Addr())
@@ -165,7 +157,7 @@ func TestOversizedUnknown(t *testing.T) {
 func TestClaimAfterHandshake(t *testing.T) {
 	t.Parallel()
 	const interval = 2 * time.Millisecond
-	cfg := ClaimAfterHandshake.Config()
+	cfg := Config{Behavior: ClaimAfterHandshake}
 	cfg.DripInterval = interval
 	p := startPeer(t, cfg)
 	cl := dial(t, p.Addr())
@@ -202,7 +194,7 @@ func (cl *client) readAll() ([]byte, error) {
 
 func TestResetMidVersion(t *testing.T) {
 	t.Parallel()
-	p := startPeer(t, ResetMidVersion.Config())
+	p := startPeer(t, Config{Behavior: ResetMidVersion})
 	cl := dial(t, p.Addr())
 	cl.sendVersion(70016)
 	got, err := cl.readAll()
@@ -218,7 +210,7 @@ func TestResetMidVersion(t *testing.T) {
 
 func TestHalfClose(t *testing.T) {
 	t.Parallel()
-	p := startPeer(t, HalfClose.Config())
+	p := startPeer(t, Config{Behavior: HalfClose})
 	cl := dial(t, p.Addr())
 	cl.sendVersion(70016)
 	got, err := cl.readAll()
@@ -238,10 +230,10 @@ func TestHalfClose(t *testing.T) {
 // the client leaves.
 func TestHostileOverPipe(t *testing.T) {
 	t.Parallel()
-	for _, h := range HostileKinds() {
+	for _, h := range HostileBehaviors() {
 		t.Run(h.String(), func(t *testing.T) {
 			t.Parallel()
-			cfg := h.Config()
+			cfg := Config{Behavior: h}
 			cfg.DripInterval = time.Millisecond
 			cl, done := pipe(t, cfg)
 			cl.sendVersion(70016)
@@ -264,8 +256,8 @@ func TestHostileOverPipe(t *testing.T) {
 // writing to a client that stopped reading: Close must not hang.
 func TestHostileCloseMidFlood(t *testing.T) {
 	t.Parallel()
-	for _, h := range []Hostile{PingFlood, ByteFlood} {
-		p, err := NewPeer(h.Config())
+	for _, h := range []Behavior{PingFlood, ByteFlood} {
+		p, err := NewPeer(Config{Behavior: h})
 		if err != nil {
 			t.Fatal(err)
 		}

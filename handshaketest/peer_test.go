@@ -86,7 +86,7 @@ func TestBehaviorString(t *testing.T) {
 		}
 		seen[s] = true
 	}
-	if len(seen) != 15 || Behavior(99).String() != "Behavior(99)" {
+	if len(seen) != 25 || Behavior(99).String() != "Behavior(99)" {
 		t.Errorf("%d names, %q", len(seen), Behavior(99).String())
 	}
 }

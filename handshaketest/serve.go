@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bitcoin-handshake/handshake/internal/p2p"
+	"github.com/btcsuite/btcd/wire/v2"
 )
 
 // Serve runs cfg's behaviour (or cfg.Handler) over conn, a connection the
@@ -73,6 +74,26 @@ func run(ctx context.Context, c *Conn) error {
 		return serveCloseAfterVersion(ctx, c)
 	case VerackBeforeVersion:
 		return serveVerackBeforeVersion(ctx, c)
+	case VersionTooLarge:
+		return serveVersionTooLarge(ctx, c)
+	case MaxUserAgent:
+		return serveUserAgent(ctx, c, wire.MaxUserAgentLen)
+	case UserAgentTooLong:
+		return serveUserAgent(ctx, c, wire.MaxUserAgentLen+1)
+	case DuplicateVersion:
+		return serveDuplicateVersion(ctx, c)
+	case PingFlood:
+		return servePingFlood(ctx, c)
+	case OversizedUnknown:
+		return serveOversizedUnknown(ctx, c)
+	case ByteFlood:
+		return serveByteFlood(ctx, c)
+	case ResetMidVersion:
+		return serveResetMidVersion(ctx, c)
+	case HalfClose:
+		return serveHalfClose(ctx, c)
+	case ClaimAfterHandshake:
+		return serveClaimAfterHandshake(ctx, c)
 	case WrongMagic:
 		return serveWrongMagic(ctx, c)
 	case BadChecksum:
