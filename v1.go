@@ -151,7 +151,10 @@ func (t *v1Transport) wait() error {
 
 // readPayload reads a whole message of any command after the handshake,
 // skipping those Bitcoin Core's V1Transport drops (bad checksum, invalid
-// command). A payload longer than maxPayload(cmd) fails with
+// command). It shares readHeader with readMessage but not the payload
+// read, on purpose: the handshake keeps a bounded prefix of each payload
+// under a byte budget and reports what it dropped, where a Conn needs
+// whole payloads to decode and a per-command limit instead of a budget. A payload longer than maxPayload(cmd) fails with
 // ErrMessageTooLarge before it is read; the buffer grows as the payload
 // arrives rather than to the length the peer claims (see readGrowing). The
 // payload is valid until the next call.
