@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"slices"
 	"syscall"
 	"testing"
@@ -134,6 +135,25 @@ func (cl *client) expect(cmds ...string) []frame {
 		cl.t.Fatalf("received %q, want %q", names, cmds)
 	}
 	return got
+}
+
+// blockedWriting waits until a goroutine running fn, a function of this
+// package, is parked in a socket write: the socket buffers are full and the
+// writer waits on the client. The stacks are the only witness of that;
+// callers must not run in parallel with another test whose peer runs fn.
+func blockedWriting(t *testing.T, fn string) {
+	t.Helper()
+	eventually(t, fn+" blocked in a write", func() bool {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		for _, g := range bytes.Split(buf, []byte("\n\n")) {
+			if bytes.Contains(g, []byte("[IO wait")) && bytes.Contains(g, []byte("poll.(*FD).Write")) &&
+				bytes.Contains(g, []byte("handshaketest."+fn+"(")) {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // nothingMore checks that the peer sends nothing more on this connection,

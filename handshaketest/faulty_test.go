@@ -209,14 +209,14 @@ func TestUnknownFlood(t *testing.T) {
 }
 
 // TestCloseUnblocksFlood closes the peer while the flood is blocked writing
-// to a client that stopped reading.
+// to a client that stopped reading. It is not parallel, so that the only
+// flood whose write blockedWriting can see is this test's.
 func TestCloseUnblocksFlood(t *testing.T) {
-	t.Parallel()
 	p := startPeer(t, Config{Behavior: UnknownFlood})
 	cl := dial(t, p.Addr())
 	cl.sendVersion(70016)
 	cl.expect("version")
-	time.Sleep(100 * time.Millisecond) // let the socket buffers fill
+	blockedWriting(t, "serveUnknownFlood")
 	done := make(chan error, 1)
 	go func() { done <- p.Close() }()
 	select {

@@ -254,8 +254,10 @@ func TestHostileOverPipe(t *testing.T) {
 
 // TestHostileCloseMidFlood closes the floods' peers while they are blocked
 // writing to a client that stopped reading: Close must not hang.
+//
+// It is not parallel, so that the only flood whose write blockedWriting can
+// see is this test's.
 func TestHostileCloseMidFlood(t *testing.T) {
-	t.Parallel()
 	for _, h := range []Behavior{PingFlood, ByteFlood} {
 		p, err := NewPeer(Config{Behavior: h})
 		if err != nil {
@@ -264,7 +266,7 @@ func TestHostileCloseMidFlood(t *testing.T) {
 		cl := dial(t, p.Addr())
 		cl.sendVersion(70016)
 		cl.next()
-		time.Sleep(50 * time.Millisecond) // let the socket buffers fill
+		blockedWriting(t, "serve"+h.String())
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 		done := make(chan error, 1)
 		go func() { done <- p.Close() }()
