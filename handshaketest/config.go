@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/bitcoin-handshake/handshake/internal/bip324"
 	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 )
@@ -126,7 +125,7 @@ type Feature struct {
 }
 
 // NoGarbage as Config.V2GarbageLen makes a V2 peer send no garbage.
-const NoGarbage = bip324.NoGarbage
+const NoGarbage = -1 // as bip324.NoGarbage, which the field is passed to
 
 // withDefaults returns cfg with zero fields filled in, or an error for a
 // Config no peer can honour.

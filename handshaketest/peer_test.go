@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bitcoin-handshake/handshake/internal/bip324"
 	"github.com/btcsuite/btcd/wire/v2"
 	"go.uber.org/goleak"
 )
@@ -116,4 +117,12 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 		cl.c.Close()
 	}
 	goleak.VerifyNone(t)
+}
+
+// TestNoGarbageIsBIP324s: Config.V2GarbageLen goes to bip324 unchanged, so
+// the two must mean the same.
+func TestNoGarbageIsBIP324s(t *testing.T) {
+	if NoGarbage != bip324.NoGarbage {
+		t.Errorf("NoGarbage %d, bip324.NoGarbage %d", NoGarbage, bip324.NoGarbage)
+	}
 }
