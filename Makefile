@@ -4,7 +4,7 @@ GO ?= go
 # machine needs nothing installed by hand.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test test-root test-examples test-interop vet bench fuzz screenshot
+.PHONY: test test-root test-examples test-interop vet bench fuzz screenshot api
 
 test: vet test-root test-examples test-interop
 
@@ -57,6 +57,21 @@ fuzz:
 		done; \
 	done
 
+# Shows how the library module's exported API differs from API_BASE (the
+# last tag, else origin/main, else main), as golang.org/x/exp/cmd/apidiff
+# reports it: the base is exported with git archive into a temporary
+# directory, so the worktree is left alone. Not part of `make test`: a
+# change to the API is a decision to review, not a failure.
+APIDIFF ?= golang.org/x/exp/cmd/apidiff@v0.0.0-20261113113407-e3970619a1a4
+API_BASE ?= $(shell git describe --tags --abbrev=0 2>/dev/null || { git rev-parse -q --verify origin/main >/dev/null && echo origin/main; } || echo main)
+MODULE := github.com/bitcoin-handshake/handshake
+api:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir "$$tmp/base"; git archive "$(API_BASE)" | tar -x -C "$$tmp/base"; \
+	echo "== API of $(MODULE) since $(API_BASE) ($$(git rev-parse --short "$(API_BASE)")), working tree included"; \
+	(cd "$$tmp/base" && GOWORK=off $(GO) run $(APIDIFF) -m -w "$$tmp/old" $(MODULE)); \
+	GOWORK=off $(GO) run $(APIDIFF) -m -w "$$tmp/new" $(MODULE); \
+	GOWORK=off $(GO) run $(APIDIFF) -m "$$tmp/old" "$$tmp/new"
 # Regenerates docs/report.png, the README's picture of the report: the
 # browser test renders a demo sweep and crawl in headless Chromium and saves
 # the full page.

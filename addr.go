@@ -5,7 +5,9 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
@@ -41,9 +43,6 @@ func (n AddrNetwork) String() string {
 	}
 	return fmt.Sprintf("AddrNetwork(%d)", int(n))
 }
-
-// MarshalText encodes the network as its String form.
-func (n AddrNetwork) MarshalText() ([]byte, error) { return []byte(n.String()), nil }
 
 // Addr is an address a peer gossiped in an addr or addrv2 message.
 type Addr struct {
@@ -214,4 +213,31 @@ func (r *reader) varInt() uint64 {
 		return uint64(p)
 	}
 	return 0
+}
+
+// withDefaultPort adds port to a host given without one: "1.2.3.4",
+// "::1", "[::1]" and "seed.example" all work.
+func withDefaultPort(addr, port string) string {
+	if _, _, err := net.SplitHostPort(addr); err == nil {
+		return addr
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+	return net.JoinHostPort(host, port)
+}
+
+// isOnion reports whether addr names a Tor onion service, which Tor takes
+// longer to reach than an IP address.
+func isOnion(addr string) bool {
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	return strings.HasSuffix(strings.ToLower(strings.TrimSuffix(host, ".")), ".onion")
+}
+
+func remoteAddr(conn net.Conn) string {
+	if a := conn.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return ""
 }

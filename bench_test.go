@@ -125,7 +125,7 @@ func BenchmarkDial(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		res, err := handshake.Dial(ctx, addr, handshake.Options{Transport: handshake.TransportV1})
-		if err != nil || res.Status != handshake.Completed {
+		if err != nil || res.Status != handshake.StatusOK {
 			b.Fatal(res.Status, err)
 		}
 	}

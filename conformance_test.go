@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/bitcoin-handshake/handshake"
@@ -114,7 +115,7 @@ func send(c *handshaketest.Conn, cmds ...string) error {
 func at70017(v *wire.MsgVersion) { v.ProtocolVersion = 70017 }
 
 func conformanceCases() []conformanceCase {
-	completed, failed, partial := handshake.Completed, handshake.Failed, handshake.Partial
+	completed, failed, partial := handshake.StatusOK, handshake.StatusFailed, handshake.StatusPartiallyOK
 	var cases []conformanceCase
 	// Message order: the same on both transports.
 	for _, v2 := range []bool{false, true} {
@@ -533,7 +534,7 @@ func TestConformanceIgnoredCount(t *testing.T) {
 // its limit; the default TransportAuto does not fall back to v1 then.
 func TestConformanceV2WrongNetwork(t *testing.T) {
 	t.Parallel()
-	peer := startPeer(t, handshaketest.Config{Net: wire.TestNet3})
+	peer := startPeer(t, handshaketest.Config{ChainParams: &chaincfg.TestNet3Params})
 	for _, tr := range []handshake.Transport{handshake.TransportV2, handshake.TransportAuto} {
 		start := time.Now()
 		res, err := handshake.Dial(testContext(t, 10*time.Second), peer.Addr(), handshake.Options{Transport: tr})

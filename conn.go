@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bitcoin-handshake/handshake/internal/p2p"
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
@@ -22,7 +23,6 @@ import (
 // pong blocks until the peer reads.
 type Conn struct {
 	s      *session // the handshake's session: its transport and buffered reader
-	res    Result
 	addr   string
 	pver   uint32
 	noPong bool
@@ -43,20 +43,12 @@ type Conn struct {
 // ended, bytes the peer sent after its verack included, and the caller must
 // Close it. The Result is Dial's: on failure it holds what the handshake
 // learned, the Conn is nil, the error an *Error, and the connection closed.
+// The Conn does not keep the Result: keep it alongside if needed.
+//
+// For a Conn over a connection made another way (a proxy, a pipe in
+// tests), give Options.Dialer a Dialer that makes it, as SOCKS5 does.
 func DialConn(ctx context.Context, addr string, opts Options) (*Conn, Result, error) {
 	s, res, err := dial(ctx, addr, &opts)
-	if err != nil {
-		return nil, *res, err
-	}
-	return newConn(s), *res, nil
-}
-
-// HandshakeConn performs the handshake over conn like Handshake and returns
-// a Conn that carries on over it, and Handshake's Result. The Conn owns conn
-// from then on: Close closes it. On failure conn is left open, as Handshake
-// leaves it.
-func HandshakeConn(ctx context.Context, conn net.Conn, opts Options) (*Conn, Result, error) {
-	s, res, err := handshakeOver(ctx, conn, &opts)
 	if err != nil {
 		return nil, *res, err
 	}
@@ -66,12 +58,8 @@ func HandshakeConn(ctx context.Context, conn net.Conn, opts Options) (*Conn, Res
 func newConn(s *session) *Conn {
 	// Each call sets its own deadlines from its context from now on.
 	s.conn.SetDeadline(time.Time{})
-	return &Conn{s: s, res: s.res, addr: s.addr, pver: s.res.NegotiatedVersion, noPong: s.o.NoPong}
+	return &Conn{s: s, addr: s.addr, pver: s.res.NegotiatedVersion, noPong: s.o.NoPong}
 }
-
-// Result returns what the handshake learned. Its byte counts and timings
-// stop at the handshake.
-func (c *Conn) Result() Result { return c.res }
 
 // LocalAddr returns the local network address.
 func (c *Conn) LocalAddr() net.Addr { return c.s.conn.LocalAddr() }
@@ -167,7 +155,7 @@ func (c *Conn) WriteMessage(ctx context.Context, msg wire.Message) error {
 	if n, m := c.wbuf.Len(), min(int(msg.MaxPayloadLength(c.pver)), wire.MaxProtocolMessageLength); n > m {
 		return &Error{Addr: c.addr, Step: StepWrite, Err: fmt.Errorf("%w: %s of %d bytes, the maximum is %d", ErrMessageTooLarge, msg.Command(), n, m)}
 	}
-	if !validCommand(msg.Command()) {
+	if !p2p.ValidCommand(msg.Command()) {
 		return &Error{Addr: c.addr, Step: StepWrite, Err: fmt.Errorf("%w: invalid command %q", ErrInvalidOptions, msg.Command())}
 	}
 	return c.writeLocked(ctx, msg.Command(), c.wbuf.Bytes())
@@ -214,18 +202,4 @@ func watch(ctx context.Context, setDeadline func(time.Time) error) (stop func())
 			<-unblocked
 		}
 	}
-}
-
-// validCommand reports whether cmd fits a message header: 1 to 12
-// printable ASCII characters.
-func validCommand(cmd string) bool {
-	if len(cmd) == 0 || len(cmd) > v1CommandLen {
-		return false
-	}
-	for i := range len(cmd) {
-		if cmd[i] < 0x20 || cmd[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }

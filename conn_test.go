@@ -7,6 +7,7 @@ import (
 	"net"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,44 @@ import (
 	"github.com/bitcoin-handshake/handshake"
 	"github.com/bitcoin-handshake/handshake/handshaketest"
 )
+
+// hookDialer dials TCP and wraps the connection in a hookConn, whose first
+// Read runs onRead if set.
+type hookDialer struct {
+	onRead func()
+	conn   atomic.Pointer[hookConn] // the last connection made
+}
+
+func (d *hookDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var nd net.Dialer
+	c, err := nd.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	hc := &hookConn{Conn: c}
+	if d.onRead != nil {
+		hc.onRead(d.onRead)
+	}
+	d.conn.Store(hc)
+	return hc, nil
+}
+
+// hookConn runs a function set by onRead when the next Read begins, before
+// it reads: a test learns that a read has reached the connection, where it
+// blocks, without guessing how long that takes.
+type hookConn struct {
+	net.Conn
+	hook atomic.Pointer[func()]
+}
+
+func (c *hookConn) onRead(f func()) { c.hook.Store(&f) }
+
+func (c *hookConn) Read(b []byte) (int, error) {
+	if f := c.hook.Swap(nil); f != nil {
+		(*f)()
+	}
+	return c.Conn.Read(b)
+}
 
 // dialConn opens a Conn to addr and closes it when the test ends.
 func dialConn(t *testing.T, ctx context.Context, addr string, opts handshake.Options) *handshake.Conn {
@@ -61,10 +100,11 @@ func TestConnExchange(t *testing.T) {
 				t.Parallel()
 				ctx := testContext(t, 10*time.Second)
 				p := startPeer(t, handshaketest.Config{Behavior: handshaketest.Core, V2: true})
-				c := dialConn(t, ctx, p.Addr(), handshake.Options{Transport: tr, NoPong: noPong})
-				if r := c.Result(); r.Status != handshake.Completed || r.Transport != tr {
-					t.Fatalf("result %+v", r)
+				c, r, err := handshake.DialConn(ctx, p.Addr(), handshake.Options{Transport: tr, NoPong: noPong})
+				if err != nil || r.Status != handshake.StatusOK || r.Transport != tr {
+					t.Fatalf("result %+v, %v", r, err)
 				}
+				defer c.Close()
 				if c.RemoteAddr().String() != p.Addr() || c.LocalAddr() == nil {
 					t.Errorf("addrs %v %v", c.LocalAddr(), c.RemoteAddr())
 				}
@@ -182,7 +222,8 @@ func TestConnUnblock(t *testing.T) {
 			ctx := testContext(t, 10*time.Second)
 			// Old sends nothing after its verack unless pinged.
 			p := startPeer(t, handshaketest.Config{Behavior: handshaketest.Old, V2: true})
-			c := dialConn(t, ctx, p.Addr(), handshake.Options{Transport: tr})
+			d := &hookDialer{}
+			c := dialConn(t, ctx, p.Addr(), handshake.Options{Transport: tr, Dialer: d})
 
 			short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 			_, err := c.ReadMessage(short)
@@ -190,21 +231,36 @@ func TestConnUnblock(t *testing.T) {
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("quiet peer: %v, want a deadline error", err)
 			}
-			cancelled, cancel := context.WithCancel(ctx)
-			time.AfterFunc(20*time.Millisecond, cancel)
-			if _, err := c.ReadMessage(cancelled); !errors.Is(err, context.Canceled) {
-				t.Fatalf("cancelled: %v", err)
+			// Cancelled once the read has reached the connection, so
+			// that the cancellation must unblock it, not merely be
+			// noticed before it starts. The context has no deadline that
+			// could end the read instead; should the cancellation fail to,
+			// a watchdog closes the Conn, which fails the test.
+			cancelled, cancel := context.WithCancel(context.Background())
+			d.conn.Load().onRead(func() { go cancel() })
+			var fired atomic.Bool
+			watchdog := time.AfterFunc(5*time.Second, func() { fired.Store(true); c.Close() })
+			_, err = c.ReadMessage(cancelled)
+			watchdog.Stop()
+			if fired.Load() {
+				t.Fatalf("the cancellation did not unblock the read; the watchdog ended it (%v)", err)
+			}
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled: %v, want context.Canceled", err)
 			}
 			if got := pingPong(t, ctx, c); !slices.Equal(got, []string{"pong"}) {
 				t.Errorf("after timeouts read %v", got)
 			}
 
+			// Closed once the read has reached the connection.
+			reading := make(chan struct{})
+			d.conn.Load().onRead(func() { close(reading) })
 			done := make(chan error)
 			go func() {
 				_, err := c.ReadMessage(ctx)
 				done <- err
 			}()
-			time.Sleep(20 * time.Millisecond)
+			<-reading
 			c.Close()
 			if err := <-done; !errors.Is(err, net.ErrClosed) {
 				t.Errorf("read unblocked by Close: %v", err)
@@ -244,27 +300,43 @@ func TestDialConnFailure(t *testing.T) {
 		t.Fatalf("got %v, %v", c, err)
 	}
 	// The failure's Result is kept, as Dial keeps it.
-	if res.Err != err || res.Addr != p.Addr() || res.Status != handshake.Failed {
+	if res.Err != err || res.Addr != p.Addr() || res.Status != handshake.StatusFailed {
 		t.Errorf("Result = %+v", res)
 	}
 
 	close := startPeer(t, handshaketest.Config{Behavior: handshaketest.CloseAfterVersion})
 	c, res, err = handshake.DialConn(ctx, close.Addr(), handshake.Options{Transport: handshake.TransportV1})
-	if c != nil || res.Status != handshake.Partial || res.Peer.UserAgent == "" || !errors.Is(err, handshake.ErrPeerClosed) {
+	if c != nil || res.Status != handshake.StatusPartiallyOK || res.Peer.UserAgent == "" || !errors.Is(err, handshake.ErrPeerClosed) {
 		t.Errorf("close after version: %v, %+v, %v", c, res, err)
 	}
 }
 
-func TestHandshakeConnPipe(t *testing.T) {
+// pipeDialer hands out one end of a pipe, once.
+type pipeDialer struct{ conn chan net.Conn }
+
+func (d pipeDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	select {
+	case c := <-d.conn:
+		return c, nil
+	default:
+		return nil, errors.New("pipe already taken")
+	}
+}
+
+// TestConnPipe: a Conn over a connection made another way, here a pipe,
+// through Options.Dialer.
+func TestConnPipe(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t, 5*time.Second)
 	client, server := net.Pipe()
 	done := make(chan error, 1)
 	go func() { done <- handshaketest.Serve(ctx, server, handshaketest.Config{Behavior: handshaketest.Bcoin}) }()
+	d := pipeDialer{conn: make(chan net.Conn, 1)}
+	d.conn <- client
 	// A pipe has no buffer: the peer's four messages after its verack
 	// must be read before we write, and a pong would wait on the peer
 	// still writing, hence NoPong.
-	c, _, err := handshake.HandshakeConn(ctx, client, handshake.Options{NoPong: true})
+	c, _, err := handshake.DialConn(ctx, "pipe", handshake.Options{NoPong: true, Transport: handshake.TransportV1, Dialer: d})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +366,7 @@ func TestHandshakeConnPipe(t *testing.T) {
 func TestConnClaimAllocatesLittle(t *testing.T) {
 	const bound = 64 << 10
 	for _, tr := range []handshake.Transport{handshake.TransportV1, handshake.TransportV2} {
-		cfg := handshaketest.ClaimAfterHandshake.Config()
+		cfg := handshaketest.Config{Behavior: handshaketest.ClaimAfterHandshake}
 		cfg.V2 = tr == handshake.TransportV2
 		cfg.DripInterval = 5 * time.Millisecond
 		peer := startPeer(t, cfg)

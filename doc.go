@@ -1,11 +1,37 @@
 // Package handshake performs the Bitcoin P2P handshake, the exchange of
 // version and verack messages, with a node and reports what happened.
 //
-// Dial connects and handshakes; Handshake does the same over a connection the
-// caller made. Both return a Result even on failure, holding everything
-// learned up to that point, and an *Error naming the address and the step
-// that failed, whose chain matches the package's sentinels (ErrWrongNetwork,
+// # Entry points
+//
+// Three calls start a handshake, each for a use the others do not cover:
+//
+//   - Dial(ctx, addr, opts) probes an address: it connects, handshakes and
+//     closes, returning only the Result. The connection never reaches the
+//     caller, so a probe cannot leak one; Sweep is built on it.
+//   - DialConn(ctx, addr, opts) does the same but keeps the connection open
+//     as a Conn, for programs that go on talking, such as crawlers. The
+//     Result is returned beside the Conn, not kept in it: on failure there
+//     is no Conn, so the Result must be returned anyway, and one copy is
+//     enough. A Conn over a connection made another way (a proxy, a pipe)
+//     comes from a Dialer in Options.Dialer, as SOCKS5 makes one.
+//   - Handshake(ctx, conn, opts) handshakes over a connection the caller
+//     made and goes on owning (a pipe in tests, a connection handed over by
+//     other code): it never closes conn, whatever happens, where Dial with a
+//     Dialer returning conn would close it. It cannot fall back from v2 to
+//     v1, which needs a new connection.
+//
+// A fourth, HandshakeConn (a Conn over the caller's connection), was
+// removed: a Conn owns its connection whichever way it was made, so DialConn
+// with a Dialer that returns the caller's connection does the same. A call
+// can be added later without breaking anyone, never removed.
+//
+// Every call returns a Result even on failure, holding everything learned
+// up to that point, and an *Error naming the address and the step that
+// failed, whose chain matches the package's sentinels (ErrWrongNetwork,
 // ErrSelfConnection, ...) or context.DeadlineExceeded and context.Canceled.
+// A Result encodes to JSON and reads back; errors come back as their text.
+//
+// # The exchange
 //
 // The verdict is the one Bitcoin Core reaches on the same bytes (see
 // CONFORMANCE.md): Dial speaks the BIP324 v2 encrypted transport and falls
@@ -26,12 +52,22 @@
 // becomes the connection's deadline, and cancelling it unblocks the call at
 // once. No goroutine started by a call outlives it.
 //
+// # Beyond one handshake
+//
 // Sweep handshakes with every address a network's DNS seeds name;
-// ResolveSeeds gives those addresses to programs that dial on their own. DialConn
-// keeps the connection open for programs that go on talking, such as
-// crawlers: Conn reads and writes btcd's wire/v2 messages over either
-// transport and GetAddrs gathers the addresses a node knows. SOCKS5 reaches
-// .onion addresses through Tor.
+// ResolveSeeds gives those addresses to programs that dial on their own.
+// Conn reads and writes btcd's wire/v2 messages over either transport and
+// GetAddrs gathers the addresses a node knows. SOCKS5 reaches .onion
+// addresses through Tor. The crawl package follows the gossip across a
+// whole network.
+//
+// # Compatibility
+//
+// Conn reads and writes btcd's wire/v2 message types on purpose: the
+// package wraps btcd's codec rather than copying it. The module's major
+// version therefore moves with wire/v2's: a wire/v3 means a v2 of this
+// module. chaincfg/v2's Params stays as the description of a network for
+// the same reason. No other module's types appear in the API.
 //
 // The handshaketest package provides fake nodes, simulated networks and a
 // fake DNS seed on loopback for testing code built on this one.

@@ -1,8 +1,13 @@
 package handshake
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"time"
+
+	"github.com/bitcoin-handshake/handshake/internal/p2p"
 )
 
 // Sentinel errors, matched with errors.Is. A failed call returns an *Error
@@ -94,3 +99,51 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// failed completes a Result for a failed call and wraps err once.
+func failed(res *Result, step Step, err error, start time.Time) error {
+	res.Timings.Total = time.Since(start)
+	e := &Error{Addr: res.Addr, Step: step, Err: err}
+	res.Err = e
+	return e
+}
+
+// failedEarly is failed for a call that ended before it had a session.
+func failedEarly(addr string, t Transport, step Step, err error, start time.Time) (*Result, error) {
+	res := &Result{Addr: addr, Transport: t}
+	return res, failed(res, step, err, start)
+}
+
+// classify turns I/O errors into the package's error classes. A deadline
+// error on the connection means a context ended, since deadlines are only
+// ever set from one: the caller's ctx is asked first because its
+// cancellation may not yet have reached bounded, derived from it.
+func classify(ctx, bounded context.Context, err error) error {
+	ended := errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	switch {
+	case !ended && classified(err):
+		return err
+	case ended && ctx.Err() != nil:
+		return ctx.Err()
+	case ended && bounded.Err() != nil:
+		return bounded.Err()
+	case ended:
+		return context.DeadlineExceeded
+	case p2p.HungUp(err):
+		return fmt.Errorf("%w: %w", ErrPeerClosed, err)
+	}
+	return err
+}
+
+// classified reports whether err already carries one of our classes, such as
+// ErrV1Only wrapping the reset that revealed it.
+func classified(err error) bool {
+	for _, class := range [...]error{ErrV1Only, ErrPeerClosed, ErrMalformed, ErrProtocolViolation,
+		ErrLimitExceeded, ErrMessageTooLarge, ErrWrongNetwork, ErrSelfConnection, ErrPeerTooOld} {
+		if errors.Is(err, class) {
+			return true
+		}
+	}
+	return false
+}

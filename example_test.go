@@ -97,8 +97,8 @@ func ExampleHandshake() {
 	go func() {
 		defer server.Close()
 		handshaketest.Serve(context.Background(), server, handshaketest.Config{
-			Behavior: handshaketest.Old,
-			Net:      wire.TestNet3,
+			Behavior:    handshaketest.Old,
+			ChainParams: &chaincfg.TestNet3Params,
 		})
 	}()
 
@@ -172,7 +172,7 @@ func ExampleSweep() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("%d addresses: %d OK | %d PARTIALLY OK | %d FAILED\n", sum.Addresses, sum.Completed, sum.Partial, sum.Failed)
+	fmt.Printf("%d addresses: %d OK | %d PARTIALLY OK | %d FAILED\n", sum.Addresses, sum.OK, sum.PartiallyOK, sum.Failed)
 	// Output:
 	// 4 addresses: 2 OK | 1 PARTIALLY OK | 1 FAILED
 }

@@ -77,14 +77,26 @@ func (d *faultDialer) DialContext(ctx context.Context, network, addr string) (ne
 // cause, and leaves a Result consistent with that step.
 func TestFaultAtEveryStep(t *testing.T) {
 	t.Parallel()
-	// A pause before each message makes the peer's messages arrive in
-	// separate reads, so that read faults land in both read steps.
+	// The peer sends the rest of its messages only once our verack shows
+	// that its version was read, so the version and the rest arrive in
+	// separate reads and read faults land in both read steps.
 	peer := startPeer(t, handshaketest.Config{Handler: func(ctx context.Context, c *handshaketest.Conn) error {
 		if _, err := c.ReadVersion(); err != nil {
 			return err
 		}
-		for _, msg := range []wire.Message{c.Version(), &wire.MsgWTxIdRelay{}, &wire.MsgVerAck{}} {
-			time.Sleep(2 * time.Millisecond)
+		if err := c.WriteMessage(c.Version()); err != nil {
+			return err
+		}
+		for {
+			cmd, _, err := c.ReadMessage()
+			if err != nil {
+				return nil // a fault ended the client's side
+			}
+			if cmd == wire.CmdVerAck {
+				break
+			}
+		}
+		for _, msg := range []wire.Message{&wire.MsgWTxIdRelay{}, &wire.MsgVerAck{}} {
 			if err := c.WriteMessage(msg); err != nil {
 				return err
 			}
@@ -104,7 +116,7 @@ func TestFaultAtEveryStep(t *testing.T) {
 			d := &faultDialer{write: write, failAt: n}
 			res, err := handshake.Dial(testContext(t, 5*time.Second), peer.Addr(), handshake.Options{Dialer: d, Transport: handshake.TransportV1})
 			if !d.last.failed {
-				if err != nil || res.Status != handshake.Completed {
+				if err != nil || res.Status != handshake.StatusOK {
 					t.Fatalf("fault-free run: %v, %v", res.Status, err)
 				}
 				break
@@ -114,9 +126,9 @@ func TestFaultAtEveryStep(t *testing.T) {
 				t.Fatalf("fault at call %d (write %v): err = %v, want an *Error wrapping the fault", n, write, err)
 			}
 			steps[he.Step] = true
-			wantStatus := handshake.Failed
+			wantStatus := handshake.StatusFailed
 			if he.Step == handshake.StepSendVerack || he.Step == handshake.StepReadVerack {
-				wantStatus = handshake.Partial
+				wantStatus = handshake.StatusPartiallyOK
 			}
 			if res.Status != wantStatus || res.Err != err {
 				t.Errorf("fault at %s: Status = %v, want %v", he.Step, res.Status, wantStatus)
@@ -175,7 +187,7 @@ func TestVerdictBeatsLateWriteError(t *testing.T) {
 	client.Close()
 	wg.Wait()
 	var he *handshake.Error
-	if !errors.Is(err, handshake.ErrPeerTooOld) || !errors.As(err, &he) || he.Step != handshake.StepReadVersion || res.Status != handshake.Partial {
+	if !errors.Is(err, handshake.ErrPeerTooOld) || !errors.As(err, &he) || he.Step != handshake.StepReadVersion || res.Status != handshake.StatusPartiallyOK {
 		t.Errorf("err = %v, status %v; want ErrPeerTooOld at read version", err, res.Status)
 	}
 }

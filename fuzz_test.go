@@ -303,11 +303,11 @@ func handshakeFuzzed(t *testing.T, client, server net.Conn, data []byte, split u
 		t.Fatalf("Handshake left a goroutine: %v", err)
 	}
 
-	if res.Err != err || (err == nil) != (res.Status == handshake.Completed) {
+	if res.Err != err || (err == nil) != (res.Status == handshake.StatusOK) {
 		t.Fatalf("Status %v with err %v, Result.Err %v", res.Status, err, res.Err)
 	}
 	decoded := res.Peer != (handshake.PeerVersion{})
-	if (res.Status == handshake.Failed) == decoded || decoded != (res.Timings.PeerVersion > 0) {
+	if (res.Status == handshake.StatusFailed) == decoded || decoded != (res.Timings.PeerVersion > 0) {
 		t.Fatalf("Status %v, but peer version decoded: %v (%+v)", res.Status, decoded, res.Peer)
 	}
 	if res.BytesReceived > int64(capBytes) || res.BytesReceived > int64(len(data)) || len(res.Received) > capMsgs {
@@ -335,7 +335,7 @@ func handshakeFuzzed(t *testing.T, client, server net.Conn, data []byte, split u
 	switch he.Step {
 	case handshake.StepSendVersion, handshake.StepReadVersion:
 	case handshake.StepSendVerack, handshake.StepReadVerack:
-		if res.Status == handshake.Failed {
+		if res.Status == handshake.StatusFailed {
 			t.Fatalf("failed at %q without a version", he.Step)
 		}
 	default:

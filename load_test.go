@@ -154,23 +154,23 @@ var loadMix = []struct {
 	count int
 	want  outcome
 }{
-	{"Core", 5000, outcome{handshake.Completed, nil}},
-	{"Btcd", 1000, outcome{handshake.Completed, nil}},
-	{"Bcoin", 500, outcome{handshake.Completed, nil}},
-	{"Old", 500, outcome{handshake.Completed, nil}},
+	{"Core", 5000, outcome{handshake.StatusOK, nil}},
+	{"Btcd", 1000, outcome{handshake.StatusOK, nil}},
+	{"Bcoin", 500, outcome{handshake.StatusOK, nil}},
+	{"Old", 500, outcome{handshake.StatusOK, nil}},
 	// The peers that hold a slot for the whole timeout are kept to 5%:
 	// they set the sweep's floor of count × timeout / concurrency.
-	{"Silent", 250, outcome{handshake.Failed, context.DeadlineExceeded}},
-	{"SlowDrip", 250, outcome{handshake.Failed, context.DeadlineExceeded}},
-	{"CloseAfterVersion", 400, outcome{handshake.Partial, handshake.ErrPeerClosed}},
-	{"Garbage", 300, outcome{handshake.Failed, handshake.ErrWrongNetwork}},
-	{"WrongMagic", 300, outcome{handshake.Failed, handshake.ErrWrongNetwork}},
-	{"BadChecksum", 200, outcome{handshake.Failed, context.DeadlineExceeded}}, // dropped, as Core drops it
-	{"UnknownFlood", 300, outcome{handshake.Partial, handshake.ErrLimitExceeded}},
-	{"PingFlood", 300, outcome{handshake.Failed, handshake.ErrLimitExceeded}},
-	{"ByteFlood", 300, outcome{handshake.Partial, handshake.ErrLimitExceeded}},
-	{"ResetMidVersion", 200, outcome{handshake.Failed, handshake.ErrPeerClosed}},
-	{"HalfClose", 200, outcome{handshake.Failed, handshake.ErrPeerClosed}},
+	{"Silent", 250, outcome{handshake.StatusFailed, context.DeadlineExceeded}},
+	{"SlowDrip", 250, outcome{handshake.StatusFailed, context.DeadlineExceeded}},
+	{"CloseAfterVersion", 400, outcome{handshake.StatusPartiallyOK, handshake.ErrPeerClosed}},
+	{"Garbage", 300, outcome{handshake.StatusFailed, handshake.ErrWrongNetwork}},
+	{"WrongMagic", 300, outcome{handshake.StatusFailed, handshake.ErrWrongNetwork}},
+	{"BadChecksum", 200, outcome{handshake.StatusFailed, context.DeadlineExceeded}}, // dropped, as Core drops it
+	{"UnknownFlood", 300, outcome{handshake.StatusPartiallyOK, handshake.ErrLimitExceeded}},
+	{"PingFlood", 300, outcome{handshake.StatusFailed, handshake.ErrLimitExceeded}},
+	{"ByteFlood", 300, outcome{handshake.StatusPartiallyOK, handshake.ErrLimitExceeded}},
+	{"ResetMidVersion", 200, outcome{handshake.StatusFailed, handshake.ErrPeerClosed}},
+	{"HalfClose", 200, outcome{handshake.StatusFailed, handshake.ErrPeerClosed}},
 }
 
 // TestSweepLoad sweeps 10,000 peers, 30% of them hostile: every address
@@ -196,7 +196,7 @@ func TestSweepLoad(t *testing.T) {
 		want[m.name] = m.want
 		total += m.count
 		wantStatus[m.want.status] += m.count
-		if m.want.status != handshake.Completed {
+		if m.want.status != handshake.StatusOK {
 			hostile += m.count
 		}
 	}
@@ -243,7 +243,7 @@ func TestSweepLoad(t *testing.T) {
 			dups++
 		}
 		results[r.Addr] = r
-		if r.Status == handshake.Completed {
+		if r.Status == handshake.StatusOK {
 			slowestOK = max(slowestOK, r.Timings.Total)
 		}
 	})
@@ -256,8 +256,8 @@ func TestSweepLoad(t *testing.T) {
 	if dups != 0 || len(results) != total || sum.Addresses != total {
 		t.Errorf("%d results (%d duplicates) for %d addresses, summary says %d", len(results), dups, total, sum.Addresses)
 	}
-	if sum.Completed != wantStatus[handshake.Completed] || sum.Partial != wantStatus[handshake.Partial] || sum.Failed != wantStatus[handshake.Failed] {
-		t.Errorf("summary %d/%d/%d completed/partial/failed, want %v", sum.Completed, sum.Partial, sum.Failed, wantStatus)
+	if sum.OK != wantStatus[handshake.StatusOK] || sum.PartiallyOK != wantStatus[handshake.StatusPartiallyOK] || sum.Failed != wantStatus[handshake.StatusFailed] {
+		t.Errorf("summary %d/%d/%d completed/partial/failed, want %v", sum.OK, sum.PartiallyOK, sum.Failed, wantStatus)
 	}
 	wrong := map[string]int{}
 	for _, addr := range farm.addrs {
@@ -285,7 +285,7 @@ func TestSweepLoad(t *testing.T) {
 	}
 	t.Logf("%d peers (%d hostile), concurrency %d, timeout %v: %v (%.0f handshakes/s); completed %d, partial %d, failed %d; slowest completed %v",
 		total, hostile, concurrency, timeout, sum.Elapsed.Round(time.Millisecond), float64(total)/sum.Elapsed.Seconds(),
-		sum.Completed, sum.Partial, sum.Failed, slowestOK.Round(time.Millisecond))
+		sum.OK, sum.PartiallyOK, sum.Failed, slowestOK.Round(time.Millisecond))
 	t.Logf("goroutines %d → peak %d → %d; fds %d → peak %d → %d", goroutines0, peakG, g, fds0, peakFD, f)
 }
 
@@ -324,7 +324,7 @@ func TestSweepFDExhaustion(t *testing.T) {
 		switch {
 		case emfile && step == string(handshake.StepConnect):
 			count["EMFILE at connect"]++
-		case status == handshake.Completed.String():
+		case status == handshake.StatusOK.String():
 			count["completed"]++
 		default:
 			t.Errorf("%s: %s at step %q (emfile %v): want completed or EMFILE at connect", addr, status, step, emfile)

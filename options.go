@@ -185,3 +185,17 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	return o, nil
 }
+
+// firstTransport is the transport a call tries first, which a Result
+// reports also when the call fails before any exchange: never TransportAuto.
+// Auto starts with v2 where the call can reconnect to fall back (redial, as
+// Dial does) and with v1 where it cannot (Handshake).
+func (o *Options) firstTransport(redial bool) Transport {
+	switch {
+	case o.Transport == TransportV1:
+		return TransportV1
+	case o.Transport == TransportV2 || redial:
+		return TransportV2
+	}
+	return TransportV1
+}

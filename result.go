@@ -1,8 +1,6 @@
 package handshake
 
 import (
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"time"
@@ -10,33 +8,31 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
-// Status classifies how far a handshake got.
+// Status classifies how far a handshake got. Each constant is named after
+// the label it prints, the labels users of the original tool know.
 type Status int
 
 const (
-	// Failed: no version message arrived from the peer.
-	Failed Status = iota
-	// Partial: the peer's version arrived but the handshake did not complete.
-	Partial
-	// Completed: both sides exchanged version and verack.
-	Completed
+	// StatusFailed ("FAILED"): no version message arrived from the peer.
+	StatusFailed Status = iota
+	// StatusPartiallyOK ("PARTIALLY OK"): the peer's version arrived but
+	// the handshake did not complete.
+	StatusPartiallyOK
+	// StatusOK ("OK"): both sides exchanged version and verack.
+	StatusOK
 )
 
-// String returns the labels users of the original tool know: "OK",
-// "PARTIALLY OK" and "FAILED".
+// String returns "OK", "PARTIALLY OK" or "FAILED".
 func (s Status) String() string {
 	switch s {
-	case Completed:
+	case StatusOK:
 		return "OK"
-	case Partial:
+	case StatusPartiallyOK:
 		return "PARTIALLY OK"
 	default:
 		return "FAILED"
 	}
 }
-
-// MarshalText encodes the status as its String form.
-func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Transport is a P2P transport protocol.
 type Transport int
@@ -73,9 +69,6 @@ func ParseTransport(s string) (Transport, error) {
 	return 0, fmt.Errorf("handshake: unknown transport %q (want auto, v1 or v2)", s)
 }
 
-// MarshalText encodes the transport as its String form.
-func (t Transport) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
-
 // NetAddress is an address a peer reported in its version message.
 type NetAddress struct {
 	Addr     netip.AddrPort   `json:"addr"`
@@ -86,7 +79,11 @@ type NetAddress struct {
 // the peer's bytes as sent, up to 256 of them: untrusted, possibly invalid
 // UTF-8 or terminal control sequences, to be escaped before display.
 type PeerVersion struct {
-	ProtocolVersion int32            `json:"protocol_version"`
+	// ProtocolVersion is the version the peer announced: uint32 like
+	// every protocol version in this package, the four bytes as sent. A
+	// value above 1<<31-1, negative to Bitcoin Core, fails the handshake
+	// with ErrPeerTooOld.
+	ProtocolVersion uint32           `json:"protocol_version"`
 	Services        wire.ServiceFlag `json:"services"`
 	UserAgent       string           `json:"user_agent"`
 	StartHeight     int32            `json:"start_height"`
@@ -117,31 +114,6 @@ type Feature struct {
 	Data []byte
 }
 
-// MarshalJSON encodes f as {"id": ..., "data": "<hex>"}.
-func (f Feature) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		ID   string `json:"id"`
-		Data string `json:"data"`
-	}{f.ID, hex.EncodeToString(f.Data)})
-}
-
-// UnmarshalJSON decodes what MarshalJSON encodes.
-func (f *Feature) UnmarshalJSON(b []byte) error {
-	var j struct {
-		ID   string `json:"id"`
-		Data string `json:"data"`
-	}
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
-	}
-	data, err := hex.DecodeString(j.Data)
-	if err != nil {
-		return fmt.Errorf("feature %q: data: %w", j.ID, err)
-	}
-	f.ID, f.Data = j.ID, data
-	return nil
-}
-
 // Ignored is a message the handshake skipped as Bitcoin Core would. Command
 // is the peer's, untrusted and possibly unprintable (an invalid command is
 // kept as sent, its NUL padding removed; empty for a v2 message type that
@@ -156,102 +128,50 @@ type Ignored struct {
 }
 
 // Result reports what a handshake learned. Dial and Handshake return it even
-// when they fail, filled up to the failure.
+// when they fail, filled up to the failure. Its JSON form (see MarshalJSON)
+// takes the keys in the field tags.
 type Result struct {
 	// Addr is the address dialled, or the connection's remote address.
-	Addr   string
-	Status Status
-	// Transport is the transport the exchange used: TransportV1 or
-	// TransportV2.
-	Transport Transport
+	Addr   string `json:"addr"`
+	Status Status `json:"status"`
+	// Transport is the transport the exchange used, or, when the call
+	// failed before any exchange, the one it would have tried first:
+	// TransportV1 or TransportV2, never TransportAuto.
+	Transport Transport `json:"transport"`
 	// Fallback says why Dial fell back from v2 to v1; empty when it did
 	// not.
-	Fallback string
+	Fallback string `json:"fallback,omitempty"`
 	// SessionID is the BIP324 session id in hex, as Bitcoin Core's
 	// getpeerinfo shows it, so both ends can be matched; empty on v1.
-	SessionID string
-	// Peer is the peer's version message; zero when Status is Failed.
-	Peer PeerVersion
+	SessionID string `json:"session_id,omitempty"`
+	// Peer is the peer's version message; zero when Status is StatusFailed.
+	Peer PeerVersion `json:"-"` // "peer", omitted when Status is StatusFailed
 	// NegotiatedVersion is the lower of our and the peer's protocol version.
-	NegotiatedVersion uint32
+	NegotiatedVersion uint32 `json:"negotiated_version,omitzero"`
 	// Negotiation lists, in order, the commands the peer sent between its
 	// version and its verack: feature negotiation such as wtxidrelay,
 	// sendaddrv2 and sendtxrcncl, and anything else it chose to send there.
-	Negotiation []string
+	Negotiation []string `json:"negotiation"`
 	// Features are the peer's BIP434 feature messages, in order, as sent
 	// between its version and its verack.
-	Features []Feature
+	Features []Feature `json:"-"` // "features", an array even when empty
 	// Ignored lists, in order, the messages Bitcoin Core would have
 	// ignored and so did we: before the peer's version, a second version,
 	// bad checksums, undecodable message types or versions, and commands
 	// Core does not support before verack. The handshake went on past
 	// them; they show that the peer misbehaved.
-	Ignored []Ignored
+	Ignored []Ignored `json:"ignored,omitempty"`
 	// Received lists every command received, in order, including version,
 	// verack, ignored messages and commands wire/v2 has no type for. Like
 	// Negotiation, it holds the peer's bytes: escape them before display.
-	Received []string
-	Timings  Timings
+	Received []string `json:"received"`
+	Timings  Timings  `json:"-"` // "connect_ms" and so on
 	// BytesSent and BytesReceived count the bytes written and read: the
 	// messages on v1, the raw stream on v2 (key exchange included), both
 	// attempts after a fallback.
-	BytesSent     int64
-	BytesReceived int64
-	// Err is the error the call returned, nil when Status is Completed, so
+	BytesSent     int64 `json:"bytes_sent"`
+	BytesReceived int64 `json:"bytes_received"`
+	// Err is the error the call returned, nil when Status is StatusOK, so
 	// that a Result can stand alone in a sweep.
-	Err error
+	Err error `json:"-"` // "error"
 }
-
-// MarshalJSON encodes r with durations in milliseconds and Err as a string.
-func (r Result) MarshalJSON() ([]byte, error) {
-	type jsonResult struct {
-		Addr              string       `json:"addr"`
-		Status            Status       `json:"status"`
-		Transport         Transport    `json:"transport"`
-		Fallback          string       `json:"fallback,omitempty"`
-		SessionID         string       `json:"session_id,omitempty"`
-		Peer              *PeerVersion `json:"peer,omitempty"`
-		NegotiatedVersion uint32       `json:"negotiated_version,omitzero"`
-		Negotiation       []string     `json:"negotiation"`
-		Features          []Feature    `json:"features"`
-		Ignored           []Ignored    `json:"ignored,omitempty"`
-		Received          []string     `json:"received"`
-		ConnectMS         float64      `json:"connect_ms"`
-		PeerVersionMS     float64      `json:"peer_version_ms"`
-		PeerVerackMS      float64      `json:"peer_verack_ms"`
-		TotalMS           float64      `json:"total_ms"`
-		BytesSent         int64        `json:"bytes_sent"`
-		BytesReceived     int64        `json:"bytes_received"`
-		Error             string       `json:"error,omitempty"`
-	}
-	j := jsonResult{
-		Addr:              r.Addr,
-		Status:            r.Status,
-		Transport:         r.Transport,
-		Fallback:          r.Fallback,
-		SessionID:         r.SessionID,
-		NegotiatedVersion: r.NegotiatedVersion,
-		Negotiation:       r.Negotiation,
-		Features:          r.Features,
-		Ignored:           r.Ignored,
-		Received:          r.Received,
-		ConnectMS:         ms(r.Timings.Connect),
-		PeerVersionMS:     ms(r.Timings.PeerVersion),
-		PeerVerackMS:      ms(r.Timings.PeerVerack),
-		TotalMS:           ms(r.Timings.Total),
-		BytesSent:         r.BytesSent,
-		BytesReceived:     r.BytesReceived,
-	}
-	if j.Features == nil {
-		j.Features = []Feature{}
-	}
-	if r.Status != Failed {
-		j.Peer = &r.Peer
-	}
-	if r.Err != nil {
-		j.Error = r.Err.Error()
-	}
-	return json.Marshal(j)
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -17,27 +18,29 @@ import (
 	"github.com/bitcoin-handshake/handshake/handshaketest"
 )
 
-// socksServer is a test double: a minimal SOCKS5 server (no
-// authentication, CONNECT only) that sends every connection to target,
-// whatever it asks for, and records the names asked. With mute set it
-// accepts and then says nothing.
+// socksServer is a test double: a minimal SOCKS5 server (CONNECT only)
+// that sends every connection to target, whatever it asks for, and records
+// the names asked. With mute set it accepts and then says nothing. With
+// auth set it asks for a user name and password (RFC 1929) and admits only
+// those.
 type socksServer struct {
 	ln     net.Listener
 	target string
 	mute   bool
+	auth   *handshake.ProxyAuth
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	asked  []string
 	conns  []net.Conn
 }
 
-func startSOCKS(t *testing.T, target string, mute bool) *socksServer {
+func startSOCKS(t *testing.T, target string, mute bool, auth *handshake.ProxyAuth) *socksServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &socksServer{ln: ln, target: target, mute: mute}
+	s := &socksServer{ln: ln, target: target, mute: mute, auth: auth}
 	s.wg.Go(s.accept)
 	t.Cleanup(func() {
 		ln.Close()
@@ -74,15 +77,42 @@ func (s *socksServer) serve(c net.Conn) {
 		io.Copy(io.Discard, c)
 		return
 	}
-	// Greeting: version, methods; we choose "no authentication".
+	// Greeting: version, methods; we choose "no authentication", or
+	// "user name and password" when auth is set.
 	var hdr [2]byte
 	if _, err := io.ReadFull(c, hdr[:]); err != nil || hdr[0] != 5 {
 		return
 	}
-	if _, err := io.ReadFull(c, make([]byte, hdr[1])); err != nil {
+	methods := make([]byte, hdr[1])
+	if _, err := io.ReadFull(c, methods); err != nil {
 		return
 	}
-	c.Write([]byte{5, 0})
+	if s.auth == nil {
+		c.Write([]byte{5, 0})
+	} else {
+		if !slices.Contains(methods, 2) {
+			c.Write([]byte{5, 0xff})
+			return
+		}
+		c.Write([]byte{5, 2})
+		// RFC 1929: version 1, user, password, each length-prefixed.
+		field := func() string {
+			var n [1]byte
+			if _, err := io.ReadFull(c, n[:]); err != nil {
+				return ""
+			}
+			b := make([]byte, n[0])
+			io.ReadFull(c, b)
+			return string(b)
+		}
+		var ver [1]byte
+		io.ReadFull(c, ver[:])
+		if user, pass := field(), field(); ver[0] != 1 || user != s.auth.User || pass != s.auth.Password {
+			c.Write([]byte{1, 1})
+			return
+		}
+		c.Write([]byte{1, 0})
+	}
 	// Request: version, CONNECT, reserved, a domain name (type 3), port.
 	var req [5]byte
 	if _, err := io.ReadFull(c, req[:]); err != nil || req[1] != 1 || req[3] != 3 {
@@ -113,8 +143,8 @@ func TestSOCKS5(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t, 10*time.Second)
 	p := startPeer(t, handshaketest.Config{Behavior: handshaketest.Core, Addrs: gossip(50)})
-	s := startSOCKS(t, p.Addr(), false)
-	c, _, err := handshake.DialConn(ctx, onionHost, handshake.Options{
+	s := startSOCKS(t, p.Addr(), false, nil)
+	c, r, err := handshake.DialConn(ctx, onionHost, handshake.Options{
 		Dialer:    handshake.SOCKS5(s.ln.Addr().String(), nil),
 		Transport: handshake.TransportV1,
 	})
@@ -122,7 +152,7 @@ func TestSOCKS5(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if r := c.Result(); r.Status != handshake.Completed || r.Addr != onionHost+":8333" {
+	if r.Status != handshake.StatusOK || r.Addr != onionHost+":8333" {
 		t.Errorf("result %+v", r)
 	}
 	addrs, err := handshake.GetAddrs(ctx, c, handshake.AddrOptions{})
@@ -133,6 +163,29 @@ func TestSOCKS5(t *testing.T) {
 	defer s.mu.Unlock()
 	if len(s.asked) != 1 || s.asked[0] != onionHost+":8333" {
 		t.Errorf("proxy was asked for %v, want the onion name unresolved", s.asked)
+	}
+}
+
+// TestSOCKS5Auth: the credentials reach a proxy that asks for them, and
+// wrong ones fail the dial.
+func TestSOCKS5Auth(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 10*time.Second)
+	p := startPeer(t, handshaketest.Config{Behavior: handshaketest.Core})
+	s := startSOCKS(t, p.Addr(), false, &handshake.ProxyAuth{User: "circuit-7", Password: "x"})
+	auth := *s.auth
+	d := handshake.SOCKS5(s.ln.Addr().String(), &auth)
+	auth.User = "changed later" // SOCKS5 keeps its own copy
+	res, err := handshake.Dial(ctx, onionHost, handshake.Options{Dialer: d, Transport: handshake.TransportV1})
+	if err != nil || res.Status != handshake.StatusOK {
+		t.Fatalf("with the right credentials: %v, %v", res.Status, err)
+	}
+	for _, auth := range []*handshake.ProxyAuth{nil, {User: "circuit-7", Password: "y"}} {
+		_, err := handshake.Dial(ctx, onionHost, handshake.Options{Dialer: handshake.SOCKS5(s.ln.Addr().String(), auth), Transport: handshake.TransportV1})
+		var he *handshake.Error
+		if !errors.As(err, &he) || he.Step != handshake.StepConnect {
+			t.Errorf("credentials %+v: err %v, want a failure to connect", auth, err)
+		}
 	}
 }
 
@@ -154,7 +207,7 @@ func TestSOCKS5AddrYou(t *testing.T) {
 		}
 		return c.WriteCommand("verack", nil)
 	}})
-	s := startSOCKS(t, p.Addr(), false)
+	s := startSOCKS(t, p.Addr(), false, nil)
 	d := handshake.SOCKS5(s.ln.Addr().String(), nil)
 	conn, err := d.DialContext(ctx, "tcp", onionHost+":8333")
 	if err != nil {
@@ -176,7 +229,7 @@ func TestSOCKS5AddrYou(t *testing.T) {
 // the context ends.
 func TestSOCKS5Context(t *testing.T) {
 	t.Parallel()
-	s := startSOCKS(t, "", true)
+	s := startSOCKS(t, "", true, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -64,8 +64,8 @@ type SweepSummary struct {
 	// Addresses is the number of unique addresses handshaken with: one
 	// Result each.
 	Addresses int
-	// Completed, Partial and Failed count the Results by Status.
-	Completed, Partial, Failed int
+	// OK, PartiallyOK and Failed count the Results by Status.
+	OK, PartiallyOK, Failed int
 	// Skipped lists the seed-returned addresses not dialled because they
 	// are private (see SweepOptions.AllowPrivate), each once.
 	Skipped []string
@@ -75,7 +75,7 @@ type SweepSummary struct {
 // Sweep resolves the seeds, removes duplicate addresses, and handshakes with
 // every address concurrently, calling fn with each Result as it completes.
 // fn is never called concurrently. Every unique address yields exactly one
-// Result, also when ctx ends: addresses not yet dialled then get a Failed
+// Result, also when ctx ends: addresses not yet dialled then get a StatusFailed
 // Result carrying ctx's error. A failing address is a Result, not an error:
 // Sweep returns an error only when no address could be obtained or when ctx
 // ended.
@@ -112,10 +112,10 @@ func Sweep(ctx context.Context, opts SweepOptions, fn func(Result)) (SweepSummar
 		mu.Lock()
 		defer mu.Unlock()
 		switch r.Status {
-		case Completed:
-			sum.Completed++
-		case Partial:
-			sum.Partial++
+		case StatusOK:
+			sum.OK++
+		case StatusPartiallyOK:
+			sum.PartiallyOK++
 		default:
 			sum.Failed++
 		}
@@ -128,7 +128,7 @@ func Sweep(ctx context.Context, opts SweepOptions, fn func(Result)) (SweepSummar
 	for _, addr := range addrs {
 		if err := ctx.Err(); err != nil {
 			// Not dialled: still accounted for.
-			emit(failedResult(addr, StepConnect, err))
+			emit(failedResult(addr, opts.Handshake.firstTransport(true), StepConnect, err))
 			continue
 		}
 		g.Go(func() error {
@@ -190,8 +190,8 @@ func (opts *SweepOptions) resolve(ctx context.Context, sum *SweepSummary) []stri
 }
 
 // failedResult is the Result of an address that was never dialled.
-func failedResult(addr string, step Step, err error) Result {
-	res, _ := failedEarly(addr, 0, step, err, time.Now())
+func failedResult(addr string, t Transport, step Step, err error) Result {
+	res, _ := failedEarly(addr, t, step, err, time.Now())
 	return *res
 }
 

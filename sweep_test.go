@@ -3,10 +3,12 @@ package handshake_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,11 +53,11 @@ func (c *collect) add(r handshake.Result) {
 
 // expected is the Status each handshaketest behaviour leads to.
 var expected = map[handshaketest.Behavior]handshake.Status{
-	handshaketest.Core: handshake.Completed, handshaketest.Btcd: handshake.Completed,
-	handshaketest.Bcoin: handshake.Completed, handshaketest.Old: handshake.Completed,
-	handshaketest.Silent: handshake.Failed, handshaketest.CloseAfterVersion: handshake.Partial,
-	handshaketest.WrongMagic: handshake.Failed, handshaketest.TooOld: handshake.Partial,
-	handshaketest.Garbage: handshake.Failed, handshaketest.BadChecksum: handshake.Failed,
+	handshaketest.Core: handshake.StatusOK, handshaketest.Btcd: handshake.StatusOK,
+	handshaketest.Bcoin: handshake.StatusOK, handshaketest.Old: handshake.StatusOK,
+	handshaketest.Silent: handshake.StatusFailed, handshaketest.CloseAfterVersion: handshake.StatusPartiallyOK,
+	handshaketest.WrongMagic: handshake.StatusFailed, handshaketest.TooOld: handshake.StatusPartiallyOK,
+	handshaketest.Garbage: handshake.StatusFailed, handshaketest.BadChecksum: handshake.StatusFailed,
 }
 
 // TestSweepSimulatedNetwork sweeps a few hundred fake nodes named by two
@@ -109,8 +111,8 @@ func TestSweepSimulatedNetwork(t *testing.T) {
 	if len(got.results) != 300 || sum.Addresses != 300 {
 		t.Errorf("%d results, %d addresses; want 300 (duplicates across seeds removed)", len(got.results), sum.Addresses)
 	}
-	if sum.Completed != want[handshake.Completed] || sum.Partial != want[handshake.Partial] || sum.Failed != want[handshake.Failed] {
-		t.Errorf("summary %d/%d/%d, want %v", sum.Completed, sum.Partial, sum.Failed, want)
+	if sum.OK != want[handshake.StatusOK] || sum.PartiallyOK != want[handshake.StatusPartiallyOK] || sum.Failed != want[handshake.StatusFailed] {
+		t.Errorf("summary %d/%d/%d, want %v", sum.OK, sum.PartiallyOK, sum.Failed, want)
 	}
 	total := 0
 	for _, s := range sum.Seeds {
@@ -158,12 +160,13 @@ func TestSweepCancelAccountsForEveryAddress(t *testing.T) {
 	n := startNetwork(t, handshaketest.NetworkConfig{Peers: cfgs, FirstIP: netip.MustParseAddr("127.3.0.1")})
 	ctx, cancel := context.WithCancel(context.Background())
 	got := newCollect(t)
-	var once sync.Once
+	// Cancelled once the fourth connection, the last the concurrency
+	// allows, is made: four handshakes are in flight, 36 not started.
+	d := &countingDialer{at: 4, then: cancel}
 	sum, err := handshake.Sweep(ctx, handshake.SweepOptions{
-		Handshake:   handshake.Options{ChainParams: n.Params(&chaincfg.MainNetParams), Timeout: -1},
+		Handshake:   handshake.Options{ChainParams: n.Params(&chaincfg.MainNetParams), Timeout: -1, Dialer: d},
 		Addrs:       n.Addrs(),
 		Concurrency: 4,
-		OnResolved:  func(handshake.SweepSummary) { once.Do(func() { time.AfterFunc(100*time.Millisecond, cancel) }) },
 	}, got.add)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Sweep err = %v, want context.Canceled", err)
@@ -171,11 +174,31 @@ func TestSweepCancelAccountsForEveryAddress(t *testing.T) {
 	if len(got.results) != 40 || sum.Failed != 40 {
 		t.Fatalf("%d results, %d failed; want all 40", len(got.results), sum.Failed)
 	}
+	if n := d.n.Load(); n != 4 {
+		t.Errorf("%d connections made; want the 4 in flight when cancelled, no more", n)
+	}
 	for addr, r := range got.results {
 		if !errors.Is(r.Err, context.Canceled) {
 			t.Errorf("%s: %v, want context.Canceled", addr, r.Err)
 		}
 	}
+}
+
+// countingDialer dials TCP and calls then once the at-th connection is
+// made.
+type countingDialer struct {
+	at   int64
+	then func()
+	n    atomic.Int64
+}
+
+func (d *countingDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var nd net.Dialer
+	c, err := nd.DialContext(ctx, network, addr)
+	if err == nil && d.n.Add(1) == d.at {
+		d.then()
+	}
+	return c, err
 }
 
 // TestSweepSeedFailures: one seed failing leaves the others to proceed, and

@@ -81,7 +81,7 @@ func (s *session) keyExchange(version *wire.MsgVersion) error {
 		Magic: uint32(s.o.ChainParams.Net),
 		// Random, as BIP324 intends, but short: the garbage we send
 		// was a sixth of a handshake's CPU at Bitcoin Core's 0-4,095.
-		GarbageLen: rand.IntN(maxGarbage + 1),
+		GarbageLen: garbageLen(),
 		// Our version message rides in the write that completes the
 		// key exchange.
 		Messages: []bip324.Message{{Cmd: wire.CmdVersion, Payload: payload}},
@@ -229,4 +229,13 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	*c.n += int64(n)
 	return n, err
+}
+
+// garbageLen is the garbage our v2 first flight carries: random, as BIP324
+// intends, but at most maxGarbage bytes.
+func garbageLen() int {
+	if n := rand.IntN(maxGarbage + 1); n > 0 {
+		return n
+	}
+	return bip324.NoGarbage // 0 would ask bip324 for up to 4,095
 }

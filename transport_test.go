@@ -51,12 +51,12 @@ func TestTransports(t *testing.T) {
 			res, err := handshake.Dial(testContext(t, 10*time.Second), tt.peer.Addr(), handshake.Options{Transport: tt.transport})
 			if tt.want == 0 {
 				var he *handshake.Error
-				if !errors.Is(err, handshake.ErrV1Only) || !errors.As(err, &he) || he.Step != handshake.StepKeyExchange || res.Status != handshake.Failed {
+				if !errors.Is(err, handshake.ErrV1Only) || !errors.As(err, &he) || he.Step != handshake.StepKeyExchange || res.Status != handshake.StatusFailed {
 					t.Fatalf("err = %v, status %v; want ErrV1Only at the key exchange", err, res.Status)
 				}
 				return
 			}
-			if err != nil || res.Status != handshake.Completed {
+			if err != nil || res.Status != handshake.StatusOK {
 				t.Fatalf("Dial = %v, %v", res.Status, err)
 			}
 			if res.Transport != tt.want {

@@ -10,13 +10,13 @@ import (
 	"io"
 	"slices"
 
+	"github.com/bitcoin-handshake/handshake/internal/p2p"
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
 // The v1 message header: magic, NUL-padded command, payload length, checksum.
 const (
-	v1HeaderLen  = 24
-	v1CommandLen = 12
+	v1HeaderLen = 24
 )
 
 // maxVersionPayload is the longest prefix of a version payload we keep: all
@@ -151,7 +151,10 @@ func (t *v1Transport) wait() error {
 
 // readPayload reads a whole message of any command after the handshake,
 // skipping those Bitcoin Core's V1Transport drops (bad checksum, invalid
-// command). A payload longer than maxPayload(cmd) fails with
+// command). It shares readHeader with readMessage but not the payload
+// read, on purpose: the handshake keeps a bounded prefix of each payload
+// under a byte budget and reports what it dropped, where a Conn needs
+// whole payloads to decode and a per-command limit instead of a budget. A payload longer than maxPayload(cmd) fails with
 // ErrMessageTooLarge before it is read; the buffer grows as the payload
 // arrives rather than to the length the peer claims (see readGrowing). The
 // payload is valid until the next call.
@@ -171,7 +174,7 @@ func (t *v1Transport) readPayload(maxPayload func(cmd string) int) (string, []by
 		}
 		payload, err := readGrowing(t.r, t.rbuf[:0], int(length))
 		t.rbuf = payload[:0]
-		if cap(t.rbuf) > retainLimit {
+		if cap(t.rbuf) > p2p.RetainLimit {
 			t.rbuf = nil // a rare large message does not stay with the connection
 		}
 		if err != nil {
@@ -209,10 +212,6 @@ func readGrowing(r io.Reader, buf []byte, n int) ([]byte, error) {
 	}
 	return buf, nil
 }
-
-// retainLimit is the largest read buffer a connection keeps between
-// messages.
-const retainLimit = 64 << 10
 
 func (t *v1Transport) queue(cmd string, payload []byte) int {
 	at := t.appendHeader(cmd)
@@ -300,22 +299,10 @@ func appendVarInt(b []byte, n uint64) []byte {
 // (twelve NULs, the empty command, pass). Commands of the handshake are
 // returned as constants so that reading them allocates nothing.
 func parseCommand(b []byte) (string, bool) {
-	end := len(b)
-	for i, c := range b {
-		if c == 0 {
-			end = i
-			break
-		}
-		if c < 0x20 || c > 0x7e {
-			return "", false
-		}
+	name, ok := p2p.Command(b, 0x7e)
+	if !ok {
+		return "", false
 	}
-	for _, c := range b[end:] {
-		if c != 0 {
-			return "", false
-		}
-	}
-	name := b[:end]
 	for _, known := range knownCommands {
 		if string(name) == known {
 			return known, true

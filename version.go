@@ -24,7 +24,7 @@ func parseVersionHead(p []byte, v *PeerVersion) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d bytes, the fixed fields take %d", errBadVersion, len(p), versionHeadLen)
 	}
 	*v = PeerVersion{
-		ProtocolVersion: int32(binary.LittleEndian.Uint32(p[0:4])),
+		ProtocolVersion: binary.LittleEndian.Uint32(p[0:4]),
 		Services:        wire.ServiceFlag(binary.LittleEndian.Uint64(p[4:12])),
 		// Core clamps a negative time to zero.
 		Timestamp: time.Unix(max(int64(binary.LittleEndian.Uint64(p[12:20])), 0), 0),

@@ -117,7 +117,7 @@ func benchLegacy(b *testing.B, sim *simNet, concurrency int, timeout time.Durati
 			emit: func(n legacyNode) {
 				visits++
 				sumVisit += n.Elapsed
-				if n.Result.Status == handshake.Completed {
+				if n.Result.Status == handshake.StatusOK {
 					ok++
 				}
 			},
@@ -148,7 +148,7 @@ func benchEngine(b *testing.B, sim *simNet, concurrency int, connect time.Durati
 			_, err := crawl.Crawl(context.Background(), opts, start, func(r crawl.Result) {
 				visits++
 				sumVisit += r.Elapsed
-				if r.Status == handshake.Completed {
+				if r.Status == handshake.StatusOK {
 					ok++
 				}
 			})

@@ -194,7 +194,7 @@ func (c *crawler) work(ctx context.Context) {
 		var r Result
 		if ctx.Err() != nil {
 			r = notVisited(ctx, t, time.Now())
-		} else if r = c.o.visit(ctx, t); ctx.Err() != nil && r.Status == handshake.Failed && r.Skipped == "" {
+		} else if r = c.o.visit(ctx, t); ctx.Err() != nil && r.Status == handshake.StatusFailed && r.Skipped == "" {
 			// Cut short by the crawl's end: as good as not visited, and
 			// due again in a resumed crawl.
 			r.Err = fmt.Errorf("%w: %w", ErrNotVisited, r.Err)
@@ -272,9 +272,9 @@ func (c *crawler) emit(r Result) {
 	default:
 		c.sum.Visited++
 		switch r.Status {
-		case handshake.Completed:
+		case handshake.StatusOK:
 			c.sum.Completed++
-		case handshake.Partial:
+		case handshake.StatusPartiallyOK:
 			c.sum.Partial++
 		default:
 			c.sum.Failed++
@@ -298,6 +298,6 @@ func (c *crawler) giveUp(ctx context.Context) {
 }
 
 func notVisited(ctx context.Context, t Target, now time.Time) Result {
-	return Result{Target: t, Time: now, Status: handshake.Failed,
+	return Result{Target: t, Time: now, Status: handshake.StatusFailed,
 		Err: fmt.Errorf("crawl: %s: %w: %w", t.Addr, ErrNotVisited, context.Cause(ctx))}
 }

@@ -87,7 +87,7 @@ func TestCrawlNetwork(t *testing.T) {
 	}
 	for i, p := range n.Peers {
 		r := got[p.Addr()]
-		if r.Status != handshake.Completed || r.Err != nil || r.Ping <= 0 || len(r.Addrs) < 12 || r.Handshake == nil {
+		if r.Status != handshake.StatusOK || r.Err != nil || r.Ping <= 0 || len(r.Addrs) < 12 || r.Handshake == nil {
 			t.Errorf("node %s: %v, err %v, ping %v, %d addresses", p.Addr(), r.Status, r.Err, r.Ping, len(r.Addrs))
 			continue
 		}
@@ -103,7 +103,7 @@ func TestCrawlNetwork(t *testing.T) {
 		}
 	}
 	for _, a := range n.Unreachable {
-		if r := got[a]; r.Status != handshake.Failed || r.Err == nil || errors.Is(r.Err, crawl.ErrNotVisited) {
+		if r := got[a]; r.Status != handshake.StatusFailed || r.Err == nil || errors.Is(r.Err, crawl.ErrNotVisited) {
 			t.Errorf("dead %s: %v, %v", a, r.Status, r.Err)
 		}
 	}
@@ -154,7 +154,7 @@ func TestCrawlTransportChoice(t *testing.T) {
 		{stale, handshake.TransportV1, 2, true}, // as Bitcoin Core reconnects in v1
 	} {
 		r := got[tt.p.Addr()]
-		if r.Handshake == nil || r.Status != handshake.Completed {
+		if r.Handshake == nil || r.Status != handshake.StatusOK {
 			t.Errorf("%s: %v %v", tt.p.Addr(), r.Status, r.Err)
 			continue
 		}

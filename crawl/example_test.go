@@ -41,7 +41,7 @@ func ExampleCrawl() {
 		if errors.Is(r.Err, crawl.ErrNotVisited) {
 			again = append(again, r.Target)
 		}
-		if r.Status == handshake.Completed && r.Ping <= 0 {
+		if r.Status == handshake.StatusOK && r.Ping <= 0 {
 			fmt.Println("no ping for", r.Addr)
 		}
 	})

@@ -130,7 +130,7 @@ func TestCrawlOnionThroughSOCKS5(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := got[target]
-	if r.Network != handshake.NetTorV3 || r.Status != handshake.Completed || r.Ping <= 0 || hidden.Accepted() != 1 {
+	if r.Network != handshake.NetTorV3 || r.Status != handshake.StatusOK || r.Ping <= 0 || hidden.Accepted() != 1 {
 		t.Errorf("onion %s: %v %v, ping %v, %d connections", target, r.Status, r.Err, r.Ping, hidden.Accepted())
 	}
 	proxy.mu.Lock()

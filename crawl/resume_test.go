@@ -102,12 +102,12 @@ func TestCrawlCancelAndResume(t *testing.T) {
 		all[a] = r
 	}
 	for a := range sim.nodes {
-		if all[a].Status != handshake.Completed {
+		if all[a].Status != handshake.StatusOK {
 			t.Errorf("node %s: %v %v", a, all[a].Status, all[a].Err)
 		}
 	}
 	for _, a := range append(sim.hanging, sim.refusing...) {
-		if r, ok := all[a]; !ok || r.Status != handshake.Failed {
+		if r, ok := all[a]; !ok || r.Status != handshake.StatusFailed {
 			t.Errorf("dead %s: reported %v, %v %v", a, ok, r.Status, r.Err)
 		}
 	}

@@ -63,7 +63,7 @@ const (
 	VerackBeforeVersion
 
 	// WrongMagic answers with a valid version framed with another network's
-	// magic (testnet3 when Config.Net is mainnet, mainnet otherwise), then
+	// magic (testnet3 when Config.ChainParams is mainnet's, mainnet otherwise), then
 	// holds the connection.
 	WrongMagic
 
@@ -93,6 +93,80 @@ const (
 	// command without end, until a write fails or the peer is closed. It
 	// never sends verack.
 	UnknownFlood
+
+	// The hostile behaviours attack a client's resource bounds and state
+	// machine further. Like the misbehaving ones above, each poses as
+	// Bitcoin Core, starts by reading the client's version, documents what
+	// a client that follows Core's limits must conclude, and never needs
+	// more than the client's deadline to be dealt with. HostileBehaviors
+	// lists them.
+
+	// VersionTooLarge sends a version header that truthfully announces a
+	// 5,000-byte payload, far past the 358 bytes the largest valid version
+	// takes (wire.MsgVersion.MaxPayloadLength), sends all 5,000 bytes (a
+	// real version padded with zeros) under a valid checksum, then holds
+	// the connection. Bitcoin Core accepts it, ignoring the bytes after the
+	// relay flag; a client must not buffer them to do so.
+	VersionTooLarge
+
+	// MaxUserAgent completes a valid handshake (version, verack, then
+	// answers pings) whose version carries a user agent of exactly
+	// wire.MaxUserAgentLen (256) bytes: the longest a node accepts, so a
+	// client must complete.
+	MaxUserAgent
+
+	// UserAgentTooLong sends a well-framed version whose user agent is
+	// wire.MaxUserAgentLen+1 (257) bytes, then a verack, then holds the
+	// connection. The payload stays under the version's size limit; only
+	// decoding it shows the violation. Bitcoin Core drops such a version
+	// (its exception handler in ProcessMessages), ignores the verack that
+	// comes before any valid version, and waits for its time limit.
+	UserAgentTooLong
+
+	// DuplicateVersion sends its version twice, then a verack, then
+	// answers pings. Bitcoin Core ignores the second version ("redundant
+	// version message") and completes the handshake.
+	DuplicateVersion
+
+	// PingFlood sends pings without end, each with a fresh nonce, before
+	// ever sending its version, until a write fails or the peer is closed.
+	// It keeps reading meanwhile so that the client's writes never block.
+	PingFlood
+
+	// OversizedUnknown sends the header of a message of an unknown command
+	// claiming a 1 MiB payload: within Bitcoin Core's 4 MB message limit,
+	// but far past any sensible pre-handshake budget. It then trickles a
+	// few payload bytes one per Config.DripInterval, and holds the
+	// connection.
+	OversizedUnknown
+
+	// ByteFlood sends its version, then messages of an unknown command with
+	// 16 KiB payloads without end, each well-formed and checksummed, until
+	// a write fails or the peer is closed. Unlike the lying claims of
+	// OversizedPayload and OversizedUnknown, every byte is real, so only
+	// a byte budget stops it.
+	ByteFlood
+
+	// ResetMidVersion writes the first half of its version message, then
+	// resets the connection: it sets SO_LINGER to 0 so that closing sends a
+	// TCP RST instead of a FIN. Over a connection other than TCP it just
+	// closes.
+	ResetMidVersion
+
+	// HalfClose writes the first half of its version header, then shuts
+	// down its sending side (a FIN, through CloseWrite) while it keeps
+	// reading: the client meets the end of the stream mid-header on a
+	// connection that is still open. Over a connection without
+	// CloseWrite it closes the connection instead.
+	HalfClose
+
+	// ClaimAfterHandshake completes a handshake as Core does (over v2 when
+	// Config.V2 is set), then starts a message whose header (over v2, whose
+	// packet length) claims ClaimSize bytes, within Bitcoin Core's
+	// 4,000,000-byte limit, trickles a few of them one per
+	// Config.DripInterval, and holds the connection. A client reading
+	// after the handshake must not size a buffer from the claim.
+	ClaimAfterHandshake
 
 	numBehaviors // keep last: bounds validation
 )
@@ -130,6 +204,26 @@ func (b Behavior) String() string {
 		return "TooOld"
 	case UnknownFlood:
 		return "UnknownFlood"
+	case VersionTooLarge:
+		return "VersionTooLarge"
+	case MaxUserAgent:
+		return "MaxUserAgent"
+	case UserAgentTooLong:
+		return "UserAgentTooLong"
+	case DuplicateVersion:
+		return "DuplicateVersion"
+	case PingFlood:
+		return "PingFlood"
+	case OversizedUnknown:
+		return "OversizedUnknown"
+	case ByteFlood:
+		return "ByteFlood"
+	case ResetMidVersion:
+		return "ResetMidVersion"
+	case HalfClose:
+		return "HalfClose"
+	case ClaimAfterHandshake:
+		return "ClaimAfterHandshake"
 	}
 	return fmt.Sprintf("Behavior(%d)", int(b))
 }
@@ -140,6 +234,16 @@ func Behaviors() []Behavior {
 	bs := make([]Behavior, numBehaviors)
 	for i := range bs {
 		bs[i] = Behavior(i)
+	}
+	return bs
+}
+
+// HostileBehaviors returns the hostile behaviours, VersionTooLarge to
+// ClaimAfterHandshake, in declaration order.
+func HostileBehaviors() []Behavior {
+	var bs []Behavior
+	for b := VersionTooLarge; b < numBehaviors; b++ {
+		bs = append(bs, b)
 	}
 	return bs
 }

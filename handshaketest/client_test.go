@@ -8,8 +8,9 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
+	"runtime"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -136,16 +137,52 @@ func (cl *client) expect(cmds ...string) []frame {
 	return got
 }
 
-// quiet checks that nothing arrives for d and the connection stays open.
-func (cl *client) quiet(d time.Duration) {
+// blockedWriting waits until a goroutine running fn, a function of this
+// package, is parked in a socket write: the socket buffers are full and the
+// writer waits on the client. The stacks are the only witness of that;
+// callers must not run in parallel with another test whose peer runs fn.
+func blockedWriting(t *testing.T, fn string) {
+	t.Helper()
+	eventually(t, fn+" blocked in a write", func() bool {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		for _, g := range bytes.Split(buf, []byte("\n\n")) {
+			if bytes.Contains(g, []byte("[IO wait")) && bytes.Contains(g, []byte("poll.(*FD).Write")) &&
+				bytes.Contains(g, []byte("handshaketest."+fn+"(")) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// nothingMore checks that the peer sends nothing more on this connection,
+// without waiting for a guessed time: the client half-closes, so the peer
+// reads everything sent so far and then the end of the stream, and
+// whatever it wrote before leaving arrives before its own end of the
+// stream. Nothing may. The connection is done with afterwards.
+func (cl *client) nothingMore() {
 	cl.t.Helper()
-	cl.c.SetReadDeadline(time.Now().Add(d))
-	defer cl.c.SetReadDeadline(time.Now().Add(testTimeout))
-	var b [1]byte
-	n, err := cl.c.Read(b[:])
-	if !errors.Is(err, os.ErrDeadlineExceeded) {
-		cl.t.Fatalf("expected silence, got %d bytes %x, err %v", n, b[:n], err)
+	if err := cl.c.(*net.TCPConn).CloseWrite(); err != nil {
+		cl.t.Fatal(err)
 	}
+	b, err := io.ReadAll(cl.c)
+	if len(b) != 0 {
+		cl.t.Fatalf("expected nothing more, got %d bytes %x (%v)", len(b), b, err)
+	}
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		cl.t.Fatalf("expected the peer to leave, got %v", err) // a deadline: it never did
+	}
+}
+
+// nothingBeforeVerack checks on a connection of its own that the peer
+// answers a version with want and then nothing until the client's verack.
+func nothingBeforeVerack(t *testing.T, p *Peer, pver int32, want ...string) {
+	t.Helper()
+	cl := dial(t, p.Addr())
+	cl.sendVersion(pver)
+	cl.expect(want...)
+	cl.nothingMore()
 }
 
 // closed checks that the peer closes the connection without sending more.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
@@ -25,9 +26,9 @@ type Config struct {
 	// Behavior selects how the peer answers. Default: Core.
 	Behavior Behavior
 
-	// Net is the network whose magic frames every message.
-	// Default: wire.MainNet.
-	Net wire.BitcoinNet
+	// ChainParams is the network, as in handshake.Options: its magic
+	// frames every message. Default: &chaincfg.MainNetParams.
+	ChainParams *chaincfg.Params
 
 	// ProtocolVersion is announced in the version message and used to
 	// encode messages. Default: per behaviour (Core, Btcd and the
@@ -124,7 +125,7 @@ type Feature struct {
 }
 
 // NoGarbage as Config.V2GarbageLen makes a V2 peer send no garbage.
-const NoGarbage = -1
+const NoGarbage = -1 // as bip324.NoGarbage, which the field is passed to
 
 // withDefaults returns cfg with zero fields filled in, or an error for a
 // Config no peer can honour.
@@ -133,8 +134,8 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("handshaketest: unknown %v", cfg.Behavior)
 	}
 	p := cfg.Behavior.profile()
-	if cfg.Net == 0 {
-		cfg.Net = wire.MainNet
+	if cfg.ChainParams == nil {
+		cfg.ChainParams = &chaincfg.MainNetParams
 	}
 	if cfg.ProtocolVersion == 0 {
 		cfg.ProtocolVersion = p.protocolVersion
@@ -168,3 +169,6 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	return cfg, nil
 }
+
+// net is the magic of the peer's network (withDefaults set ChainParams).
+func (cfg *Config) net() wire.BitcoinNet { return cfg.ChainParams.Net }

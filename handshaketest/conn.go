@@ -44,14 +44,8 @@ func (c *Conn) acceptV2() error {
 	// answer never waits on a client still writing.
 	br := bufio.NewReaderSize(c.nc, 8192)
 	c.r = br
-	garbage := c.cfg.V2GarbageLen
-	switch garbage {
-	case 0:
-		garbage = bip324.RandomGarbage
-	case NoGarbage:
-		garbage = 0
-	}
-	v2, err := bip324.Handshake(br, c.nc, bip324.Responder, bip324.Config{Magic: uint32(c.cfg.Net), GarbageLen: garbage})
+	// V2GarbageLen means what bip324.Config.GarbageLen means.
+	v2, err := bip324.Handshake(br, c.nc, bip324.Responder, bip324.Config{Magic: uint32(c.cfg.net()), GarbageLen: c.cfg.V2GarbageLen})
 	if errors.Is(err, bip324.ErrV1Peer) {
 		return nil
 	}
@@ -84,7 +78,7 @@ func (c *Conn) ReadMessage() (cmd string, payload []byte, err error) {
 		cmd, payload, err = c.v2.ReadMessage(MaxPayload)
 		payload = bytes.Clone(payload) // the v2 buffer is reused by the next read
 	} else {
-		cmd, payload, err = readFrame(c.r, c.cfg.Net)
+		cmd, payload, err = readFrame(c.r, c.cfg.net())
 	}
 	if err != nil {
 		return "", nil, err
@@ -158,7 +152,7 @@ func (c *Conn) WriteCommand(cmd string, payload []byte) error {
 	if c.v2 != nil {
 		return c.v2.WriteMessage(cmd, payload)
 	}
-	return c.WriteRaw(Frame(c.cfg.Net, cmd, payload))
+	return c.WriteRaw(Frame(c.cfg.net(), cmd, payload))
 }
 
 // WritePacket sends one v2 packet with raw contents: the message type
@@ -181,7 +175,7 @@ func (c *Conn) WriteClaim(cmd string, n int) error {
 	if c.v2 != nil {
 		return c.v2.WriteLengthField(1 + 12 + n) // a long-form message type
 	}
-	hdr := Frame(c.cfg.Net, cmd, nil)
+	hdr := Frame(c.cfg.net(), cmd, nil)
 	binary.LittleEndian.PutUint32(hdr[16:20], uint32(n))
 	return c.WriteRaw(hdr)
 }

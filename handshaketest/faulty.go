@@ -24,7 +24,7 @@ func versionFrame(c *Conn) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Frame(c.cfg.Net, wire.CmdVersion, payload), nil
+	return Frame(c.cfg.net(), wire.CmdVersion, payload), nil
 }
 
 // drip writes b one byte at a time, pausing between bytes.
@@ -93,7 +93,7 @@ func serveWrongMagic(ctx context.Context, c *Conn) error {
 	if err != nil {
 		return err
 	}
-	if err := c.WriteRaw(Frame(otherNet(c.cfg.Net), wire.CmdVersion, payload)); err != nil {
+	if err := c.WriteRaw(Frame(otherNet(c.cfg.net()), wire.CmdVersion, payload)); err != nil {
 		return err
 	}
 	return drain(c)
@@ -157,7 +157,7 @@ func serveGarbage(ctx context.Context, c *Conn) error {
 	if _, _, err := greet(ctx, c); err != nil {
 		return err
 	}
-	if err := c.WriteRaw(garbage(c.cfg.Net)); err != nil {
+	if err := c.WriteRaw(garbage(c.cfg.net())); err != nil {
 		return err
 	}
 	return drain(c)

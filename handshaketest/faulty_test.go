@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
@@ -44,7 +45,7 @@ func TestSilent(t *testing.T) {
 	cl := dial(t, p.Addr())
 	cl.sendVersion(70016)
 	cl.send(wire.NewMsgVerAck())
-	cl.quiet(200 * time.Millisecond)
+	cl.nothingMore()
 	receivedEquals(t, p, "version", "verack")
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
@@ -93,21 +94,24 @@ func TestVerackBeforeVersion(t *testing.T) {
 
 func TestWrongMagic(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ net, sent wire.BitcoinNet }{
-		{wire.MainNet, wire.TestNet3},
-		{wire.TestNet3, wire.MainNet},
-		{wire.SigNet, wire.MainNet},
+	tests := []struct {
+		params *chaincfg.Params
+		sent   wire.BitcoinNet
+	}{
+		{&chaincfg.MainNetParams, wire.TestNet3},
+		{&chaincfg.TestNet3Params, wire.MainNet},
+		{&chaincfg.SigNetParams, wire.MainNet},
 	}
 	for _, tt := range tests {
-		t.Run(tt.net.String(), func(t *testing.T) {
+		t.Run(tt.params.Name, func(t *testing.T) {
 			t.Parallel()
-			p := startPeer(t, Config{Behavior: WrongMagic, Net: tt.net})
+			p := startPeer(t, Config{Behavior: WrongMagic, ChainParams: tt.params})
 			cl := dial(t, p.Addr())
-			cl.net = tt.net
+			cl.net = tt.params.Net
 			cl.sendVersion(70016)
 			cl.net = tt.sent // the frame is otherwise valid
 			decode[*wire.MsgVersion](t, cl.expect("version")[0], tt.sent)
-			cl.quiet(100 * time.Millisecond)
+			cl.nothingMore()
 		})
 	}
 }
@@ -124,7 +128,7 @@ func TestBadChecksum(t *testing.T) {
 	if sum := doubleSHA(payload); bytes.Equal(sum[:4], hdr[20:24]) {
 		t.Errorf("checksum %x is correct", hdr[20:24])
 	}
-	cl.quiet(100 * time.Millisecond)
+	cl.nothingMore()
 }
 
 func TestOversizedPayload(t *testing.T) {
@@ -147,7 +151,7 @@ func TestOversizedPayload(t *testing.T) {
 	if pver := int32(binary.LittleEndian.Uint32(trickle)); pver != 70016 {
 		t.Errorf("trickled bytes %x do not start a version payload", trickle)
 	}
-	cl.quiet(100 * time.Millisecond)
+	cl.nothingMore()
 }
 
 func TestGarbage(t *testing.T) {
@@ -158,7 +162,7 @@ func TestGarbage(t *testing.T) {
 		cl := dial(t, p.Addr())
 		cl.sendVersion(70016)
 		got[i] = cl.readRaw(1024)
-		cl.quiet(100 * time.Millisecond)
+		cl.nothingMore()
 	}
 	if binary.LittleEndian.Uint32(got[0]) == uint32(wire.MainNet) {
 		t.Errorf("garbage starts with the magic")
@@ -205,14 +209,14 @@ func TestUnknownFlood(t *testing.T) {
 }
 
 // TestCloseUnblocksFlood closes the peer while the flood is blocked writing
-// to a client that stopped reading.
+// to a client that stopped reading. It is not parallel, so that the only
+// flood whose write blockedWriting can see is this test's.
 func TestCloseUnblocksFlood(t *testing.T) {
-	t.Parallel()
 	p := startPeer(t, Config{Behavior: UnknownFlood})
 	cl := dial(t, p.Addr())
 	cl.sendVersion(70016)
 	cl.expect("version")
-	time.Sleep(100 * time.Millisecond) // let the socket buffers fill
+	blockedWriting(t, "serveUnknownFlood")
 	done := make(chan error, 1)
 	go func() { done <- p.Close() }()
 	select {

@@ -1,13 +1,13 @@
 package handshaketest
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 
+	"github.com/bitcoin-handshake/handshake/internal/p2p"
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
@@ -84,14 +84,9 @@ func readFrame(r io.Reader, net wire.BitcoinNet) (cmd string, payload []byte, er
 // Bitcoin Core does (CMessageHeader::IsMessageTypeValid; twelve NULs, the
 // empty command, pass).
 func parseCommand(field []byte) (string, error) {
-	name, pad, _ := bytes.Cut(field, []byte{0})
-	if bytes.ContainsFunc(pad, func(r rune) bool { return r != 0 }) {
+	name, ok := p2p.Command(field, 0x7e)
+	if !ok {
 		return "", fmt.Errorf("%w: %q", ErrBadCommand, field)
-	}
-	for _, c := range name {
-		if c < 0x20 || c > 0x7e {
-			return "", fmt.Errorf("%w: %q", ErrBadCommand, field)
-		}
 	}
 	return string(name), nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
@@ -75,8 +76,6 @@ func TestCore(t *testing.T) {
 			t.Errorf("%s payload %x", f.cmd, f.payload)
 		}
 	}
-	// Nothing more until the client's verack.
-	cl.quiet(100 * time.Millisecond)
 	cl.send(wire.NewMsgWTxIdRelay())
 	cl.send(wire.NewMsgSendAddrV2())
 	cl.send(wire.NewMsgVerAck())
@@ -87,6 +86,7 @@ func TestCore(t *testing.T) {
 	if p.Accepted() != 1 {
 		t.Errorf("Accepted() = %d", p.Accepted())
 	}
+	nothingBeforeVerack(t, p, 70016, "version", "wtxidrelay", "sendaddrv2", "verack")
 }
 
 func TestCorePre70016Client(t *testing.T) {
@@ -95,9 +95,9 @@ func TestCorePre70016Client(t *testing.T) {
 	cl := dial(t, p.Addr())
 	cl.sendVersion(70015)
 	cl.expect("version", "verack")
-	cl.quiet(100 * time.Millisecond)
 	cl.send(wire.NewMsgVerAck())
 	checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"))
+	nothingBeforeVerack(t, p, 70015, "version", "verack")
 }
 
 // TestCoreTxReconciliation: sendtxrcncl only with -txreconciliation, and
@@ -212,8 +212,7 @@ func TestBtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	cl.send(wire.NewMsgVerAck())
-	cl.quiet(200 * time.Millisecond)
-	pingPong(t, cl)
+	pingPong(t, cl) // the pong comes next: nothing unprompted before it
 	receivedEquals(t, p, "version", "wtxidrelay", "sendaddrv2", "sendcmpct", "verack", "ping")
 }
 
@@ -272,7 +271,6 @@ func TestBcoin(t *testing.T) {
 	cl.sendVersion(70016)
 	fs := cl.expect("version", "verack")
 	checkVersion(t, fs[0], 70015, "/bcoin:2.2.0/", wire.SFNodeNetwork|wire.SFNodeWitness)
-	cl.quiet(100 * time.Millisecond)
 	cl.send(wire.NewMsgVerAck())
 	fs = cl.expect("sendheaders", "sendcmpct", "ping", "feefilter")
 	if len(fs[0].payload) != 0 {
@@ -280,6 +278,7 @@ func TestBcoin(t *testing.T) {
 	}
 	checkAfterVerack(t, fs[1:])
 	pingPong(t, cl)
+	nothingBeforeVerack(t, p, 70016, "version", "verack")
 }
 
 func TestOldAndTooOld(t *testing.T) {
@@ -305,8 +304,7 @@ func TestOldAndTooOld(t *testing.T) {
 				t.Errorf("version payload %d bytes, want %d", len(fs[0].payload), want)
 			}
 			cl.send(wire.NewMsgVerAck())
-			cl.quiet(100 * time.Millisecond)
-			pingPong(t, cl)
+			pingPong(t, cl) // the pong comes next: nothing unprompted before it
 		})
 	}
 }
@@ -315,7 +313,7 @@ func TestConfigOverridesIdentity(t *testing.T) {
 	t.Parallel()
 	p := startPeer(t, Config{
 		Behavior:        Btcd,
-		Net:             wire.TestNet3,
+		ChainParams:     &chaincfg.TestNet3Params,
 		ProtocolVersion: 70015,
 		UserAgent:       "/custom:1.0/",
 		Services:        wire.SFNodeNetworkLimited,
@@ -366,7 +364,7 @@ func TestCoreIgnoresWhatCoreIgnores(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cl.quiet(100 * time.Millisecond)
+	// The version's answer comes next: none of the junk was answered.
 	cl.sendVersion(70016)
 	cl.expect("version", "wtxidrelay", "sendaddrv2", "verack")
 }

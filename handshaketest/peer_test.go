@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bitcoin-handshake/handshake/internal/bip324"
 	"github.com/btcsuite/btcd/wire/v2"
 	"go.uber.org/goleak"
 )
@@ -86,7 +87,7 @@ func TestBehaviorString(t *testing.T) {
 		}
 		seen[s] = true
 	}
-	if len(seen) != 15 || Behavior(99).String() != "Behavior(99)" {
+	if len(seen) != 25 || Behavior(99).String() != "Behavior(99)" {
 		t.Errorf("%d names, %q", len(seen), Behavior(99).String())
 	}
 }
@@ -116,4 +117,12 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 		cl.c.Close()
 	}
 	goleak.VerifyNone(t)
+}
+
+// TestNoGarbageIsBIP324s: Config.V2GarbageLen goes to bip324 unchanged, so
+// the two must mean the same.
+func TestNoGarbageIsBIP324s(t *testing.T) {
+	if NoGarbage != bip324.NoGarbage {
+		t.Errorf("NoGarbage %d, bip324.NoGarbage %d", NoGarbage, bip324.NoGarbage)
+	}
 }

@@ -3,10 +3,11 @@ package handshaketest
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
-	"syscall"
 	"time"
+
+	"github.com/bitcoin-handshake/handshake/internal/p2p"
+	"github.com/btcsuite/btcd/wire/v2"
 )
 
 // Serve runs cfg's behaviour (or cfg.Handler) over conn, a connection the
@@ -73,6 +74,26 @@ func run(ctx context.Context, c *Conn) error {
 		return serveCloseAfterVersion(ctx, c)
 	case VerackBeforeVersion:
 		return serveVerackBeforeVersion(ctx, c)
+	case VersionTooLarge:
+		return serveVersionTooLarge(ctx, c)
+	case MaxUserAgent:
+		return serveUserAgent(ctx, c, wire.MaxUserAgentLen)
+	case UserAgentTooLong:
+		return serveUserAgent(ctx, c, wire.MaxUserAgentLen+1)
+	case DuplicateVersion:
+		return serveDuplicateVersion(ctx, c)
+	case PingFlood:
+		return servePingFlood(ctx, c)
+	case OversizedUnknown:
+		return serveOversizedUnknown(ctx, c)
+	case ByteFlood:
+		return serveByteFlood(ctx, c)
+	case ResetMidVersion:
+		return serveResetMidVersion(ctx, c)
+	case HalfClose:
+		return serveHalfClose(ctx, c)
+	case ClaimAfterHandshake:
+		return serveClaimAfterHandshake(ctx, c)
 	case WrongMagic:
 		return serveWrongMagic(ctx, c)
 	case BadChecksum:
@@ -89,11 +110,10 @@ func run(ctx context.Context, c *Conn) error {
 	return errors.New("handshaketest: unreachable behaviour") // withDefaults validated it
 }
 
-// hangup reports errors that just mean the client went away.
+// hangup reports errors that just mean the client went away, or that the
+// peer was closed under the handler (net.ErrClosed).
 func hangup(err error) bool {
-	return err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+	return err == nil || p2p.HungUp(err) || errors.Is(err, net.ErrClosed)
 }
 
 // sleep waits d or until ctx is done, whichever comes first.

@@ -160,7 +160,7 @@ const responderEnv = "INTEROP_V2_RESPONDER"
 // runV2Responder serves a v2-capable handshaketest peer on regtest until its
 // standard input closes, printing its address first.
 func runV2Responder() {
-	p, err := handshaketest.NewPeer(handshaketest.Config{V2: true, Net: wire.TestNet})
+	p, err := handshaketest.NewPeer(handshaketest.Config{V2: true, ChainParams: &chaincfg.RegressionNetParams})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -145,7 +145,7 @@ func TestBtcdNode(t *testing.T) {
 			t.Run("WrongNetwork", func(t *testing.T) {
 				t.Parallel()
 				res, err := handshake.Dial(testContext(t), node.Addr, handshake.Options{ChainParams: &chaincfg.MainNetParams, Transport: handshake.TransportV1})
-				checkFailed(t, res, err, v.wantWrongNet, handshake.StepReadVersion, handshake.Failed)
+				checkFailed(t, res, err, v.wantWrongNet, handshake.StepReadVersion, handshake.StatusFailed)
 				if len(res.Received) != 0 {
 					t.Errorf("Received = %q, want nothing", res.Received)
 				}

@@ -29,7 +29,7 @@ func TestBtcdConn(t *testing.T) {
 			t.Parallel()
 			node := startBtcd(t, v.cfg)
 			ctx := testContext(t)
-			c, _, err := handshake.DialConn(ctx, node.Addr, handshake.Options{
+			c, r, err := handshake.DialConn(ctx, node.Addr, handshake.Options{
 				ChainParams: &chaincfg.RegressionNetParams,
 				Transport:   v.tr,
 			})
@@ -37,7 +37,7 @@ func TestBtcdConn(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			if r := c.Result(); r.Transport != v.tr || r.Status != handshake.Completed {
+			if r.Transport != v.tr || r.Status != handshake.StatusOK {
 				t.Fatalf("result %+v", r)
 			}
 			const nonce = 0xfeed

@@ -66,7 +66,7 @@ type wantPeer struct {
 	UserAgent       string
 	Services        wire.ServiceFlag
 	StartHeight     int32
-	ProtocolVersion int32
+	ProtocolVersion uint32
 	Relay           bool
 	// AddrRecv is our own address as the peer sees it; zero skips the
 	// check.
@@ -91,8 +91,8 @@ func checkCompleted(t *testing.T, res handshake.Result, err error, addr string, 
 	if err != nil {
 		t.Fatalf("handshake with %s: %v (result %+v)", addr, err, res)
 	}
-	if res.Status != handshake.Completed || res.Err != nil {
-		t.Errorf("Status, Err = %v, %v; want %v, nil", res.Status, res.Err, handshake.Completed)
+	if res.Status != handshake.StatusOK || res.Err != nil {
+		t.Errorf("Status, Err = %v, %v; want %v, nil", res.Status, res.Err, handshake.StatusOK)
 	}
 	if res.Addr != addr {
 		t.Errorf("Addr = %q, want %q", res.Addr, addr)

@@ -23,7 +23,7 @@ func TestPeerPackageInbound(t *testing.T) {
 		// maximum, 70016.
 		responderVersion uint32
 		opts             handshake.Options // ChainParams and Dialer are set below
-		wantPeerVersion  int32
+		wantPeerVersion  uint32
 		wantNegotiated   uint32
 		// wantFeatures: btcd sends sendaddrv2 before its verack when the
 		// negotiated version is at least 70016, and never wtxidrelay.
@@ -199,7 +199,7 @@ func TestPeerPackageOutbound(t *testing.T) {
 			name: "btcd on mainnet",
 			btcd: &chaincfg.MainNetParams,
 			check: func(t *testing.T, res handshake.Result, err error, _ net.Conn) {
-				checkFailed(t, res, err, handshake.ErrWrongNetwork, handshake.StepReadVersion, handshake.Failed)
+				checkFailed(t, res, err, handshake.ErrWrongNetwork, handshake.StepReadVersion, handshake.StatusFailed)
 				if len(res.Received) != 0 {
 					t.Errorf("Received = %q, want nothing", res.Received)
 				}
@@ -264,14 +264,14 @@ func TestPeerPackageErrors(t *testing.T) {
 			opts:       handshake.Options{ChainParams: &chaincfg.MainNetParams},
 			wantErr:    handshake.ErrPeerClosed,
 			wantStep:   handshake.StepReadVersion,
-			wantStatus: handshake.Failed,
+			wantStatus: handshake.StatusFailed,
 		},
 		{
 			name:       "peer below MinPeerVersion",
 			opts:       handshake.Options{ChainParams: &chaincfg.RegressionNetParams, MinPeerVersion: 70017},
 			wantErr:    handshake.ErrPeerTooOld,
 			wantStep:   handshake.StepReadVersion,
-			wantStatus: handshake.Partial,
+			wantStatus: handshake.StatusPartiallyOK,
 		},
 	}
 	for _, tc := range tests {

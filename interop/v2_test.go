@@ -60,7 +60,7 @@ func TestBtcdNodeTransports(t *testing.T) {
 						}
 						return
 					}
-					if err != nil || res.Status != handshake.Completed {
+					if err != nil || res.Status != handshake.StatusOK {
 						t.Fatalf("Dial = %v, %v", res.Status, err)
 					}
 					if res.Transport != want {
@@ -94,7 +94,7 @@ func TestPeerPackageV2(t *testing.T) {
 	cfg.Services |= wire.SFNodeP2PV2 // btcd's peer speaks v2 only when it advertises it
 	r := startResponder(t, cfg, true)
 	res, err := handshake.Dial(testContext(t), r.Addr, handshake.Options{ChainParams: &chaincfg.RegressionNetParams})
-	if err != nil || res.Status != handshake.Completed {
+	if err != nil || res.Status != handshake.StatusOK {
 		t.Fatalf("Dial = %v, %v", res.Status, err)
 	}
 	if res.Transport != handshake.TransportV2 || res.Fallback != "" || len(res.SessionID) != 64 {

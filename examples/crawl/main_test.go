@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 	"go.uber.org/goleak"
 
@@ -29,7 +30,7 @@ func TestCrawlProgram(t *testing.T) {
 	bin := cli.Build(t)
 	cfgs := make([]handshaketest.Config, 300)
 	for i := range cfgs {
-		cfgs[i] = handshaketest.Config{Net: wire.TestNet, V2: i%25 == 0, V1Only: i%25 != 0}
+		cfgs[i] = handshaketest.Config{ChainParams: &chaincfg.RegressionNetParams, V2: i%25 == 0, V1Only: i%25 != 0}
 	}
 	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
 		Peers:   cfgs,
@@ -111,7 +112,7 @@ func TestCrawlPrivateGossip(t *testing.T) {
 		*wire.NetAddressV2FromBytes(time.Now(), 0, []byte{127, 0, 0, 1}, 18444),
 		*wire.NetAddressV2FromBytes(time.Now(), 0, make([]byte, 32), 18444), // onion
 	}
-	p, err := handshaketest.NewPeer(handshaketest.Config{Net: wire.TestNet, Addrs: private})
+	p, err := handshaketest.NewPeer(handshaketest.Config{ChainParams: &chaincfg.RegressionNetParams, Addrs: private})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func records(t *testing.T, out string) []line {
 // node's result, the rest as interrupted), and the summary printed.
 func TestCrawlProgramInterrupt(t *testing.T) {
 	bin := cli.Build(t)
-	p, err := handshaketest.NewPeer(handshaketest.Config{Net: wire.TestNet})
+	p, err := handshaketest.NewPeer(handshaketest.Config{ChainParams: &chaincfg.RegressionNetParams})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func logNode(lg *cli.Logger, r crawl.Result) {
 		lg.Log("WARN", "`%s`: depth %d, %s", r.Addr, r.Depth, interrupted)
 	case r.Skipped != "":
 		lg.Log("WARN", "`%s`: depth %d, skipped: %s", r.Addr, r.Depth, r.Skipped)
-	case r.Status == handshake.Completed:
+	case r.Status == handshake.StatusOK:
 		h := r.Handshake
 		lg.Log("INFO", "`%s`: depth %d, %s over %s, protocol %d, ping %v, gave %d addresses (%d new)", r.Addr, r.Depth,
 			h.Peer.UserAgent, h.Transport, h.Peer.ProtocolVersion, r.Ping.Round(time.Microsecond), len(r.Addrs), r.New)

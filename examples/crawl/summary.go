@@ -53,9 +53,9 @@ func (s *summary) add(n crawl.Result) {
 		return
 	}
 	switch n.Status {
-	case handshake.Completed:
+	case handshake.StatusOK:
 		s.reached++
-	case handshake.Partial:
+	case handshake.StatusPartiallyOK:
 		s.partial++
 		return
 	default:

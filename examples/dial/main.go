@@ -35,7 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	network := fs.String("network", "mainnet", "network: "+strings.Join(handshake.NetworkNames(), ", "))
 	asJSON := fs.Bool("json", false, "print one JSON object per node")
 	timeout := fs.Duration("timeout", 10*time.Second, "time limit per node")
-	transportFlag := fs.String("transport", "auto", "transport: auto (v2, falling back to v1), v1 or v2")
+	var transport handshake.Transport
+	fs.TextVar(&transport, "transport", handshake.TransportAuto, "transport: auto (v2, falling back to v1), v1 or v2")
 	usage := func(err error) int {
 		fmt.Fprintf(stderr, "dial: %v (usage: dial [-network name] [-transport auto|v1|v2] [-json] [-timeout d] host[:port]...)\n", err)
 		return 2
@@ -49,10 +50,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return usage(err)
 	}
 	params, err := handshake.ParseNetwork(*network)
-	if err != nil {
-		return usage(err)
-	}
-	transport, err := handshake.ParseTransport(*transportFlag)
 	if err != nil {
 		return usage(err)
 	}
@@ -112,7 +109,7 @@ func checkAddr(a string) error {
 // (cli.Sanitize), as no terminal should see them raw.
 func printResult(w io.Writer, r handshake.Result) {
 	fmt.Fprintf(w, "%s: %s over %s in %v\n", r.Addr, r.Status, r.Transport, r.Timings.Total.Round(time.Microsecond))
-	if r.Status != handshake.Failed {
+	if r.Status != handshake.StatusFailed {
 		p := r.Peer
 		fmt.Fprintf(w, "  user agent   %s\n", cli.Sanitize(p.UserAgent))
 		fmt.Fprintf(w, "  protocol     %d (negotiated %d)\n", p.ProtocolVersion, r.NegotiatedVersion)

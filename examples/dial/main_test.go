@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/bitcoin-handshake/handshake"
 	"github.com/bitcoin-handshake/handshake/handshaketest"
 )
 
@@ -48,8 +49,8 @@ func TestDialPrintsResults(t *testing.T) {
 	if code != 1 || len(lines) != 2 {
 		t.Fatalf("-json with a failing node: exit %d, output:\n%s", code, &out)
 	}
-	var r struct{ Status, Error string }
-	if err := json.Unmarshal([]byte(lines[1]), &r); err != nil || r.Status != "PARTIALLY OK" || !strings.Contains(r.Error, "peer closed") {
+	var r handshake.Result // the line reads back into a Result
+	if err := json.Unmarshal([]byte(lines[1]), &r); err != nil || r.Status != handshake.StatusPartiallyOK || r.Err == nil || !strings.Contains(r.Err.Error(), "peer closed") {
 		t.Errorf("second line %q: %+v %v", lines[1], r, err)
 	}
 }

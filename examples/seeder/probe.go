@@ -62,7 +62,7 @@ func (p *crawlProber) probe(ctx context.Context, ts []target, emit func(visit, b
 		case r.Skipped != "":
 			// Not dialled and never will be: a failure, so that the
 			// schedule backs off rather than offering it again at once.
-			emit(visit{Addr: r.Addr, Time: r.Time.UTC(), Status: handshake.Failed.String(), Err: "skipped: " + r.Skipped}, true)
+			emit(visit{Addr: r.Addr, Time: r.Time.UTC(), Status: handshake.StatusFailed.String(), Err: "skipped: " + r.Skipped}, true)
 		default:
 			emit(fromCrawl(r, p.allowPrivate), true)
 		}
@@ -95,7 +95,7 @@ func fromCrawl(r crawl.Result, allowPrivate bool) visit {
 // fromResult copies what the seeder keeps of a handshake's Result.
 func fromResult(v *visit, res handshake.Result) {
 	v.Status = res.Status.String()
-	if res.Status == handshake.Failed {
+	if res.Status == handshake.StatusFailed {
 		return
 	}
 	v.Services = uint64(res.Peer.Services)

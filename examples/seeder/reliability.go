@@ -56,7 +56,7 @@ func (st *stats) update(ok bool, last, now time.Time, first time.Duration) {
 type goodPolicy struct {
 	defaultPort  uint16
 	services     uint64 // bits a good node must announce
-	minVersion   int32
+	minVersion   uint32
 	minHeight    int32 // best height seen, less the lag allowed; 0: no check
 	allowPrivate bool  // loopback and private addresses may be good (-demo, tests)
 }

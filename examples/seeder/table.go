@@ -19,7 +19,7 @@ type feature struct {
 type record struct {
 	Addr, Network, Source string
 	Services              uint64
-	ProtocolVersion       int32
+	ProtocolVersion       uint32
 	UserAgent             string
 	StartHeight           int32
 	Transport             string
@@ -49,7 +49,7 @@ type visit struct {
 	Time            time.Time // when the visit started
 	Status          string    // OK | PARTIALLY OK | FAILED
 	Services        uint64
-	ProtocolVersion int32
+	ProtocolVersion uint32
 	UserAgent       string
 	StartHeight     int32
 	Transport       string

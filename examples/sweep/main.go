@@ -32,6 +32,7 @@ import (
 	"github.com/bitcoin-handshake/handshake"
 	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 	"github.com/bitcoin-handshake/handshake/examples/internal/report"
+	"github.com/bitcoin-handshake/handshake/handshaketest"
 )
 
 func main() {
@@ -67,7 +68,7 @@ func parse(args []string) (*config, error) {
 	fs.StringVar(&c.resolver, "resolver", "", "DNS server to ask, host:port (default: the system's)")
 	fs.BoolVar(&c.allowPrivate, "allow-private", false, "dial private, loopback and link-local addresses seeds return")
 	fs.StringVar(&c.services, "services", "", "required service bits in hex, e.g. 9 (asks seeds that filter)")
-	transport := fs.String("transport", "auto", "transport: auto (v2, falling back to v1), v1 or v2")
+	fs.TextVar(&c.transport, "transport", handshake.TransportAuto, "transport: auto (v2, falling back to v1), v1 or v2")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per node on stdout; logs go to stderr")
 	fs.StringVar(&c.report, "report", "", "at the end, write an HTML report of the results to this file")
 	fs.BoolVar(&c.verbose, "v", false, "log every message sent and received")
@@ -104,10 +105,6 @@ func parse(args []string) (*config, error) {
 	if _, err := handshake.ParseNetwork(c.network); err != nil {
 		return nil, err
 	}
-	var err error
-	if c.transport, err = handshake.ParseTransport(*transport); err != nil {
-		return nil, err
-	}
 	return c, nil
 }
 
@@ -135,15 +132,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		AllowPrivate: c.allowPrivate,
 	}
 	if c.demo {
-		demo, err := startDemo(c.demoPeers)
+		// A simulated network on loopback: fake nodes with a realistic
+		// mix of behaviours on distinct 127.x addresses sharing one
+		// port, named by two overlapping DNS seeds.
+		n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
+			Peers: handshaketest.Mix(c.demoPeers),
+			Seeds: []string{"seed1.demo.test.", "seed2.demo.test."},
+		})
 		if err != nil {
 			fmt.Fprintf(stderr, "sweep: demo: %v\n", err)
 			return 1
 		}
-		defer demo.close()
-		lg.Log("INFO", "Started a simulated network of %d nodes on loopback, named by a DNS seed at %s", c.demoPeers, demo.seedAddr)
-		opts.Handshake.ChainParams = demo.params
-		opts.Resolver = demo.resolver
+		defer n.Close()
+		lg.Log("INFO", "Started a simulated network of %d nodes on loopback, named by a DNS seed at %s", c.demoPeers, n.Seed.Addr())
+		opts.Handshake.ChainParams = n.Params(&chaincfg.MainNetParams)
+		opts.Resolver = n.Seed.Resolver()
 		opts.AllowPrivate = true // the simulated nodes live on loopback
 		if !c.timeoutSet {
 			opts.Handshake.Timeout = 2 * time.Second // its silent nodes need not hold the demo long
@@ -210,7 +213,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		lg.Log("WARN", "Sweep interrupted: %v", err)
 	}
-	lg.Log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED", sum.Completed, sum.Partial, sum.Failed)
+	lg.Log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED", sum.OK, sum.PartiallyOK, sum.Failed)
 	lg.Log("INFO", "%d addresses in %v, %d skipped", sum.Addresses, sum.Elapsed.Round(time.Millisecond), len(sum.Skipped))
 	if rep != nil {
 		rep.Facts = report.Facts{
@@ -244,7 +247,7 @@ func logResult(lg *cli.Logger, r handshake.Result) {
 	}
 	ua := cli.Sanitize(r.Peer.UserAgent)
 	switch r.Status {
-	case handshake.Completed:
+	case handshake.StatusOK:
 		over := r.Transport.String()
 		if r.Fallback != "" {
 			over += " (fallback)"
@@ -252,21 +255,11 @@ func logResult(lg *cli.Logger, r handshake.Result) {
 		lg.Log("INFO", "`%s`: Handshake OK over %s: %s, protocol %d, height %d, negotiation [%s]%s in %v",
 			r.Addr, over, ua, r.Peer.ProtocolVersion, r.Peer.StartHeight,
 			strings.Join(cli.SanitizeAll(r.Negotiation), " "), extra, r.Timings.Total.Round(100*time.Microsecond))
-	case handshake.Partial:
-		lg.Log("WARN", "`%s`: Handshake incomplete: %s (%s): %s%s", r.Addr, ua, r.Transport, cause(r.Err), extra)
+	case handshake.StatusPartiallyOK:
+		lg.Log("WARN", "`%s`: Handshake incomplete: %s (%s): %s%s", r.Addr, ua, r.Transport, cli.Cause(r.Err), extra)
 	default:
-		lg.Log("ERROR", "`%s`: Handshake attempt failed with: %s%s", r.Addr, cause(r.Err), extra)
+		lg.Log("ERROR", "`%s`: Handshake attempt failed with: %s%s", r.Addr, cli.Cause(r.Err), extra)
 	}
-}
-
-// cause strips the "handshake: addr:" prefix the line already shows, and
-// escapes what could quote a peer's bytes.
-func cause(err error) string {
-	var he *handshake.Error
-	if errors.As(err, &he) {
-		return cli.Printable(fmt.Sprintf("%s: %v", he.Step, he.Err))
-	}
-	return cli.Printable(fmt.Sprint(err))
 }
 
 // seedFilters reports whether host is one of the network's seeds known to

@@ -10,11 +10,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/btcsuite/btcd/wire/v2"
 	"go.uber.org/goleak"
 
+	"github.com/bitcoin-handshake/handshake"
 	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 	"github.com/bitcoin-handshake/handshake/handshaketest"
+	"github.com/btcsuite/btcd/chaincfg/v2"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -28,7 +29,7 @@ func TestSweepProgram(t *testing.T) {
 		{Behavior: handshaketest.CloseAfterVersion}, {Behavior: handshaketest.WrongMagic}, {Behavior: handshaketest.Silent},
 	}
 	for i := range cfgs {
-		cfgs[i].Net = wire.TestNet // regtest's magic
+		cfgs[i].ChainParams = &chaincfg.RegressionNetParams
 	}
 	cfgs[1].UserAgent = "/btcd:0.26.2/\x1b[2J" // a terminal escape, to be escaped
 	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
@@ -85,16 +86,17 @@ func TestSweepProgram(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "Finished!") {
 		t.Fatalf("-json: exit %d, stderr:\n%s", code, errOut)
 	}
-	statuses := map[string]string{}
+	// Each line reads back into a handshake.Result.
+	statuses := map[string]handshake.Status{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
-		var r struct{ Addr, Status string }
+		var r handshake.Result
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("stdout line %q: %v", sc.Text(), err)
 		}
 		statuses[r.Addr] = r.Status
 	}
-	if len(statuses) != 6 || statuses["127.6.0.2:18444"] != "OK" || statuses["127.6.0.4:18444"] != "PARTIALLY OK" {
+	if len(statuses) != 6 || statuses["127.6.0.2:18444"] != handshake.StatusOK || statuses["127.6.0.4:18444"] != handshake.StatusPartiallyOK {
 		t.Errorf("json statuses %v", statuses)
 	}
 

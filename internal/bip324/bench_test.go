@@ -75,7 +75,7 @@ func BenchmarkECFloor(b *testing.B) {
 // benchGarbage are the garbage lengths benchmarked: none, and the mean of
 // Bitcoin Core's uniform [0, 4095] (fixed, so that btcd's 4,095 bug cannot
 // hit).
-var benchGarbage = []int{0, 2048}
+var benchGarbage = []int{NoGarbage, 2048}
 
 // BenchmarkHandshake: our initiator against our responder, one handshake
 // after another on one connection. Each side keeps its bufio.Reader across

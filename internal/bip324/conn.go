@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/bitcoin-handshake/handshake/internal/p2p"
 	"github.com/btcsuite/btcd/v2transport"
 )
 
@@ -86,9 +87,6 @@ func (c *Conn) write(b []byte) error {
 	return err
 }
 
-// retainLimit is the largest buffer a Conn keeps between calls.
-const retainLimit = 64 << 10
-
 // growStep is how far ahead of the bytes that arrived a packet buffer may
 // first grow.
 const growStep = 4 << 10
@@ -129,7 +127,7 @@ func (c *Conn) appendPacket(dst, aad []byte, ignore bool, typ, payload []byte, z
 	pt = append(pt, typ...)
 	pt = append(pt, payload...)
 	pt = append(pt, make([]byte, zeros)...)
-	if cap(pt) <= retainLimit {
+	if cap(pt) <= p2p.RetainLimit {
 		c.ptbuf = pt
 	}
 	ct, err := c.sendP.Encrypt(aad, pt)
@@ -178,7 +176,7 @@ func (c *Conn) readPacket(aad []byte, maxLen int) (contents []byte, ignore bool,
 	} else {
 		ct, err = c.readGrowing(c.rbuf[:0], total)
 		c.rbuf = ct[:0]
-		if cap(c.rbuf) > retainLimit {
+		if cap(c.rbuf) > p2p.RetainLimit {
 			c.rbuf = nil
 		}
 		if err != nil {
@@ -275,7 +273,7 @@ func (c *Conn) WriteMessages(msgs ...Message) error {
 			return err
 		}
 	}
-	if cap(out) <= retainLimit {
+	if cap(out) <= p2p.RetainLimit {
 		c.wbuf = out
 	}
 	if err := c.write(out); err != nil {

@@ -91,7 +91,7 @@ func connFromKeys(t testing.TB, role Role, k sessionKeys) *Conn {
 }
 
 func (s *script) cfg(magic uint32) Config {
-	return Config{Magic: magic, keygen: s.our.gen()}
+	return Config{Magic: magic, GarbageLen: NoGarbage, keygen: s.our.gen()}
 }
 
 // packet encrypts one packet from the peer.

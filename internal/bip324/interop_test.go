@@ -46,10 +46,10 @@ func TestInteropV2Transport(t *testing.T) {
 		ourGarbage, btcdGbg  int
 		ourDecoys, btcdDecoy []int
 	}{
-		{Initiator, 0, 0, nil, nil},
+		{Initiator, NoGarbage, 0, nil, nil},
 		{Initiator, 1, 4095, nil, nil},
 		{Initiator, 4094, 1, []int{3, 0}, []int{0, 700}},
-		{Responder, 0, 0, nil, nil},
+		{Responder, NoGarbage, 0, nil, nil},
 		{Responder, 4094, 4095, nil, nil},
 		{Responder, 17, 3000, []int{1}, []int{5, 0, 9}},
 	} {

@@ -3,10 +3,12 @@ package bip324
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/bitcoin-handshake/handshake/internal/p2p"
 )
 
 // commandSize is the length of a long-form message type (as in v1 headers).
-const commandSize = 12
+const commandSize = p2p.CommandLen
 
 // shortIDs is the table of one-byte message type IDs. IDs 1-28 are BIP324's
 // that Bitcoin Core implements (its V2_MESSAGE_IDS); btcd's wire/v2 knows the
@@ -95,13 +97,8 @@ func checkCommand(cmd string) error {
 	if _, ok := shortIDByCmd[cmd]; ok {
 		return nil
 	}
-	if len(cmd) == 0 || len(cmd) > commandSize {
-		return fmt.Errorf("bip324: command %q: want 1 to %d characters", cmd, commandSize)
-	}
-	for i := 0; i < len(cmd); i++ {
-		if cmd[i] < 0x20 || cmd[i] > 0x7e {
-			return fmt.Errorf("bip324: command %q: not printable ASCII", cmd)
-		}
+	if !p2p.ValidCommand(cmd) {
+		return fmt.Errorf("bip324: command %q: want 1 to %d printable ASCII characters", cmd, commandSize)
 	}
 	return nil
 }
@@ -132,22 +129,14 @@ func decodeContents(b []byte) (cmd string, payload []byte, err error) {
 		return "", nil, fmt.Errorf("%w: %d bytes of contents, too short for a long message type", ErrMalformed, len(b))
 	}
 	field := b[1 : 1+commandSize]
-	n := 0
-	for n < commandSize && field[n] != 0 {
-		if field[n] < 0x20 || field[n] > 0x7f {
-			return "", nil, fmt.Errorf("%w: invalid message type %q", ErrMalformed, field)
-		}
-		n++
+	name, ok := p2p.Command(field, 0x7f) // v2 takes 0x7f, v1 does not
+	if !ok {
+		return "", nil, fmt.Errorf("%w: invalid message type %q", ErrMalformed, field)
 	}
-	for _, c := range field[n:] {
-		if c != 0 {
-			return "", nil, fmt.Errorf("%w: invalid message type %q", ErrMalformed, field)
-		}
-	}
-	if s, ok := longCmds[string(field[:n])]; ok {
+	if s, ok := longCmds[string(name)]; ok {
 		cmd = s
 	} else {
-		cmd = string(field[:n])
+		cmd = string(name)
 	}
 	return cmd, b[1+commandSize:], nil
 }

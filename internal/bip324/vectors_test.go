@@ -259,7 +259,7 @@ func TestHandshakeVectorKeys(t *testing.T) {
 				}
 
 				var out bytes.Buffer
-				cfg := Config{Magic: mainnet, keygen: keyPair{priv, ours}.gen()}
+				cfg := Config{Magic: mainnet, GarbageLen: NoGarbage, keygen: keyPair{priv, ours}.gen()}
 				c, err := Handshake(bufio.NewReader(bytes.NewReader(in)), &out, role, cfg)
 				if err != nil {
 					t.Fatal(err)

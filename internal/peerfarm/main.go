@@ -7,7 +7,7 @@
 //
 //	peerfarm [-first 127.40.0.1] [-drip 1s] Core=7000,Silent=500,PingFlood=400,...
 //
-// Each name is a handshaketest.Behavior or handshaketest.Hostile, or Sink,
+// Each name is a handshaketest.Behavior, or Sink,
 // optionally followed by /v2 for the same peer accepting v2 too (Core
 // always does):
 // a peer that, like Silent, never writes and holds the connection, and that
@@ -139,18 +139,12 @@ func sink(touched *atomic.Int64) func(context.Context, *handshaketest.Conn) erro
 	}
 }
 
-// newConfigs maps every behaviour's and hostile peer's name, and Sink, to
-// its Config.
+// newConfigs maps every behaviour's name (hostile ones included), and
+// Sink, to its Config.
 func newConfigs(touched *atomic.Int64) map[string]handshaketest.Config {
 	m := map[string]handshaketest.Config{"Sink": {Handler: sink(touched)}}
 	for _, b := range handshaketest.Behaviors() {
 		m[b.String()] = handshaketest.Config{Behavior: b}
-	}
-	for _, h := range handshaketest.HostileKinds() {
-		if _, dup := m[h.String()]; dup {
-			panic("peerfarm: " + h.String() + " names both a behaviour and a hostile peer")
-		}
-		m[h.String()] = h.Config()
 	}
 	// Name/v2: the same peer accepting the v2 transport too.
 	for name, cfg := range maps.Clone(m) {

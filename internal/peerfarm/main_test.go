@@ -61,7 +61,7 @@ func TestRun(t *testing.T) {
 		res, _ := handshake.Dial(ctx, addr, handshake.Options{Transport: handshake.TransportV1, Timeout: 200 * time.Millisecond})
 		got[name] = res.Status
 	}
-	if got["Core"] != handshake.Completed || got["DuplicateVersion"] != handshake.Completed || got["Sink"] != handshake.Failed || len(got) != 3 {
+	if got["Core"] != handshake.StatusOK || got["DuplicateVersion"] != handshake.StatusOK || got["Sink"] != handshake.StatusFailed || len(got) != 3 {
 		t.Errorf("statuses %v", got)
 	}
 	// Each peer records a version, and the Sink its first byte, before

@@ -1,15 +1,30 @@
 // Package cli holds what the bundled programs share: their log format,
-// their progress line and repeatable flags.
+// their progress line, repeatable flags and how they print an error.
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bitcoin-handshake/handshake"
 )
+
+// Cause is err without the "handshake: addr:" prefix of a *handshake.Error,
+// for a line that already shows the address: "read verack: peer closed the
+// connection". Other errors print whole. Either is escaped (Printable), as
+// an error may quote a peer's bytes.
+func Cause(err error) string {
+	var he *handshake.Error
+	if errors.As(err, &he) {
+		return Printable(fmt.Sprintf("%s: %v", he.Step, he.Err))
+	}
+	return Printable(fmt.Sprint(err))
+}
 
 // List is a repeatable string flag.
 type List []string

@@ -2,9 +2,13 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"flag"
+	"fmt"
 	"regexp"
 	"testing"
+
+	"github.com/bitcoin-handshake/handshake"
 )
 
 func TestLoggerFormat(t *testing.T) {
@@ -33,5 +37,23 @@ func TestList(t *testing.T) {
 	fs.Var(&l, "seed", "")
 	if err := fs.Parse([]string{"-seed", "a", "-seed", "b"}); err != nil || l.String() != "a,b" {
 		t.Errorf("List = %q, %v", l, err)
+	}
+}
+
+func TestCause(t *testing.T) {
+	err := fmt.Errorf("wrapped: %w", &handshake.Error{Addr: "203.0.113.7:8333", Step: handshake.StepReadVerack, Err: handshake.ErrPeerClosed})
+	if got := Cause(err); got != "read verack: peer closed the connection" {
+		t.Errorf("Cause = %q", got)
+	}
+	if got := Cause(errors.New("plain")); got != "plain" {
+		t.Errorf("Cause of a plain error = %q", got)
+	}
+}
+
+// TestCauseEscapes: an error quoting a peer's bytes prints escaped.
+func TestCauseEscapes(t *testing.T) {
+	err := &handshake.Error{Addr: "a:1", Step: handshake.StepReadVersion, Err: fmt.Errorf("command %s", "\x1b[2J")}
+	if got := Cause(err); got != `read version: command \x1b[2J` {
+		t.Errorf("Cause = %q", got)
 	}
 }

@@ -228,10 +228,10 @@ func TestRenderEmptyAndTiny(t *testing.T) {
 // WriteFile takes the programs' own values: here the library's Result.
 func TestWriteFileResults(t *testing.T) {
 	results := []handshake.Result{
-		{Addr: "192.0.2.1:8333", Status: handshake.Completed, Transport: handshake.TransportV2,
+		{Addr: "192.0.2.1:8333", Status: handshake.StatusOK, Transport: handshake.TransportV2,
 			Peer:    handshake.PeerVersion{ProtocolVersion: 70016, UserAgent: "/Satoshi:29.0.0/", StartHeight: 10},
 			Timings: handshake.Timings{Connect: time.Millisecond, PeerVersion: 2 * time.Millisecond, PeerVerack: 3 * time.Millisecond, Total: 4 * time.Millisecond}},
-		{Addr: "192.0.2.2:8333", Status: handshake.Failed, Transport: handshake.TransportV2,
+		{Addr: "192.0.2.2:8333", Status: handshake.StatusFailed, Transport: handshake.TransportV2,
 			Err: &handshake.Error{Addr: "192.0.2.2:8333", Step: handshake.StepConnect, Err: errors.New("connection refused")}},
 	}
 	path := filepath.Join(t.TempDir(), "report.html")
