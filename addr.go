@@ -90,7 +90,9 @@ func decodeAddrV2(p []byte) ([]Addr, error) {
 	if count > wire.MaxV2AddrPerMsg {
 		return nil, fmt.Errorf("%w: addrv2 of %d addresses, the maximum is %d", ErrMalformed, count, wire.MaxV2AddrPerMsg)
 	}
-	addrs := make([]Addr, 0, count)
+	// The count is the peer's claim: size the slice by what the payload
+	// can hold (an entry takes at least 9 bytes), not by the claim.
+	addrs := make([]Addr, 0, min(count, uint64(len(p)/9)))
 	for range count {
 		ts := time.Unix(int64(r.uint32()), 0)
 		services := wire.ServiceFlag(r.varInt())

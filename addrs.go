@@ -25,6 +25,10 @@ const (
 	// DefaultAddrQuiet is how long GetAddrs waits for another addr or
 	// addrv2 message after the last one.
 	DefaultAddrQuiet = 2 * time.Second
+
+	// DefaultAddrLimit bounds a whole GetAddrs call, so that a peer
+	// trickling small addr messages cannot hold it open forever.
+	DefaultAddrLimit = 30 * time.Second
 )
 
 // answerMin is the size from which an addr message is taken for the answer
@@ -42,9 +46,13 @@ type AddrOptions struct {
 	// Default: DefaultAddrWait.
 	Wait time.Duration
 
-	// Quiet is how long to wait for another message after the last one.
-	// Default: DefaultAddrQuiet.
+	// Quiet is how long to wait for another message after the last one
+	// that brought addresses. Default: DefaultAddrQuiet.
 	Quiet time.Duration
+
+	// Limit bounds the whole call, whatever the peer sends; the earlier of
+	// it and ctx's deadline applies. Default: DefaultAddrLimit.
+	Limit time.Duration
 }
 
 // GetAddrs asks the peer for addresses (getaddr) and gathers its addr and
@@ -52,8 +60,9 @@ type AddrOptions struct {
 // first of:
 //   - an answer of 11 to 999 addresses, which is the whole of a getaddr
 //     answer (a full message of 1,000 may be followed by more);
-//   - Wait without any address message, or Quiet after the last one;
-//   - ctx's deadline, which like Wait and Quiet is a normal end;
+//   - Wait without any address message, or Quiet after the last one that
+//     brought addresses (an empty one does not extend it);
+//   - ctx's deadline or Limit, which like Wait and Quiet are normal ends;
 //   - more than MaxAddrs addresses: the first MaxAddrs are returned with
 //     an ErrLimitExceeded error, and the caller should close c;
 //   - any other error, such as ctx being cancelled or the peer leaving,
@@ -63,20 +72,25 @@ type AddrOptions struct {
 // skipped, as Bitcoin Core skips them. Errors are *Error.
 func GetAddrs(ctx context.Context, c *Conn, opts AddrOptions) ([]Addr, error) {
 	maxAddrs := orDefault(opts.MaxAddrs, DefaultMaxAddrs)
-	wait, quiet := opts.Wait, opts.Quiet
+	wait, quiet, limit := opts.Wait, opts.Quiet, opts.Limit
 	if wait <= 0 {
 		wait = DefaultAddrWait
 	}
 	if quiet <= 0 {
 		quiet = DefaultAddrQuiet
 	}
+	if limit <= 0 {
+		limit = DefaultAddrLimit
+	}
 	if err := c.write(ctx, wire.CmdGetAddr, nil); err != nil {
 		return nil, err
 	}
 	var addrs []Addr
-	until := time.Now().Add(wait)
+	start := time.Now()
+	end := start.Add(limit)
+	until := start.Add(wait)
 	for {
-		rctx, cancel := context.WithDeadline(ctx, until)
+		rctx, cancel := context.WithDeadline(ctx, minTime(until, end))
 		cmd, payload, err := c.next(rctx)
 		cancel()
 		switch {
@@ -102,8 +116,17 @@ func GetAddrs(ctx context.Context, c *Conn, opts AddrOptions) ([]Addr, error) {
 		if n := len(got); n >= answerMin && n < wire.MaxAddrPerMsg {
 			return addrs, nil
 		}
-		until = time.Now().Add(quiet)
+		if len(got) > 0 {
+			until = time.Now().Add(quiet)
+		}
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // decodeAddrs decodes an addr or addrv2 payload.

@@ -1,6 +1,7 @@
 package handshake_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -174,4 +175,71 @@ func TestGetAddrsNetworks(t *testing.T) {
 	if a := addrs[1]; a.Network != handshake.NetCJDNS || a.String() != net.JoinHostPort("fc00::1", "8333") {
 		t.Errorf("cjdns %+v", a)
 	}
+}
+
+// TestGetAddrsLimit: a peer sending addr messages more often than Quiet
+// cannot hold GetAddrs open, even with no deadline on ctx: empty ones do
+// not extend Quiet, and one address at a time runs into Limit.
+func TestGetAddrsLimit(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		msg  []byte
+	}{
+		{"empty addr messages", []byte{0}}, // CompactSize 0
+		{"one address at a time", oneAddr()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := startPeer(t, handshaketest.Config{Handler: func(ctx context.Context, c *handshaketest.Conn) error {
+				if _, err := c.ReadVersion(); err != nil {
+					return err
+				}
+				if err := c.WriteMessage(c.Version()); err != nil {
+					return err
+				}
+				if err := c.WriteMessage(wire.NewMsgVerAck()); err != nil {
+					return err
+				}
+				for {
+					if err := c.WriteCommand(wire.CmdAddr, tt.msg); err != nil {
+						return err
+					}
+					select {
+					case <-ctx.Done():
+						return nil
+					case <-time.After(20 * time.Millisecond): // the peer's pace, not synchronisation
+					}
+				}
+			}})
+			c := dialConn(t, testContext(t, 10*time.Second), p.Addr(), handshake.Options{Transport: handshake.TransportV1, ProtocolVersion: 70015})
+			done := make(chan error, 1)
+			go func() {
+				_, err := handshake.GetAddrs(context.Background(), c,
+					handshake.AddrOptions{Wait: 200 * time.Millisecond, Quiet: 200 * time.Millisecond, Limit: time.Second})
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("GetAddrs: %v, want a normal end", err)
+				}
+			case <-time.After(8 * time.Second):
+				c.Close() // unblocks the call, so that the goroutine ends
+				<-done
+				t.Fatal("GetAddrs ran past its Limit")
+			}
+		})
+	}
+}
+
+// oneAddr is the payload of an addr message of one IPv4 address.
+func oneAddr() []byte {
+	var b bytes.Buffer
+	m := wire.NewMsgAddr()
+	m.AddAddress(wire.NewNetAddressIPPort(net.IPv4(203, 0, 113, 9), 8333, wire.SFNodeNetwork))
+	if err := m.BtcEncode(&b, 70015, wire.BaseEncoding); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +102,25 @@ func TestIsPublic(t *testing.T) {
 		if got := IsPublic(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("IsPublic(%s) = %v, want %v", addr, got, want)
 		}
+	}
+}
+
+// TestAddrV2CountClaimAllocatesLittle: an addrv2 payload claiming 1,000
+// entries in three bytes is malformed, and finding out costs bytes in
+// proportion to the payload, not to the claim.
+func TestAddrV2CountClaimAllocatesLittle(t *testing.T) {
+	payload := []byte{0xfd, 0xe8, 0x03} // CompactSize 1,000, then nothing
+	const runs = 100
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range runs {
+		if _, err := decodeAddrV2(payload); err == nil {
+			t.Fatal("a truncated addrv2 decoded")
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / runs; per > 1024 {
+		t.Errorf("%d bytes allocated per call for a 3-byte payload", per)
 	}
 }
