@@ -125,20 +125,35 @@ func ResolveSeeds(ctx context.Context, opts SeedOptions) ([]string, []SeedResult
 	return addrs, results, nil
 }
 
-// sharedV4 is the carrier-grade NAT range (RFC 6598), private in all but name.
-var sharedV4 = netip.MustParsePrefix("100.64.0.0/10")
+// Ranges IsPublic refuses beyond what netip names: carrier-grade NAT
+// (RFC 6598, private in all but name), benchmarking (RFC 2544, used inside
+// networks too) and the limited broadcast address.
+var notPublicV4 = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("255.255.255.255/32"),
+}
 
 // IsPublic reports whether ip may be dialled on a stranger's word alone: a
 // seed's answer, a peer's gossip. Loopback, private (RFC 1918, fc00::/7),
-// link-local, multicast, shared (100.64/10), 0/8 and unspecified addresses
-// are not: a hostile seed or peer must not aim a sweep or a crawl at the
-// user's own network.
+// link-local, multicast, shared (100.64/10), benchmarking (198.18/15),
+// broadcast, 0/8 and unspecified addresses are not: a hostile seed or peer
+// must not aim a sweep or a crawl at the user's own network. The
+// documentation ranges (RFC 5737, RFC 3849) pass: they are nobody's network
+// and stand for public addresses in tests and examples.
 func IsPublic(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	return ip.IsValid() && !ip.IsLoopback() && !ip.IsPrivate() && !ip.IsUnspecified() &&
-		!ip.IsLinkLocalUnicast() && !ip.IsMulticast() && !ip.IsInterfaceLocalMulticast() &&
-		!ip.IsLinkLocalMulticast() && !sharedV4.Contains(ip) &&
-		!(ip.Is4() && ip.As4()[0] == 0)
+	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsUnspecified() ||
+		ip.IsLinkLocalUnicast() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() ||
+		ip.IsLinkLocalMulticast() || (ip.Is4() && ip.As4()[0] == 0) {
+		return false
+	}
+	for _, p := range notPublicV4 {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
 }
 
 // NewResolver returns a resolver that sends every DNS query to server
