@@ -293,7 +293,7 @@ func BenchmarkCrawlTrickle(b *testing.B) {
 			if err != nil {
 				b.Error(err)
 			}
-			completed = sum.Completed
+			completed = sum.OK
 		})
 		if completed != n {
 			b.Errorf("%d of %d handshakes completed", completed, n)

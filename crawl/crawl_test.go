@@ -108,7 +108,7 @@ func TestCrawlNetwork(t *testing.T) {
 		}
 	}
 	if want := len(n.Peers) + len(n.Unreachable); len(got) != want || sum.Admitted != want || sum.Visited != want ||
-		sum.Completed != len(n.Peers) || sum.Failed != len(n.Unreachable) || sum.NotVisited != 0 || sum.Known != want ||
+		sum.OK != len(n.Peers) || sum.Failed != len(n.Unreachable) || sum.NotVisited != 0 || sum.Known != want ||
 		len(sum.Dropped) != 0 {
 		t.Errorf("%d results, summary %+v; want %d addresses", len(got), sum, want)
 	}
@@ -246,7 +246,7 @@ func TestCrawlNetgroupCap(t *testing.T) {
 			// The nodes know no address: do not wait for an answer.
 			Limits: map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: {Harvest: 100 * time.Millisecond}}}
 		got, sum, err := collect(t, testContext(t, 20*time.Second), opts, targets(t, addrs...))
-		if err != nil || len(got) != 16 || sum.Completed != 16 {
+		if err != nil || len(got) != 16 || sum.OK != 16 {
 			t.Fatalf("cap %d: %d results, %v", cap, len(got), err)
 		}
 		for g, most := range d.most {
