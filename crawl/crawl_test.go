@@ -244,7 +244,7 @@ func TestCrawlNetgroupCap(t *testing.T) {
 		opts := crawl.Options{Concurrency: 16, PerNetgroup: cap, NoPing: true,
 			Dialers: map[handshake.AddrNetwork]handshake.Dialer{handshake.NetIPv4: d},
 			// The nodes know no address: do not wait for an answer.
-			Limits: map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: {Harvest: 100 * time.Millisecond}}}
+			Limits: map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: {GetAddr: 100 * time.Millisecond}}}
 		got, sum, err := collect(t, testContext(t, 20*time.Second), opts, targets(t, addrs...))
 		if err != nil || len(got) != 16 || sum.OK != 16 {
 			t.Fatalf("cap %d: %d results, %v", cap, len(got), err)
@@ -349,8 +349,8 @@ func TestCrawlHostileGossip(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := got[p.Addr()]
-	if len(r.Addrs) != crawl.DefaultMaxPerPeer || !errors.Is(r.Err, handshake.ErrLimitExceeded) {
-		t.Errorf("flooding node: %d addresses, %v; want the first %d and ErrLimitExceeded", len(r.Addrs), r.Err, crawl.DefaultMaxPerPeer)
+	if len(r.Addrs) != crawl.DefaultMaxAddrs || !errors.Is(r.Err, handshake.ErrLimitExceeded) {
+		t.Errorf("flooding node: %d addresses, %v; want the first %d and ErrLimitExceeded", len(r.Addrs), r.Err, crawl.DefaultMaxAddrs)
 	}
 	counts := map[string]int{}
 	for _, r := range got {
@@ -406,7 +406,7 @@ func TestCrawlLongQueue(t *testing.T) {
 	defer p.Close()
 	d := newCountingDialer()
 	var order []string
-	opts := crawl.Options{Concurrency: 2, MaxPerPeer: n, NoPing: true,
+	opts := crawl.Options{Concurrency: 2, MaxAddrs: n, NoPing: true,
 		Dialers: map[handshake.AddrNetwork]handshake.Dialer{handshake.NetIPv4: d}}
 	sum, err := crawl.Crawl(testContext(t, 30*time.Second), opts, targets(t, p.Addr()), func(r crawl.Result) {
 		order = append(order, r.Addr)

@@ -15,7 +15,7 @@
 // (start targets), reconnecting in v1 only when the node hangs up on the v2
 // key, so a crawl opens one connection per address in the common case.
 //
-// State is bounded (Options.MaxKnown distinct addresses, Options.MaxPerPeer
+// State is bounded (Options.MaxKnown distinct addresses, Options.MaxAddrs
 // from one node's answer) and a crawl can be resumed: pass the addresses
 // already visited in Options.Seen and the unvisited ones as start targets.
 // A long-running program that keeps its own table of nodes can keep

@@ -24,7 +24,7 @@ type Result struct {
 	// not measured.
 	Ping time.Duration
 	// Addrs are the addresses the node gave, in order, at most
-	// Options.MaxPerPeer, duplicates and private ones included.
+	// Options.MaxAddrs, duplicates and private ones included.
 	Addrs []handshake.Addr
 	// New is how many of Addrs this crawl admitted.
 	New int

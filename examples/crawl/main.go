@@ -182,7 +182,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			c.connect, c.timeout = 2*time.Second, 2*time.Second
 		}
 	}
-	l := crawl.Limits{Connect: c.connect, Handshake: c.timeout, Harvest: c.timeout, Ping: min(c.timeout, crawl.DefaultLimits(handshake.NetIPv4).Ping)}
+	l := crawl.Limits{Connect: c.connect, Handshake: c.timeout, GetAddr: c.timeout, Ping: min(c.timeout, crawl.DefaultLimits(handshake.NetIPv4).Ping)}
 	opts.Limits = map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: l, handshake.NetIPv6: l, handshake.NetCJDNS: l}
 	if c.resolver != "" {
 		resolver = handshake.NewResolver(c.resolver)
