@@ -296,13 +296,7 @@ func hostileGossip(self netip.AddrPort) [][]byte {
 // with entries in addrv2 messages of up to 1,000.
 func gossipPeer(entries func(self netip.AddrPort) [][]byte) handshaketest.Config {
 	return handshaketest.Config{Handler: func(ctx context.Context, c *handshaketest.Conn) error {
-		if _, err := c.ReadVersion(); err != nil {
-			return err
-		}
-		if err := c.WriteMessage(c.Version()); err != nil {
-			return err
-		}
-		if err := c.WriteCommand(wire.CmdVerAck, nil); err != nil {
+		if _, err := c.Accept(); err != nil {
 			return err
 		}
 		for {
