@@ -3,6 +3,10 @@
 // addresses it knows (getaddr), measures a round trip with a ping, hangs
 // up, and visits the addresses it learned, until none is left.
 //
+// Each visit is handshake.DialConn, handshake.GetAddrs and Conn.Ping from
+// package github.com/bitcoin-handshake/handshake, which is the place to
+// handshake with addresses already known (Dial, Sweep).
+//
 // Crawl runs a work queue, not levels: Options.Concurrency visits stay in
 // flight while any address is pending, so the many gossiped addresses
 // whose connects hang (most of them, on the real network) cost only
