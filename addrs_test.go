@@ -111,13 +111,7 @@ func TestGetAddrsStops(t *testing.T) {
 		t.Parallel()
 		one := gossip(1)
 		p := startPeer(t, handshaketest.Config{Handler: func(ctx context.Context, c *handshaketest.Conn) error {
-			if _, err := c.ReadVersion(); err != nil {
-				return err
-			}
-			if err := c.WriteMessage(c.Version()); err != nil {
-				return err
-			}
-			if err := c.WriteMessage(wire.NewMsgVerAck()); err != nil {
+			if _, err := c.Accept(); err != nil {
 				return err
 			}
 			for {

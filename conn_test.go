@@ -403,13 +403,7 @@ func TestConnSkipsDropped(t *testing.T) {
 		handshaketest.Frame(wire.MainNet, wire.CmdFeeFilter, make([]byte, 8)),
 	))
 	v2 := startPeer(t, handshaketest.Config{V2: true, Handler: func(ctx context.Context, c *handshaketest.Conn) error {
-		if _, err := c.ReadVersion(); err != nil {
-			return err
-		}
-		if err := c.WriteMessage(c.Version()); err != nil {
-			return err
-		}
-		if err := c.WriteCommand(wire.CmdVerAck, nil); err != nil {
+		if _, err := c.Accept(); err != nil {
 			return err
 		}
 		for _, contents := range [][]byte{nil, {0, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, {200, 1}} {

@@ -56,10 +56,12 @@
 //
 // Sweep handshakes with every address a network's DNS seeds name;
 // ResolveSeeds gives those addresses to programs that dial on their own.
-// Conn reads and writes btcd's wire/v2 messages over either transport and
-// GetAddrs gathers the addresses a node knows. SOCKS5 reaches .onion
-// addresses through Tor. The crawl package follows the gossip across a
-// whole network.
+// Conn reads and writes btcd's wire/v2 messages over either transport,
+// Conn.Ping measures a round trip, and GetAddrs gathers the addresses a node
+// knows. SOCKS5 reaches .onion addresses through Tor.
+//
+// Package crawl (github.com/bitcoin-handshake/handshake/crawl) maps a whole
+// network with these calls, following the address gossip from node to node.
 //
 // # Compatibility
 //

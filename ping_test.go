@@ -39,13 +39,7 @@ func TestPing(t *testing.T) {
 // a ping of its own and an inv, then after delay the right pong.
 func pongLater(delay time.Duration) handshaketest.Config {
 	return handshaketest.Config{Handler: func(ctx context.Context, c *handshaketest.Conn) error {
-		if _, err := c.ReadVersion(); err != nil {
-			return err
-		}
-		if err := c.WriteMessage(c.Version()); err != nil {
-			return err
-		}
-		if err := c.WriteCommand(wire.CmdVerAck, nil); err != nil {
+		if _, err := c.Accept(); err != nil {
 			return err
 		}
 		for {
@@ -105,13 +99,7 @@ func TestPingErrors(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t, 10*time.Second)
 	silent := startPeer(t, handshaketest.Config{Handler: func(ctx context.Context, c *handshaketest.Conn) error {
-		if _, err := c.ReadVersion(); err != nil {
-			return err
-		}
-		if err := c.WriteMessage(c.Version()); err != nil {
-			return err
-		}
-		if err := c.WriteCommand(wire.CmdVerAck, nil); err != nil {
+		if _, err := c.Accept(); err != nil {
 			return err
 		}
 		for {

@@ -85,13 +85,8 @@ func TestV2SessionIDMatchesPeer(t *testing.T) {
 	ids := make(chan string, 1)
 	peer := startPeer(t, handshaketest.Config{V2: true, Handler: func(ctx context.Context, c *handshaketest.Conn) error {
 		ids <- c.SessionID()
-		if _, err := c.ReadVersion(); err != nil {
-			return err
-		}
-		if err := c.WriteMessage(c.Version()); err != nil {
-			return err
-		}
-		return c.WriteCommand("verack", nil)
+		_, err := c.Accept()
+		return err
 	}})
 	res, err := handshake.Dial(testContext(t, 10*time.Second), peer.Addr(), handshake.Options{Transport: handshake.TransportV2})
 	if err != nil {

@@ -255,7 +255,7 @@ func peakRSS() uint64 {
 
 // BenchmarkCrawlTrickle crawls nodes that answer getaddr with the header
 // of an addrv2 message claiming the most it may hold (about 0.5 MiB) and
-// then trickle its payload, one byte per 100 ms, until the harvest's 2 s
+// then trickle its payload, one byte per 100 ms, until the GetAddr limit's 2 s
 // limit. It reports the peak live heap growth per connection
 // (heap-KB/conn): what such nodes cost the crawl while they hold it. The
 // bound itself is the handshake package's to enforce and test, since it
@@ -284,7 +284,7 @@ func BenchmarkCrawlTrickle(b *testing.B) {
 		Handshake:    handshake.Options{Transport: handshake.TransportV1},
 		Concurrency:  n,
 		AllowPrivate: true,
-		Limits:       map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: {Harvest: 2 * time.Second}},
+		Limits:       map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: {GetAddr: 2 * time.Second}},
 	}
 	for range b.N {
 		var completed int
@@ -293,7 +293,7 @@ func BenchmarkCrawlTrickle(b *testing.B) {
 			if err != nil {
 				b.Error(err)
 			}
-			completed = sum.Completed
+			completed = sum.OK
 		})
 		if completed != n {
 			b.Errorf("%d of %d handshakes completed", completed, n)
@@ -309,9 +309,9 @@ func BenchmarkCrawlTrickle(b *testing.B) {
 
 // BenchmarkCrawlFlood starts from 500 nodes at once, each answering getaddr
 // with 3,000 addresses (the other nodes, over and over) of which the crawl
-// takes MaxPerPeer (1,000) and cuts the node off. It reports the peak live
+// takes MaxAddrs (1,000) and cuts the node off. It reports the peak live
 // heap growth per visit in flight (heap-KB/visit): what a flooding node
-// costs, bounded by MaxPerPeer addresses.
+// costs, bounded by MaxAddrs addresses.
 func BenchmarkCrawlFlood(b *testing.B) {
 	const n = 500
 	sim := startSimNet(b, simSize{nodes: n, seeded: n, fanout: 3000}, "127.230.0.1", "")
@@ -333,8 +333,8 @@ func BenchmarkCrawlFlood(b *testing.B) {
 				b.Error(err)
 			}
 		})
-		if cut != n || given != n*crawl.DefaultMaxPerPeer {
-			b.Errorf("%d nodes cut off, %d addresses taken; want %d and %d", cut, given, n, n*crawl.DefaultMaxPerPeer)
+		if cut != n || given != n*crawl.DefaultMaxAddrs {
+			b.Errorf("%d nodes cut off, %d addresses taken; want %d and %d", cut, given, n, n*crawl.DefaultMaxAddrs)
 		}
 		b.ReportMetric(float64(m.peakHeap)/1024/n, "heap-KB/visit")
 		b.ReportMetric(float64(m.peakRSS)/(1<<20), "peak-RSS-MB")

@@ -273,9 +273,9 @@ func (c *crawler) emit(r Result) {
 		c.sum.Visited++
 		switch r.Status {
 		case handshake.StatusOK:
-			c.sum.Completed++
+			c.sum.OK++
 		case handshake.StatusPartiallyOK:
-			c.sum.Partial++
+			c.sum.PartiallyOK++
 		default:
 			c.sum.Failed++
 		}

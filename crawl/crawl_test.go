@@ -108,7 +108,7 @@ func TestCrawlNetwork(t *testing.T) {
 		}
 	}
 	if want := len(n.Peers) + len(n.Unreachable); len(got) != want || sum.Admitted != want || sum.Visited != want ||
-		sum.Completed != len(n.Peers) || sum.Failed != len(n.Unreachable) || sum.NotVisited != 0 || sum.Known != want ||
+		sum.OK != len(n.Peers) || sum.Failed != len(n.Unreachable) || sum.NotVisited != 0 || sum.Known != want ||
 		len(sum.Dropped) != 0 {
 		t.Errorf("%d results, summary %+v; want %d addresses", len(got), sum, want)
 	}
@@ -244,9 +244,9 @@ func TestCrawlNetgroupCap(t *testing.T) {
 		opts := crawl.Options{Concurrency: 16, PerNetgroup: cap, NoPing: true,
 			Dialers: map[handshake.AddrNetwork]handshake.Dialer{handshake.NetIPv4: d},
 			// The nodes know no address: do not wait for an answer.
-			Limits: map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: {Harvest: 100 * time.Millisecond}}}
+			Limits: map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: {GetAddr: 100 * time.Millisecond}}}
 		got, sum, err := collect(t, testContext(t, 20*time.Second), opts, targets(t, addrs...))
-		if err != nil || len(got) != 16 || sum.Completed != 16 {
+		if err != nil || len(got) != 16 || sum.OK != 16 {
 			t.Fatalf("cap %d: %d results, %v", cap, len(got), err)
 		}
 		for g, most := range d.most {
@@ -296,13 +296,7 @@ func hostileGossip(self netip.AddrPort) [][]byte {
 // with entries in addrv2 messages of up to 1,000.
 func gossipPeer(entries func(self netip.AddrPort) [][]byte) handshaketest.Config {
 	return handshaketest.Config{Handler: func(ctx context.Context, c *handshaketest.Conn) error {
-		if _, err := c.ReadVersion(); err != nil {
-			return err
-		}
-		if err := c.WriteMessage(c.Version()); err != nil {
-			return err
-		}
-		if err := c.WriteCommand(wire.CmdVerAck, nil); err != nil {
+		if _, err := c.Accept(); err != nil {
 			return err
 		}
 		for {
@@ -349,8 +343,8 @@ func TestCrawlHostileGossip(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := got[p.Addr()]
-	if len(r.Addrs) != crawl.DefaultMaxPerPeer || !errors.Is(r.Err, handshake.ErrLimitExceeded) {
-		t.Errorf("flooding node: %d addresses, %v; want the first %d and ErrLimitExceeded", len(r.Addrs), r.Err, crawl.DefaultMaxPerPeer)
+	if len(r.Addrs) != crawl.DefaultMaxAddrs || !errors.Is(r.Err, handshake.ErrLimitExceeded) {
+		t.Errorf("flooding node: %d addresses, %v; want the first %d and ErrLimitExceeded", len(r.Addrs), r.Err, crawl.DefaultMaxAddrs)
 	}
 	counts := map[string]int{}
 	for _, r := range got {
@@ -406,7 +400,7 @@ func TestCrawlLongQueue(t *testing.T) {
 	defer p.Close()
 	d := newCountingDialer()
 	var order []string
-	opts := crawl.Options{Concurrency: 2, MaxPerPeer: n, NoPing: true,
+	opts := crawl.Options{Concurrency: 2, MaxAddrs: n, NoPing: true,
 		Dialers: map[handshake.AddrNetwork]handshake.Dialer{handshake.NetIPv4: d}}
 	sum, err := crawl.Crawl(testContext(t, 30*time.Second), opts, targets(t, p.Addr()), func(r crawl.Result) {
 		order = append(order, r.Addr)

@@ -3,6 +3,10 @@
 // addresses it knows (getaddr), measures a round trip with a ping, hangs
 // up, and visits the addresses it learned, until none is left.
 //
+// Each visit is handshake.DialConn, handshake.GetAddrs and Conn.Ping from
+// package github.com/bitcoin-handshake/handshake, which is the place to
+// handshake with addresses already known (Dial, Sweep).
+//
 // Crawl runs a work queue, not levels: Options.Concurrency visits stay in
 // flight while any address is pending, so the many gossiped addresses
 // whose connects hang (most of them, on the real network) cost only
@@ -15,7 +19,7 @@
 // (start targets), reconnecting in v1 only when the node hangs up on the v2
 // key, so a crawl opens one connection per address in the common case.
 //
-// State is bounded (Options.MaxKnown distinct addresses, Options.MaxPerPeer
+// State is bounded (Options.MaxKnown distinct addresses, Options.MaxAddrs
 // from one node's answer) and a crawl can be resumed: pass the addresses
 // already visited in Options.Seen and the unvisited ones as start targets.
 // A long-running program that keeps its own table of nodes can keep

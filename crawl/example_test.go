@@ -49,6 +49,6 @@ func ExampleCrawl() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("%d nodes answered, %d addresses failed, %d left to visit\n", sum.Completed, sum.Failed, len(again))
+	fmt.Printf("%d nodes answered, %d addresses failed, %d left to visit\n", sum.OK, sum.Failed, len(again))
 	// Output: 20 nodes answered, 3 addresses failed, 0 left to visit
 }

@@ -124,7 +124,7 @@ func TestCrawlOnionThroughSOCKS5(t *testing.T) {
 	got, _, err := collect(t, testContext(t, 20*time.Second), crawl.Options{
 		Dialers: map[handshake.AddrNetwork]handshake.Dialer{handshake.NetTorV3: handshake.SOCKS5(proxy.ln.Addr().String(), nil)},
 		// The hidden node knows no address: do not wait for an answer.
-		Limits: map[handshake.AddrNetwork]crawl.Limits{handshake.NetTorV3: {Harvest: 200 * time.Millisecond}},
+		Limits: map[handshake.AddrNetwork]crawl.Limits{handshake.NetTorV3: {GetAddr: 200 * time.Millisecond}},
 	}, targets(t, seed.Addr()))
 	if err != nil {
 		t.Fatal(err)
@@ -170,8 +170,8 @@ func TestCrawlConnectLimit(t *testing.T) {
 
 func TestDefaultLimits(t *testing.T) {
 	t.Parallel()
-	clear := crawl.Limits{Connect: 5 * time.Second, Handshake: 10 * time.Second, Harvest: 10 * time.Second, Ping: 5 * time.Second}
-	slow := crawl.Limits{Connect: 30 * time.Second, Handshake: 30 * time.Second, Harvest: 30 * time.Second, Ping: 20 * time.Second}
+	clear := crawl.Limits{Connect: 5 * time.Second, Handshake: 10 * time.Second, GetAddr: 10 * time.Second, Ping: 5 * time.Second}
+	slow := crawl.Limits{Connect: 30 * time.Second, Handshake: 30 * time.Second, GetAddr: 30 * time.Second, Ping: 20 * time.Second}
 	for n, want := range map[handshake.AddrNetwork]crawl.Limits{
 		handshake.NetIPv4: clear, handshake.NetIPv6: clear, handshake.NetCJDNS: clear,
 		handshake.NetTorV3: slow, handshake.NetI2P: slow,

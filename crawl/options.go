@@ -21,9 +21,9 @@ const (
 	// about 100 bytes each.
 	DefaultMaxKnown = 1_000_000
 
-	// DefaultMaxPerPeer caps the addresses taken from one node's answer:
+	// DefaultMaxAddrs caps the addresses taken from one node's answer:
 	// Bitcoin Core answers a getaddr with at most 1,000 (MAX_ADDR_TO_SEND).
-	DefaultMaxPerPeer = 1000
+	DefaultMaxAddrs = 1000
 )
 
 // Limits are the time limits of one visit, each separate, so that an
@@ -34,8 +34,8 @@ type Limits struct {
 	Connect time.Duration
 	// Handshake bounds the handshake once connected.
 	Handshake time.Duration
-	// Harvest bounds the wait for the answer to getaddr.
-	Harvest time.Duration
+	// GetAddr bounds the wait for the answer to getaddr.
+	GetAddr time.Duration
 	// Ping bounds the ping's round trip.
 	Ping time.Duration
 }
@@ -47,9 +47,9 @@ type Limits struct {
 // take seconds to build, 30 s each and 20 s for the ping.
 func DefaultLimits(n handshake.AddrNetwork) Limits {
 	if n == handshake.NetTorV3 || n == handshake.NetI2P {
-		return Limits{Connect: 30 * time.Second, Handshake: 30 * time.Second, Harvest: 30 * time.Second, Ping: 20 * time.Second}
+		return Limits{Connect: 30 * time.Second, Handshake: 30 * time.Second, GetAddr: 30 * time.Second, Ping: 20 * time.Second}
 	}
-	return Limits{Connect: 5 * time.Second, Handshake: 10 * time.Second, Harvest: 10 * time.Second, Ping: 5 * time.Second}
+	return Limits{Connect: 5 * time.Second, Handshake: 10 * time.Second, GetAddr: 10 * time.Second, Ping: 5 * time.Second}
 }
 
 // Options configures Crawl. The zero value crawls mainnet over IPv4 and
@@ -87,9 +87,10 @@ type Options struct {
 	// DefaultMaxKnown.
 	MaxKnown int
 
-	// MaxPerPeer caps the addresses taken from one node's answer; a node
-	// sending more is cut off. Default: DefaultMaxPerPeer.
-	MaxPerPeer int
+	// MaxAddrs caps the addresses taken from one node's answer (the
+	// handshake.AddrOptions.MaxAddrs of each visit); a node sending more is
+	// cut off. Default: DefaultMaxAddrs.
+	MaxAddrs int
 
 	// MaxVisits caps the addresses admitted, start targets included, each
 	// of which is visited or skipped. Default: 0, no cap.
@@ -124,11 +125,11 @@ type Options struct {
 // withDefaults checks o and fills in its defaults.
 func (o Options) withDefaults() (Options, error) {
 	switch {
-	case o.Concurrency < 0, o.MaxKnown < 0, o.MaxPerPeer < 0, o.MaxVisits < 0, o.PerNetgroup < 0:
-		return o, fmt.Errorf("crawl: %w: Concurrency, MaxKnown, MaxPerPeer, MaxVisits and PerNetgroup must not be negative", handshake.ErrInvalidOptions)
+	case o.Concurrency < 0, o.MaxKnown < 0, o.MaxAddrs < 0, o.MaxVisits < 0, o.PerNetgroup < 0:
+		return o, fmt.Errorf("crawl: %w: Concurrency, MaxKnown, MaxAddrs, MaxVisits and PerNetgroup must not be negative", handshake.ErrInvalidOptions)
 	}
 	for n, l := range o.Limits {
-		if l.Connect < 0 || l.Handshake < 0 || l.Harvest < 0 || l.Ping < 0 {
+		if l.Connect < 0 || l.Handshake < 0 || l.GetAddr < 0 || l.Ping < 0 {
 			return o, fmt.Errorf("crawl: %w: negative limit for %v", handshake.ErrInvalidOptions, n)
 		}
 	}
@@ -138,8 +139,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxKnown == 0 {
 		o.MaxKnown = DefaultMaxKnown
 	}
-	if o.MaxPerPeer == 0 {
-		o.MaxPerPeer = DefaultMaxPerPeer
+	if o.MaxAddrs == 0 {
+		o.MaxAddrs = DefaultMaxAddrs
 	}
 	if o.Handshake.ChainParams == nil {
 		o.Handshake.ChainParams = defaultParams()
@@ -155,7 +156,7 @@ func (o *Options) limits(n handshake.AddrNetwork) Limits {
 	l, d := o.Limits[n], DefaultLimits(n)
 	l.Connect = cmpOr(l.Connect, d.Connect)
 	l.Handshake = cmpOr(l.Handshake, d.Handshake)
-	l.Harvest = cmpOr(l.Harvest, d.Harvest)
+	l.GetAddr = cmpOr(l.GetAddr, d.GetAddr)
 	l.Ping = cmpOr(l.Ping, d.Ping)
 	return l
 }

@@ -45,7 +45,7 @@ func TestCrawlInvalidOptions(t *testing.T) {
 	noPort := chaincfg.MainNetParams
 	noPort.DefaultPort = ""
 	for _, o := range []crawl.Options{
-		{Concurrency: -1}, {MaxKnown: -1}, {MaxPerPeer: -1}, {MaxVisits: -1}, {PerNetgroup: -1},
+		{Concurrency: -1}, {MaxKnown: -1}, {MaxAddrs: -1}, {MaxVisits: -1}, {PerNetgroup: -1},
 		{Limits: map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: {Connect: -time.Second}}},
 		{Handshake: handshake.Options{ChainParams: &noPort}},
 	} {

@@ -14,8 +14,8 @@ type Result struct {
 	Time time.Time
 	// Elapsed is the whole visit: connect, handshake, addresses and ping.
 	Elapsed time.Duration
-	// Status is the handshake's; Failed for an address not visited, and
-	// meaningless for a skipped one.
+	// Status is the handshake's; StatusFailed for an address not visited,
+	// and meaningless for a skipped one.
 	Status handshake.Status
 	// Handshake is what the handshake learned; nil when the address was
 	// skipped or not dialled.
@@ -24,7 +24,7 @@ type Result struct {
 	// not measured.
 	Ping time.Duration
 	// Addrs are the addresses the node gave, in order, at most
-	// Options.MaxPerPeer, duplicates and private ones included.
+	// Options.MaxAddrs, duplicates and private ones included.
 	Addrs []handshake.Addr
 	// New is how many of Addrs this crawl admitted.
 	New int
@@ -45,8 +45,9 @@ type Summary struct {
 	// NotVisited.
 	Admitted int
 	// Visited counts the addresses dialled (and not cut short by the
-	// context's end); Completed, Partial and Failed split them by Status.
-	Visited, Completed, Partial, Failed int
+	// context's end); OK, PartiallyOK and Failed split them by Status, as
+	// in handshake.SweepSummary.
+	Visited, OK, PartiallyOK, Failed int
 	// Skipped counts addresses of a network without a dialer.
 	Skipped int
 	// NotVisited counts the Results whose Err wraps ErrNotVisited.

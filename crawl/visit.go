@@ -33,8 +33,8 @@ func (o *Options) visit(ctx context.Context, t Target) (r Result) {
 		return r
 	}
 	defer conn.Close() // polite: hang up once done
-	hctx, cancel := context.WithTimeout(ctx, l.Harvest)
-	r.Addrs, err = handshake.GetAddrs(hctx, conn, handshake.AddrOptions{MaxAddrs: o.MaxPerPeer, Wait: l.Harvest})
+	hctx, cancel := context.WithTimeout(ctx, l.GetAddr)
+	r.Addrs, err = handshake.GetAddrs(hctx, conn, handshake.AddrOptions{MaxAddrs: o.MaxAddrs, Wait: l.GetAddr})
 	cancel()
 	if err != nil {
 		// The addresses so far count; after an answer too large, the

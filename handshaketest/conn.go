@@ -98,6 +98,25 @@ func (c *Conn) ReadVersion() (*wire.MsgVersion, error) {
 	return v, err
 }
 
+// Accept answers a client's handshake in its plainest form, for a Handler
+// that goes on to test something else: it reads the client's version (as
+// ReadVersion does), then sends this peer's Version and a verack, and
+// returns the client's version. It sends no feature negotiation, does not
+// wait for the client's verack and ignores Config.Delay.
+func (c *Conn) Accept() (*wire.MsgVersion, error) {
+	v, err := c.ReadVersion()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.WriteMessage(c.Version()); err != nil {
+		return nil, err
+	}
+	if err := c.WriteCommand(wire.CmdVerAck, nil); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 // readVersion is ReadVersion that also returns the raw payload.
 func (c *Conn) readVersion() (*wire.MsgVersion, []byte, error) {
 	for {

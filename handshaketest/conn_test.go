@@ -167,6 +167,52 @@ func TestHandlerScriptsPeer(t *testing.T) {
 	}
 }
 
+// TestAccept checks that Accept reads past what precedes the client's
+// version, answers with exactly a version and a verack, returns the
+// client's version, and fails when the client leaves first.
+func TestAccept(t *testing.T) {
+	t.Parallel()
+	got := make(chan *wire.MsgVersion, 1)
+	cl, done := pipe(t, Config{StartHeight: 9, Handler: func(ctx context.Context, c *Conn) error {
+		v, err := c.Accept()
+		got <- v
+		return err
+	}})
+	if _, err := cl.c.Write(Frame(wire.MainNet, "hello", nil)); err != nil {
+		t.Fatal(err)
+	}
+	cl.sendVersion(70016)
+	fs := cl.expect("version", "verack")
+	if v := decode[*wire.MsgVersion](t, fs[0], wire.MainNet); v.LastBlock != 9 {
+		t.Errorf("version height %d, want the Config's 9", v.LastBlock)
+	}
+	if len(fs[1].payload) != 0 {
+		t.Errorf("verack payload %x", fs[1].payload)
+	}
+	if v := <-got; v == nil || v.UserAgent != clientUA || v.ProtocolVersion != 70016 {
+		t.Errorf("Accept returned %+v, want the client's version", v)
+	}
+	if err := wait(t, done); err != nil {
+		t.Errorf("Serve = %v", err)
+	}
+	cl.closed()
+
+	failed := make(chan error, 1)
+	cl, done = pipe(t, Config{Handler: func(ctx context.Context, c *Conn) error {
+		v, err := c.Accept()
+		if v != nil {
+			err = errors.New("Accept returned a version without reading one")
+		}
+		failed <- err
+		return nil
+	}})
+	cl.c.Close()
+	wait(t, done)
+	if err := <-failed; err == nil || err.Error() == "Accept returned a version without reading one" {
+		t.Errorf("Accept of a client that left: %v, want its read error", err)
+	}
+}
+
 // TestReadMessageRejects feeds ReadMessage malformed headers.
 func TestReadMessageRejects(t *testing.T) {
 	t.Parallel()

@@ -182,7 +182,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			c.connect, c.timeout = 2*time.Second, 2*time.Second
 		}
 	}
-	l := crawl.Limits{Connect: c.connect, Handshake: c.timeout, Harvest: c.timeout, Ping: min(c.timeout, crawl.DefaultLimits(handshake.NetIPv4).Ping)}
+	l := crawl.Limits{Connect: c.connect, Handshake: c.timeout, GetAddr: c.timeout, Ping: min(c.timeout, crawl.DefaultLimits(handshake.NetIPv4).Ping)}
 	opts.Limits = map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: l, handshake.NetIPv6: l, handshake.NetCJDNS: l}
 	if c.resolver != "" {
 		resolver = handshake.NewResolver(c.resolver)
@@ -235,7 +235,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		lg.Log("ERROR", "Writing the results: %v", out.err)
 	}
 	lg.Log("INFO", "Finished! %d nodes dialled: %d reachable | %d PARTIALLY OK | %d unreachable, in %v",
-		res.Visited, res.Completed, res.Partial, res.Failed, time.Since(began).Round(time.Millisecond))
+		res.Visited, res.OK, res.PartiallyOK, res.Failed, time.Since(began).Round(time.Millisecond))
 	lg.Log("INFO", "%d unique addresses known, %d given in all; %d not visited (interrupted); skipped: %s; not followed: %s",
 		res.Known, res.Given, res.NotVisited, top(sum.skipped, 10), top(res.Dropped, 10))
 	sum.log(lg)

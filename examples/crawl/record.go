@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
@@ -88,17 +87,8 @@ func logNode(lg *cli.Logger, r crawl.Result) {
 	case r.Status == handshake.StatusOK:
 		h := r.Handshake
 		lg.Log("INFO", "`%s`: depth %d, %s over %s, protocol %d, ping %v, gave %d addresses (%d new)", r.Addr, r.Depth,
-			h.Peer.UserAgent, h.Transport, h.Peer.ProtocolVersion, r.Ping.Round(time.Microsecond), len(r.Addrs), r.New)
+			cli.Sanitize(h.Peer.UserAgent), h.Transport, h.Peer.ProtocolVersion, r.Ping.Round(time.Microsecond), len(r.Addrs), r.New)
 	default:
-		lg.Log("WARN", "`%s`: depth %d, unreachable: %v", r.Addr, r.Depth, cause(r.Err))
+		lg.Log("WARN", "`%s`: depth %d, unreachable: %v", r.Addr, r.Depth, cli.Cause(r.Err))
 	}
-}
-
-// cause strips the "handshake: addr:" prefix the line already shows.
-func cause(err error) string {
-	var he *handshake.Error
-	if errors.As(err, &he) {
-		return fmt.Sprintf("%s: %v", he.Step, he.Err)
-	}
-	return fmt.Sprint(err)
 }

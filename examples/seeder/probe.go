@@ -29,7 +29,7 @@ type crawlProber struct {
 }
 
 func newCrawlProber(hopts handshake.Options, timeout time.Duration, allowPrivate bool) *crawlProber {
-	l := crawl.Limits{Connect: timeout, Handshake: timeout, Harvest: timeout, Ping: timeout}
+	l := crawl.Limits{Connect: timeout, Handshake: timeout, GetAddr: timeout, Ping: timeout}
 	return &crawlProber{
 		opts: crawl.Options{
 			Handshake: hopts,

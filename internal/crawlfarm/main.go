@@ -284,13 +284,7 @@ func serveTricklers(c farmConfig, w io.Writer) (*handshaketest.Network, error) {
 // header claiming the most addrv2 may hold and trickles its payload.
 func trickle(drip time.Duration) func(context.Context, *handshaketest.Conn) error {
 	return func(ctx context.Context, c *handshaketest.Conn) error {
-		if _, err := c.ReadVersion(); err != nil {
-			return err
-		}
-		if err := c.WriteMessage(c.Version()); err != nil {
-			return err
-		}
-		if err := c.WriteCommand(wire.CmdVerAck, nil); err != nil {
+		if _, err := c.Accept(); err != nil {
 			return err
 		}
 		for {

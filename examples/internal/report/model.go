@@ -12,10 +12,10 @@ import (
 
 // Status values as the programs write them.
 const (
-	StatusOK      = "OK"
-	StatusPartial = "PARTIALLY OK"
-	StatusFailed  = "FAILED"
-	StatusSkipped = "SKIPPED"
+	StatusOK          = "OK"
+	StatusPartiallyOK = "PARTIALLY OK"
+	StatusFailed      = "FAILED"
+	StatusSkipped     = "SKIPPED"
 )
 
 // Facts describe the run as a whole. Every field is optional; a zero field
@@ -52,7 +52,7 @@ type Node struct {
 	Chain   string // empty when the input does not say
 	Depth   int    // crawl depth; -1 when not a crawl record
 	Time    time.Time
-	Status  string // StatusOK, StatusPartial, StatusFailed or StatusSkipped
+	Status  string // StatusOK, StatusPartiallyOK, StatusFailed or StatusSkipped
 	Skipped string // why it was skipped
 
 	Transport   string // v1 or v2

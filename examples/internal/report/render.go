@@ -52,7 +52,7 @@ func tmpl() (*template.Template, error) {
 			switch s {
 			case StatusOK:
 				return "OK"
-			case StatusPartial:
+			case StatusPartiallyOK:
 				return "PARTIALLY"
 			case StatusSkipped:
 				return "SKIPPED"

@@ -29,23 +29,23 @@ type Series struct {
 // Summary is what the charts show, counted from a Data. It holds no
 // drawing; Render turns it into pictures.
 type Summary struct {
-	Facts                  Facts
-	Nodes                  int
-	OK, Partial, Failed    int
-	Skipped                int
-	Outcome                []Count
-	FailSteps, FailClasses []Count
-	UserAgents             []Count // top TopN, then the rest as one bar
-	Versions               []Count
-	Services               []Count // one bar per service bit
-	Transports             []Count
-	V2ByAgent              []Share // the TopN user agents with a transport
-	Features               []Count // BIP434 feature ids
-	Negotiation            []Count // commands between version and verack
-	Latency                []Series
-	MaxHeight              int32
-	Behind                 []Count // start heights below MaxHeight, bucketed
-	Networks               []Count
+	Facts                   Facts
+	Nodes                   int
+	OK, PartiallyOK, Failed int
+	Skipped                 int
+	Outcome                 []Count
+	FailSteps, FailClasses  []Count
+	UserAgents              []Count // top TopN, then the rest as one bar
+	Versions                []Count
+	Services                []Count // one bar per service bit
+	Transports              []Count
+	V2ByAgent               []Share // the TopN user agents with a transport
+	Features                []Count // BIP434 feature ids
+	Negotiation             []Count // commands between version and verack
+	Latency                 []Series
+	MaxHeight               int32
+	Behind                  []Count // start heights below MaxHeight, bucketed
+	Networks                []Count
 }
 
 // TopN is how many user agents get a bar of their own.
@@ -75,8 +75,8 @@ func Summarize(d *Data) Summary {
 		switch n.Status {
 		case StatusOK:
 			s.OK++
-		case StatusPartial:
-			s.Partial++
+		case StatusPartiallyOK:
+			s.PartiallyOK++
 		case StatusSkipped:
 			s.Skipped++
 		default:
@@ -138,7 +138,7 @@ func Summarize(d *Data) Summary {
 		}
 		heights = append(heights, n.StartHeight)
 	}
-	s.Outcome = []Count{{"OK", s.OK}, {"partial", s.Partial}, {"failed", s.Failed}}
+	s.Outcome = []Count{{"OK", s.OK}, {"partial", s.PartiallyOK}, {"failed", s.Failed}}
 	if s.Skipped > 0 {
 		s.Outcome = append(s.Outcome, Count{"skipped", s.Skipped})
 	}

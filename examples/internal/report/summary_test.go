@@ -35,7 +35,7 @@ func TestSummarize(t *testing.T) {
 
 	s := Summarize(d)
 	ok := 14 * 15 / 2
-	if s.Nodes != ok+2 || s.OK != ok || s.Failed != 1 || s.Skipped != 1 || s.Partial != 0 {
+	if s.Nodes != ok+2 || s.OK != ok || s.Failed != 1 || s.Skipped != 1 || s.PartiallyOK != 0 {
 		t.Errorf("counts: %+v", s)
 	}
 	if want := []Count{{"OK", ok}, {"partial", 0}, {"failed", 1}, {"skipped", 1}}; !reflect.DeepEqual(s.Outcome, want) {
