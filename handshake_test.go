@@ -127,7 +127,7 @@ func TestDialBehaviours(t *testing.T) {
 			// Core's V1Transport drops the message and waits on.
 			name:     "bad checksum",
 			peer:     handshaketest.Config{Behavior: handshaketest.BadChecksum},
-			opts:     handshake.Options{Timeout: 200 * time.Millisecond},
+			opts:     handshake.Options{Timeout: time.Second},
 			status:   handshake.StatusFailed,
 			err:      context.DeadlineExceeded,
 			step:     handshake.StepReadVersion,
@@ -136,7 +136,7 @@ func TestDialBehaviours(t *testing.T) {
 		{
 			name:   "silence times out",
 			peer:   handshaketest.Config{Behavior: handshaketest.Silent},
-			opts:   handshake.Options{Timeout: 200 * time.Millisecond},
+			opts:   handshake.Options{Timeout: time.Second},
 			status: handshake.StatusFailed,
 			err:    context.DeadlineExceeded,
 			step:   handshake.StepReadVersion,

@@ -135,7 +135,9 @@ func (tt hostileCase) run(t *testing.T, transport handshake.Transport, step hand
 	if took > hostileDeadline+deadlineSlack {
 		t.Errorf("Dial returned after %v, past the %v deadline", took, hostileDeadline)
 	}
-	if tt.err != context.DeadlineExceeded && took > hostileDeadline/2 {
+	// Well before the deadline, with room for 60 parallel dials under
+	// -race on two busy cores.
+	if tt.err != context.DeadlineExceeded && took > hostileDeadline*3/4 {
 		t.Errorf("Dial took %v to fail with %v: it should not need the deadline", took, err)
 	}
 	if res.Status != tt.status || res.Err != err {

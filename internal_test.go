@@ -98,7 +98,7 @@ func TestIsPublic(t *testing.T) {
 		"169.254.1.1": false, "100.64.0.1": false, "0.1.2.3": false, "224.0.0.1": false,
 		"::1": false, "fe80::1": false, "fc00::1": false, "::": false, "0.0.0.0": false,
 		"::ffff:192.168.1.1": false,
-		"198.18.0.1": false, "198.19.255.1": false, "255.255.255.255": false, "ff02::1": false,
+		"198.18.0.1":         false, "198.19.255.1": false, "255.255.255.255": false, "ff02::1": false,
 		"203.0.113.7": true, "2001:db8::1": true, // documentation: nobody's network
 	} {
 		if got := IsPublic(netip.MustParseAddr(addr)); got != want {
