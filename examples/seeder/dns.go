@@ -71,12 +71,12 @@ func (r *responder) answer(query []byte, udp bool) []byte {
 	q, err := p.Question()
 	if err != nil {
 		r.note("", "formerr")
-		return r.build(h, nil, dnsmessage.RCodeFormatError, false, nil)
+		return r.build(h, nil, dnsmessage.RCodeFormatError, false, nil, false)
 	}
 	qtype := typeName(q.Type)
 	if _, err := p.Question(); err != dnsmessage.ErrSectionDone {
 		r.note(qtype, "formerr")
-		return r.build(h, nil, dnsmessage.RCodeFormatError, false, nil)
+		return r.build(h, nil, dnsmessage.RCodeFormatError, false, nil, false)
 	}
 	limit, edns := udpPlain, false
 	if size, ok := ednsSize(&p); ok {
@@ -88,16 +88,16 @@ func (r *responder) answer(query []byte, udp bool) []byte {
 	}
 	if h.OpCode != 0 {
 		r.note(qtype, "notimp")
-		return r.build(h, &q, dnsmessage.RCodeNotImplemented, edns, nil)
+		return r.build(h, &q, dnsmessage.RCodeNotImplemented, edns, nil, false)
 	}
 	want, inZone, exists := r.lookup(q.Name)
 	if !inZone || q.Class != dnsmessage.ClassINET {
 		r.note(qtype, "refused")
-		return r.build(h, &q, dnsmessage.RCodeRefused, edns, nil)
+		return r.build(h, &q, dnsmessage.RCodeRefused, edns, nil, false)
 	}
 	if !exists {
 		r.note(qtype, "nxdomain")
-		return r.build(h, &q, dnsmessage.RCodeNameError, edns, r.soa)
+		return r.build(h, &q, dnsmessage.RCodeNameError, edns, r.soa, false)
 	}
 	apex := want == 0 && len(q.Name.String()) == len(r.zone.name.String())
 	var fill func(*dnsmessage.Builder) error
@@ -117,11 +117,10 @@ func (r *responder) answer(query []byte, udp bool) []byte {
 	default:
 		outcome, fill = "nodata", r.soa
 	}
-	msg := r.build(h, &q, dnsmessage.RCodeSuccess, edns, fill)
+	msg := r.build(h, &q, dnsmessage.RCodeSuccess, edns, fill, false)
 	if len(msg) > limit {
-		h.Truncated = true
 		outcome = "truncated"
-		msg = r.build(h, &q, dnsmessage.RCodeSuccess, edns, nil)
+		msg = r.build(h, &q, dnsmessage.RCodeSuccess, edns, nil, true)
 	}
 	r.note(qtype, outcome)
 	return msg
@@ -170,10 +169,12 @@ func ednsSize(p *dnsmessage.Parser) (uint16, bool) {
 }
 
 // build writes an answer: the header, the question (when known), what fill
-// adds, and an OPT record when the query had one.
-func (r *responder) build(qh dnsmessage.Header, q *dnsmessage.Question, rcode dnsmessage.RCode, edns bool, fill func(*dnsmessage.Builder) error) []byte {
+// adds, and an OPT record when the query had one. TC is set only when
+// truncated: the query's TC bit is not copied, since on a complete answer it
+// would send the client to retry over TCP.
+func (r *responder) build(qh dnsmessage.Header, q *dnsmessage.Question, rcode dnsmessage.RCode, edns bool, fill func(*dnsmessage.Builder) error, truncated bool) []byte {
 	h := dnsmessage.Header{ID: qh.ID, Response: true, OpCode: qh.OpCode, Authoritative: rcode != dnsmessage.RCodeRefused,
-		RecursionDesired: qh.RecursionDesired, Truncated: qh.Truncated, RCode: rcode}
+		RecursionDesired: qh.RecursionDesired, Truncated: truncated, RCode: rcode}
 	b := dnsmessage.NewBuilder(make([]byte, 0, 512), h)
 	b.EnableCompression()
 	err := b.StartQuestions()

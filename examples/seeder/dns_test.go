@@ -358,3 +358,31 @@ func TestFormErrAndNotImp(t *testing.T) {
 		t.Error("answered a 3-byte packet")
 	}
 }
+
+// TestQueryTCBitNotEchoed: a query with the TC bit set gets a complete
+// answer without it, since TC would send the client to retry over TCP;
+// only an answer cut to fit UDP carries TC.
+func TestQueryTCBitNotEchoed(t *testing.T) {
+	t.Parallel()
+	s, _, _ := startDNS(t)
+	for _, c := range []struct {
+		name, net, qname string
+		qtype            dnsmessage.Type
+		truncated        bool
+	}{
+		{"A over UDP", "udp", "seed.example.test.", dnsmessage.TypeA, false},
+		{"AAAA over TCP", "tcp", "seed.example.test.", dnsmessage.TypeAAAA, false},
+		{"NXDOMAIN", "udp", "www.seed.example.test.", dnsmessage.TypeA, false},
+		{"REFUSED", "udp", "example.com.", dnsmessage.TypeA, false},
+		{"AAAA over UDP without EDNS", "udp", "seed.example.test.", dnsmessage.TypeAAAA, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q := mkQuery(t, c.qname, c.qtype, 0)
+			q[2] |= 0x02 // TC, in the header's flags
+			m, _ := query(t, c.net, s.Addr(), q)
+			if m.Truncated != c.truncated {
+				t.Errorf("TC %v, want %v (%d answers, rcode %v)", m.Truncated, c.truncated, len(m.Answers), m.RCode)
+			}
+		})
+	}
+}

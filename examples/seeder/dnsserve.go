@@ -29,8 +29,22 @@ type dnsServer struct {
 	tcp net.Listener
 	wg  sync.WaitGroup
 
-	mu    sync.Mutex
-	conns map[net.Conn]bool
+	hooks dnsHooks
+
+	done chan struct{} // closed by Close: ends a backoff at once
+
+	mu     sync.Mutex
+	closed bool // set by Close: a connection accepted since is not served
+	conns  map[net.Conn]bool
+}
+
+// dnsHooks let tests see into the server's goroutines; nil hooks do nothing.
+type dnsHooks struct {
+	accepted func() // serveTCP has a connection, not yet tracked
+	closed   func() // Close has closed every tracked connection
+	// wait replaces the backoff's timer for the "tcp" or "udp" loop; it
+	// returns whether to go on.
+	wait func(loop string, d time.Duration) bool
 }
 
 // listenDNS binds UDP and TCP on addr (port 0: one port free for both).
@@ -58,13 +72,19 @@ func tryListen(addr string, r *responder, log *slog.Logger) (*dnsServer, error) 
 		tcp.Close()
 		return nil, err
 	}
-	s := &dnsServer{r: r, log: log, udp: udp, tcp: tcp, conns: make(map[net.Conn]bool)}
+	return serveDNS(tcp, udp, r, log, dnsHooks{}), nil
+}
+
+// serveDNS serves r on listeners already bound; the server owns them.
+func serveDNS(tcp net.Listener, udp net.PacketConn, r *responder, log *slog.Logger, hooks dnsHooks) *dnsServer {
+	s := &dnsServer{r: r, log: log, udp: udp, tcp: tcp, hooks: hooks,
+		done: make(chan struct{}), conns: make(map[net.Conn]bool)}
 	// A reader per CPU: answering is pure computation on the snapshot.
 	for range runtime.NumCPU() {
 		s.wg.Go(s.serveUDP)
 	}
 	s.wg.Go(s.serveTCP)
-	return s, nil
+	return s
 }
 
 // Addr is the address both listeners are bound to.
@@ -75,25 +95,65 @@ func (s *dnsServer) Addr() string { return s.tcp.Addr().String() }
 func (s *dnsServer) Close() error {
 	err := errors.Join(s.udp.Close(), s.tcp.Close())
 	s.mu.Lock()
+	if !s.closed {
+		close(s.done)
+	}
+	s.closed = true
 	for c := range s.conns {
 		c.Close()
 	}
 	s.mu.Unlock()
+	if s.hooks.closed != nil {
+		s.hooks.closed()
+	}
 	s.wg.Wait()
 	return err
 }
 
+// Backoff after a failed read or accept that is not the listener's close
+// (e.g. EMFILE), as net/http's Server does: retrying at once would spin.
+const (
+	minBackoff = 5 * time.Millisecond
+	maxBackoff = time.Second
+)
+
+// backoff is the next pause after one of prev, doubling up to maxBackoff.
+func backoff(prev time.Duration) time.Duration {
+	return min(max(2*prev, minBackoff), maxBackoff)
+}
+
+// pause waits d, or less if the server closes; it reports whether to go on.
+func (s *dnsServer) pause(loop string, d time.Duration) bool {
+	if s.hooks.wait != nil {
+		return s.hooks.wait(loop, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
 func (s *dnsServer) serveUDP() {
 	buf := make([]byte, maxQuery)
+	var delay time.Duration
 	for {
 		n, from, err := s.udp.ReadFrom(buf)
 		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				s.log.Warn("dns udp read", "err", err)
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return
 			}
-			return
+			delay = backoff(delay)
+			s.log.Warn("dns udp read", "err", err, "retry_in", delay)
+			if !s.pause("udp", delay) {
+				return
+			}
+			continue
 		}
+		delay = 0
 		if msg := s.r.answer(buf[:n], true); msg != nil {
 			s.udp.WriteTo(msg, from) // a lost answer is the client's to retry
 		}
@@ -101,16 +161,32 @@ func (s *dnsServer) serveUDP() {
 }
 
 func (s *dnsServer) serveTCP() {
+	var delay time.Duration
 	for {
 		c, err := s.tcp.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			s.log.Warn("dns tcp accept", "err", err)
+			delay = backoff(delay)
+			s.log.Warn("dns tcp accept", "err", err, "retry_in", delay)
+			if !s.pause("tcp", delay) {
+				return
+			}
 			continue
 		}
+		delay = 0
+		if s.hooks.accepted != nil {
+			s.hooks.accepted()
+		}
 		s.mu.Lock()
+		if s.closed {
+			// Accepted as Close ran, after it closed the tracked
+			// connections: served, it would hold Close for tcpIdle.
+			s.mu.Unlock()
+			c.Close()
+			return
+		}
 		if len(s.conns) >= maxTCPConns {
 			s.mu.Unlock()
 			c.Close()

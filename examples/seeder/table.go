@@ -339,8 +339,10 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 		slices.Sort(heights)
 		// The median, not the highest: a node lying about its height must
 		// not make every honest node look behind.
-		if m := heights[len(heights)/2] - heightLag; m > 0 {
-			t.policy.minHeight = m
+		// In int64: a median near the lowest int32 (lying nodes) less
+		// the lag would wrap round to a floor no node reaches.
+		if m := int64(heights[len(heights)/2]) - heightLag; m > 0 {
+			t.policy.minHeight = int32(m) // below the median: fits
 		}
 	}
 	c := counts{known: make(map[[2]string]int), good: make(map[[2]string]int), dropped: t.dropped}

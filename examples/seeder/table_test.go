@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 )
@@ -152,5 +154,31 @@ func TestDueOrder(t *testing.T) {
 		if want := fmt.Sprintf("198.51.%d.%d:8333", j/250, j%250); tg.Addr != want {
 			t.Errorf("due[%d] = %s, want %s", i, tg.Addr, want)
 		}
+	}
+}
+
+// TestTableLyingHeights: when most recently reachable nodes claim a height
+// near the lowest int32, the floor derived from their median must not wrap
+// round to a huge height that makes every node not good.
+func TestTableLyingHeights(t *testing.T) {
+	t.Parallel()
+	tb := testTable(10)
+	now := time.Unix(1795980000, 0)
+	honest := "198.51.100.1:8333"
+	for i, h := range []int32{math.MinInt32, math.MinInt32 + 5, 870000} {
+		a := fmt.Sprintf("198.51.100.%d:8333", 3-i)
+		tb.add(learned{Addr: a, Network: "ipv4"}, "seed", now)
+		v := okVisit(a, now)
+		v.StartHeight = h
+		tb.apply(v, now)
+	}
+	tb.snapshot(now) // sets the height floor from the median
+	if tb.policy.minHeight != 0 {
+		t.Errorf("height floor %d from a median near the lowest int32; want none", tb.policy.minHeight)
+	}
+	later := now.Add(2 * time.Minute)
+	tb.apply(okVisit(honest, later), later)
+	if snap, _ := tb.snapshot(later); len(snap.v4) == 0 || !slices.ContainsFunc(snap.v4, func(e entry) bool { return e.ip.String() == "198.51.100.1" }) {
+		t.Errorf("the honest node is not served: %+v", snap.v4)
 	}
 }

@@ -59,7 +59,7 @@ type Node struct {
 	Fallback    string // why v2 fell back to v1
 	HasPeer     bool   // the peer's version arrived
 	UserAgent   string
-	Version     int32
+	Version     uint32 // the library's PeerVersion.ProtocolVersion, any value a peer sends
 	Services    uint64 // from the peer's version, else as gossiped
 	StartHeight int32
 	Negotiation []string

@@ -188,7 +188,7 @@ type handshakeJSON struct {
 	Transport string `json:"transport"`
 	Fallback  string `json:"fallback"`
 	Peer      *struct {
-		ProtocolVersion int32  `json:"protocol_version"`
+		ProtocolVersion uint32 `json:"protocol_version"`
 		Services        uint64 `json:"services"`
 		UserAgent       string `json:"user_agent"`
 		StartHeight     int32  `json:"start_height"`

@@ -152,3 +152,22 @@ func TestNetworkOf(t *testing.T) {
 		}
 	}
 }
+
+// The library's protocol version is a uint32: a peer announcing the largest
+// one is a record like any other, drawn with its version as sent.
+func TestLoadLargestProtocolVersion(t *testing.T) {
+	in := `{"addr":"198.51.100.7:8333","status":"PARTIALLY OK","transport":"v1","peer":{"protocol_version":4294967295,"user_agent":"/liar/"},"error":"handshake: 198.51.100.7:8333: peer too old"}`
+	var d Data
+	if err := d.Load(strings.NewReader(in), "sweep.jsonl"); err != nil {
+		t.Fatal(err)
+	}
+	if d.BadLines != 0 || len(d.Nodes) != 1 {
+		t.Fatalf("%d nodes, %d bad lines: %+v", len(d.Nodes), d.BadLines, d.Malformed)
+	}
+	if n := d.Nodes[0]; !n.HasPeer || n.Version != 0xFFFFFFFF {
+		t.Errorf("read as %+v", n)
+	}
+	if s := Summarize(&d); len(s.Versions) != 1 || s.Versions[0].Label != "4294967295" {
+		t.Errorf("versions counted as %+v", s.Versions)
+	}
+}

@@ -111,7 +111,7 @@ func Summarize(d *Data) Summary {
 		}
 		agent := agentLabel(n.UserAgent)
 		agents.add(agent)
-		versions.add(strconv.Itoa(int(n.Version)))
+		versions.add(strconv.FormatUint(uint64(n.Version), 10))
 		for bit := range 64 {
 			if n.Services&(1<<bit) != 0 {
 				services.add(bitName(bit))
@@ -299,7 +299,8 @@ func (c counter) byStep() []Count {
 // byNumber orders numeric labels, keeping the TopN most common.
 func (c counter) byNumber() []Count {
 	out := c.top(TopN, "")
-	num := func(s string) int { v, _ := strconv.Atoi(s); return v }
+	// Versions are uint32s: wider than int on 32-bit platforms.
+	num := func(s string) int64 { v, _ := strconv.ParseInt(s, 10, 64); return v }
 	slices.SortFunc(out, func(a, b Count) int { return cmp.Compare(num(a.Label), num(b.Label)) })
 	if len(c) > TopN {
 		sum := 0

@@ -106,6 +106,36 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// A node announcing the largest protocol version (a uint32 in the library)
+// is stored by the seeder as it came, and read back as such: one hostile
+// node must not break the report of the whole database.
+func TestLoadLargestProtocolVersion(t *testing.T) {
+	path := newDB(t,
+		`INSERT INTO nodes (addr, network, services, protocol_version, user_agent, start_height, transport,
+			first_seen, last_try, last_status, last_error)
+		VALUES
+		('203.0.113.7:8333', 'ipv4', 1, 4294967295, '/liar/', 1, 'v1', 1, 1, 'PARTIALLY OK', 'handshake: 203.0.113.7:8333: peer too old'),
+		('203.0.113.8:8333', 'ipv4', 1, 70016, '/Satoshi:29.0.0/', 1, 'v1', 1, 1, 'OK', '')`,
+	)
+	d := &report.Data{}
+	if err := Load(context.Background(), d, path); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Nodes) != 2 || d.BadLines != 0 {
+		t.Fatalf("%d nodes, %d bad: %+v", len(d.Nodes), d.BadLines, d.Malformed)
+	}
+	if n := d.Nodes[0]; n.Version != 0xFFFFFFFF || !n.HasPeer {
+		t.Errorf("hostile node read as %+v", n)
+	}
+	var b bytes.Buffer
+	if err := report.Render(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), ">4294967295<") {
+		t.Error("the page lacks the version as sent")
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	ctx := context.Background()
 	missing := filepath.Join(t.TempDir(), "missing.db")
