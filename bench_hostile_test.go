@@ -5,6 +5,7 @@
 package handshake_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"runtime"
@@ -68,7 +69,7 @@ func BenchmarkStalled(b *testing.B) {
 					time.Sleep(20 * time.Millisecond)
 				}
 				b.StopTimer()
-				time.Sleep(100 * time.Millisecond) // the last writers reach their read
+				parkedInRead(b, inflight, "handshake.Dial(") // the last writers reach their read
 				runtime.GC()
 				runtime.ReadMemStats(&ms)
 				heap = float64(int64(ms.HeapAlloc)-int64(base.HeapAlloc)) / inflight
@@ -139,7 +140,7 @@ func BenchmarkConnClaims(b *testing.B) {
 					time.Sleep(20 * time.Millisecond)
 				}
 				b.StopTimer()
-				time.Sleep(300 * time.Millisecond) // the claims and first bytes are read
+				parkedInRead(b, conns, ").ReadMessage(") // each is waiting for the claim's bytes
 				runtime.GC()
 				runtime.ReadMemStats(&ms)
 				heap = float64(int64(ms.HeapAlloc)-int64(base.HeapAlloc)) / conns
@@ -153,5 +154,29 @@ func BenchmarkConnClaims(b *testing.B) {
 			b.ReportMetric(heap, "heap-B/conn")
 			b.ReportMetric(handshaketest.ClaimSize, "claim-B/conn")
 		})
+	}
+}
+
+// parkedInRead waits until at least n goroutines are parked reading a
+// socket with frame in their stacks, so that a measurement sees every
+// call settled in its read rather than on its way there.
+func parkedInRead(b *testing.B, n int, frame string) {
+	b.Helper()
+	buf := make([]byte, 64<<20)
+	for deadline := time.Now().Add(time.Minute); ; {
+		got := 0
+		for _, g := range bytes.Split(buf[:runtime.Stack(buf, true)], []byte("\n\n")) {
+			if bytes.Contains(g, []byte("[IO wait")) && bytes.Contains(g, []byte("poll.(*FD).Read")) &&
+				bytes.Contains(g, []byte(frame)) {
+				got++
+			}
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("only %d of %d calls parked in a read", got, n)
+		}
+		time.Sleep(20 * time.Millisecond) // polling, with the deadline above
 	}
 }
