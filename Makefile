@@ -36,16 +36,17 @@ bench:
 	cd examples && $(GO) test -run '^$$' -bench . -benchmem ./...
 	cd interop && $(GO) test -run '^$$' -bench . -benchmem ./...
 
-# Runs every fuzz target of the module, one after another, for FUZZTIME each
-# (go test -fuzz takes one target at a time). Failing inputs are written to
-# the package's testdata/fuzz/<FuzzName>/, which the normal test run replays.
+# Runs every fuzz target of the library and the programs, one after
+# another, for FUZZTIME each (go test -fuzz takes one target at a time).
+# Failing inputs are written to the package's testdata/fuzz/<FuzzName>/,
+# which the normal test run replays.
 # Go 1.26's fuzz coordinator can fail a target with a bare "context deadline
 # exceeded" as FUZZTIME runs out (go.dev/issue/75804, fixed in Go 1.27):
 # that alone, with no failing input written, is reported and not fatal.
 FUZZTIME ?= 30s
 fuzz:
 	@set -e; out=$$(mktemp); trap 'rm -f "$$out" "$$out.rc"' EXIT; \
-	for pkg in $$($(GO) list ./...); do \
+	for pkg in $$($(GO) list ./... && cd examples && $(GO) list ./...); do \
 		list=$$($(GO) test -list '^Fuzz' $$pkg); \
 		for target in $$(echo "$$list" | grep '^Fuzz' || true); do \
 			echo "== $$pkg $$target ($(FUZZTIME))"; \
