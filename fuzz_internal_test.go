@@ -79,3 +79,27 @@ func FuzzReadMessage(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeAddrs feeds the addr and addrv2 decoders arbitrary payloads,
+// as a peer answering getaddr may send. They must never panic, never return
+// room for more addresses than the payload can hold (an addrv2 entry takes
+// at least 9 bytes, an addr entry 30), and fail only with ErrMalformed.
+func FuzzDecodeAddrs(f *testing.F) {
+	f.Add([]byte{0xfd, 0xe8, 0x03}, true)                                   // a count claim and nothing
+	f.Add([]byte{1, 0, 0, 0, 0, 1, 1, 4, 203, 0, 113, 7, 0x20, 0x8d}, true) // one IPv4 entry
+	f.Add([]byte{0}, false)
+	f.Fuzz(func(t *testing.T, payload []byte, v2 bool) {
+		cmd, minEntry := wire.CmdAddr, 30
+		if v2 {
+			cmd, minEntry = wire.CmdAddrV2, 9
+		}
+		addrs, err := decodeAddrs(cmd, payload, wire.ProtocolVersion)
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("%s: %v, want ErrMalformed", cmd, err)
+		}
+		// The slice is sized by what the payload holds, never by a claim.
+		if cap(addrs) > len(payload)/minEntry {
+			t.Fatalf("%s: a slice of %d for %d bytes", cmd, cap(addrs), len(payload))
+		}
+	})
+}
