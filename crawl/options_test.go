@@ -3,6 +3,7 @@ package crawl_test
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,13 +28,16 @@ func TestParseTarget(t *testing.T) {
 		{"[fc00::1]:8333", crawl.Target{Addr: "[fc00::1]:8333", Network: handshake.NetCJDNS}},
 		{onion, crawl.Target{Addr: onion + ":8333", Network: handshake.NetTorV3}},
 		{"abc.b32.i2p:0", crawl.Target{Addr: "abc.b32.i2p:0", Network: handshake.NetI2P}},
+		// One spelling per address, as gossip gives it.
+		{"[2001:DB8:0:0::1]:8333", crawl.Target{Addr: "[2001:db8::1]:8333", Network: handshake.NetIPv6}},
+		{strings.ToUpper(onion), crawl.Target{Addr: onion + ":8333", Network: handshake.NetTorV3}},
 	} {
 		got, err := crawl.ParseTarget(tt.in, "8333")
 		if err != nil || got != tt.want {
 			t.Errorf("ParseTarget(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
 		}
 	}
-	for _, bad := range []string{"example.com:8333", "203.0.113.7:0", "203.0.113.7:", ""} {
+	for _, bad := range []string{"example.com:8333", "203.0.113.7:0", "203.0.113.7:", "", "[fe80::1%eth0]:8333"} {
 		if got, err := crawl.ParseTarget(bad, ""); err == nil {
 			t.Errorf("ParseTarget(%q) = %+v, want an error", bad, got)
 		}

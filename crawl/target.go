@@ -36,9 +36,22 @@ func ParseTarget(addr, defaultPort string) (Target, error) {
 		host, port = strings.Trim(addr, "[]"), defaultPort
 	}
 	t := Target{Addr: net.JoinHostPort(host, port)}
-	switch ip, err := netip.ParseAddr(host); {
-	case err == nil && ip.Unmap().Is4():
-		t.Network, t.Addr = handshake.NetIPv4, net.JoinHostPort(ip.Unmap().String(), port)
+	ip, err := netip.ParseAddr(host)
+	if err == nil {
+		if ip.Zone() != "" {
+			return Target{}, fmt.Errorf("crawl: %q has a zone, which names no node on the network", addr)
+		}
+		// One spelling per address, the one gossip gives, so that
+		// "[2001:DB8::1]" and "[2001:db8:0::1]" are one node.
+		ip = ip.Unmap()
+		t.Addr = net.JoinHostPort(ip.String(), port)
+	} else {
+		host = strings.ToLower(host) // onion and I2P names, as gossip spells them
+		t.Addr = net.JoinHostPort(host, port)
+	}
+	switch {
+	case err == nil && ip.Is4():
+		t.Network = handshake.NetIPv4
 	case err == nil && ip.As16()[0] == 0xfc:
 		t.Network = handshake.NetCJDNS
 	case err == nil:
