@@ -78,6 +78,17 @@ const (
 	// never answered gets before it is forgotten, so that invented
 	// addresses do not occupy the table for long.
 	forgetAfter = 3
+	// forgetNever is how many failed visits in a row any address that has
+	// never answered gets, whatever its source: an operator's -addr or a
+	// seed's answer may be wrong too.
+	forgetNever = 10
+	// forgetStale is how old the last success of a node that is failing
+	// may be before it is forgotten: a node gone for a month is gone.
+	forgetStale = 30 * 24 * time.Hour
+	// evictBatch is how many eviction candidates one scan of a full table
+	// keeps, so that a flood of new addresses costs one scan per batch,
+	// not one per address.
+	evictBatch = 1024
 	// staleAfter is how old a good node's last success may be for DNS to
 	// hand it out: after a long stop, the seeder answers at once from its
 	// database, but not with nodes it has not seen for a day.
@@ -99,6 +110,11 @@ type table struct {
 	sched    schedule
 	rnd      *rand.Rand
 	dropped  int // addresses refused because the table was full
+	// evict holds the worst failing records found by the last scan, worst
+	// last; rescan is set when a visit fails, since only then can a new
+	// candidate appear.
+	evict  []string
+	rescan bool
 }
 
 func newTable(max int, policy goodPolicy, sched schedule) *table {
@@ -111,6 +127,7 @@ func newTable(max int, policy goodPolicy, sched schedule) *table {
 		policy:   policy,
 		sched:    sched,
 		rnd:      rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		rescan:   true,
 	}
 }
 
@@ -132,7 +149,7 @@ func (t *table) add(l learned, source string, now time.Time) bool {
 	if _, ok := t.nodes[l.Addr]; ok {
 		return false
 	}
-	if len(t.nodes) >= t.max {
+	if len(t.nodes) >= t.max && !t.makeRoom() {
 		t.dropped++
 		return false
 	}
@@ -221,16 +238,99 @@ func (t *table) record(r *record, v visit, now time.Time) {
 		r.PingMS, r.HasPing = v.PingMS, v.HasPing
 	} else {
 		r.FailuresInRow++
+		t.rescan = true
 	}
 	r.Good = r.isGood(t.policy)
 	t.dirty[r.Addr] = true
-	if r.Successes == 0 && r.FailuresInRow >= forgetAfter && r.Source == "gossip" {
-		delete(t.nodes, r.Addr)
-		delete(t.dirty, r.Addr)
-		t.removed[r.Addr] = true
+	if r.dead(now) {
+		t.forget(r.Addr)
 		return
 	}
 	r.NextTry = t.sched.next(r, now, t.rnd.Float64())
+}
+
+// dead reports whether a record is to be forgotten: a gossiped address
+// that never answered after forgetAfter visits, any address that never
+// answered after forgetNever, or a failing node whose last success is
+// over forgetStale old.
+func (r *record) dead(now time.Time) bool {
+	if r.Successes == 0 {
+		return r.FailuresInRow >= forgetNever || r.Source == "gossip" && r.FailuresInRow >= forgetAfter
+	}
+	return r.FailuresInRow > 0 && now.Sub(r.LastSuccess) > forgetStale
+}
+
+// forget removes addr and tells the store. Called with t.mu held.
+func (t *table) forget(addr string) {
+	delete(t.nodes, addr)
+	delete(t.dirty, addr)
+	delete(t.inflight, addr)
+	t.removed[addr] = true
+}
+
+// evictable reports whether a record may make room for a new address: one
+// that is failing and not good. A good or untried one stays, so a flood of
+// invented addresses cannot push out what the seeder hands out.
+func (r *record) evictable() bool { return !r.Good && r.FailuresInRow > 0 }
+
+// worth orders records from the worst, the first to go when the table is
+// over its cap: those that never answered (most failures first), then
+// those that answered but are not good, then untried ones, then good ones
+// (oldest success first within each).
+func worth(a, b *record) int {
+	class := func(r *record) int {
+		switch {
+		case r.Good:
+			return 3
+		case r.Tries == 0:
+			return 2
+		case r.Successes > 0:
+			return 1
+		}
+		return 0
+	}
+	if c := class(a) - class(b); c != 0 {
+		return c
+	}
+	if c := b.FailuresInRow - a.FailuresInRow; c != 0 {
+		return c
+	}
+	return a.LastSuccess.Compare(b.LastSuccess)
+}
+
+// makeRoom forgets the worst evictable record, reporting false when none
+// may go. Candidates come from a scan kept until used up, redone only
+// after a visit has failed since. Called with t.mu held.
+func (t *table) makeRoom() bool {
+	for {
+		if len(t.evict) == 0 {
+			if !t.rescan {
+				return false
+			}
+			t.rescan = false
+			var cands []*record
+			for a, r := range t.nodes {
+				if r.evictable() && !t.inflight[a] {
+					cands = append(cands, r)
+				}
+			}
+			slices.SortFunc(cands, func(a, b *record) int { return worth(b, a) }) // worst last
+			cands = cands[max(0, len(cands)-evictBatch):]
+			t.evict = t.evict[:0]
+			for _, r := range cands {
+				t.evict = append(t.evict, r.Addr)
+			}
+			if len(t.evict) == 0 {
+				return false
+			}
+		}
+		a := t.evict[len(t.evict)-1]
+		t.evict = t.evict[:len(t.evict)-1]
+		if r, ok := t.nodes[a]; ok && r.evictable() && !t.inflight[a] {
+			t.forget(a)
+			return true
+		}
+	}
 }
 
 // changes returns copies of the records changed since the last call, the

@@ -182,3 +182,72 @@ func TestTableLyingHeights(t *testing.T) {
 		t.Errorf("the honest node is not served: %+v", snap.v4)
 	}
 }
+
+// TestTableForgetsDead: a node whose last success is over forgetStale old,
+// and an operator's address that never answered after forgetNever visits,
+// are forgotten: neither may hold a place in the table for ever.
+func TestTableForgetsDead(t *testing.T) {
+	t.Parallel()
+	tb := testTable(10)
+	now := time.Unix(1795980000, 0)
+	gone, seed := "203.0.113.7:8333", "198.51.100.9:8333"
+	tb.add(learned{Addr: gone, Network: "ipv4"}, "gossip", now)
+	tb.add(learned{Addr: seed, Network: "ipv4"}, "seed", now)
+	tb.apply(okVisit(gone, now), now)
+	for i := range 40 {
+		at := now.Add(time.Duration(i+1) * 24 * time.Hour)
+		if _, ok := tb.nodes[gone]; ok {
+			tb.apply(visit{Addr: gone, Time: at, Status: "FAILED", Err: "refused"}, at)
+		}
+		if _, ok := tb.nodes[seed]; ok {
+			tb.apply(visit{Addr: seed, Time: at, Status: "FAILED", Err: "refused"}, at)
+		}
+		_, stillGone := tb.nodes[gone]
+		if want := at.Sub(now) <= 30*24*time.Hour; stillGone != want {
+			t.Fatalf("day %d: answered node known %v, want %v", i+1, stillGone, want)
+		}
+	}
+	if tb.len() != 0 {
+		t.Errorf("%d known, want 0: the seed never answered", tb.len())
+	}
+	_, removed, _ := tb.changes()
+	slices.Sort(removed)
+	if want := []string{seed, gone}; !slices.Equal(removed, want) {
+		t.Errorf("removed %v, want %v", removed, want)
+	}
+}
+
+// TestTableEvictsWorst: a full table makes room for a new address by
+// forgetting its worst failing record, never a good or untried one.
+func TestTableEvictsWorst(t *testing.T) {
+	t.Parallel()
+	tb := testTable(3)
+	now := time.Unix(1795980000, 0)
+	good, worst, bad := "203.0.113.7:8333", "198.51.100.1:8333", "198.51.100.2:8333"
+	for _, a := range []string{good, worst, bad} {
+		tb.add(learned{Addr: a, Network: "ipv4"}, "addr", now)
+	}
+	tb.apply(okVisit(good, now), now)
+	tb.apply(visit{Addr: worst, Time: now, Status: "FAILED"}, now)
+	tb.apply(visit{Addr: worst, Time: now, Status: "FAILED"}, now)
+	tb.apply(visit{Addr: bad, Time: now, Status: "FAILED"}, now)
+	tb.changes()
+	for i, a := range []string{"192.0.2.1:8333", "192.0.2.2:8333", "192.0.2.3:8333"} {
+		if got, want := tb.add(learned{Addr: a, Network: "ipv4"}, "gossip", now), i < 2; got != want {
+			t.Errorf("add %s: %v, want %v", a, got, want)
+		}
+		if _, ok := tb.nodes[worst]; i == 0 && ok {
+			t.Errorf("the first eviction spared %s, the worst", worst)
+		}
+	}
+	if _, ok := tb.nodes[good]; !ok || tb.len() != 3 {
+		t.Errorf("good node evicted or size %d", tb.len())
+	}
+	_, removed, _ := tb.changes()
+	if want := []string{worst, bad}; !slices.Equal(removed, want) && !slices.Equal(removed, []string{bad, worst}) {
+		t.Errorf("removed %v, want %v", removed, want)
+	}
+	if _, c := tb.snapshot(now); c.dropped != 1 {
+		t.Errorf("dropped %d, want 1", c.dropped)
+	}
+}
