@@ -78,6 +78,11 @@ const (
 	// never answered gets before it is forgotten, so that invented
 	// addresses do not occupy the table for long.
 	forgetAfter = 3
+	// maxAdmitPerVisit caps the new addresses one visit may admit, as
+	// Bitcoin Core's addrman bounds what one source may add: a hostile
+	// node gossiping a thousand invented addresses per visit must not grow
+	// the queue of never-tried addresses faster than it can be worked off.
+	maxAdmitPerVisit = 250
 	// forgetNever is how many failed visits in a row any address that has
 	// never answered gets, whatever its source: an operator's -addr or a
 	// seed's answer may be wrong too.
@@ -160,9 +165,9 @@ func (t *table) add(l learned, source string, now time.Time) bool {
 	return true
 }
 
-// due returns up to n addresses whose visit is due, the longest overdue
-// first, and marks them in flight until apply or release. It keeps the n
-// most overdue in a heap as it scans, so its cost grows with the table,
+// due returns up to n addresses whose visit is due, the first as
+// dueBefore orders them, and marks them in flight until apply or release.
+// It keeps the n first in a heap as it scans, so its cost grows with the table,
 // not with the table times its logarithm.
 func (t *table) due(now time.Time, n int) []target {
 	if n <= 0 {
@@ -178,19 +183,38 @@ func (t *table) due(now time.Time, n int) []target {
 		switch {
 		case len(h) < n:
 			heap.Push(&h, r)
-		case r.NextTry.Before(h[0].NextTry):
+		case dueBefore(r, h[0]):
 			h[0] = r
 			heap.Fix(&h, 0)
 		}
 	}
 	recs := []*record(h)
-	slices.SortFunc(recs, func(a, b *record) int { return a.NextTry.Compare(b.NextTry) })
+	slices.SortFunc(recs, func(a, b *record) int {
+		switch {
+		case dueBefore(a, b):
+			return -1
+		case dueBefore(b, a):
+			return 1
+		}
+		return 0
+	})
 	out := make([]target, 0, len(recs))
 	for _, r := range recs {
 		t.inflight[r.Addr] = true
 		out = append(out, target{Addr: r.Addr, Network: r.Network, Services: r.Services})
 	}
 	return out
+}
+
+// dueBefore orders due records: nodes that have answered before come
+// first, so that a flood of never-tried addresses, which are due at once,
+// cannot delay the re-tests that keep DNS answers fresh; then the longest
+// overdue first.
+func dueBefore(a, b *record) bool {
+	if pa, pb := a.Successes > 0, b.Successes > 0; pa != pb {
+		return pa
+	}
+	return a.NextTry.Before(b.NextTry)
 }
 
 // release gives back an address taken by due whose visit did not happen
@@ -211,12 +235,27 @@ func (t *table) apply(v visit, now time.Time) (admitted int) {
 		t.record(r, v, now)
 	}
 	t.mu.Unlock()
-	for _, l := range v.Learned {
+	for i, l := range v.Learned {
+		if admitted == maxAdmitPerVisit {
+			t.refuse(v.Learned[i:])
+			break
+		}
 		if t.add(l, "gossip", now) {
 			admitted++
 		}
 	}
 	return admitted
+}
+
+// refuse counts as dropped the addresses of ls not known already.
+func (t *table) refuse(ls []learned) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, l := range ls {
+		if _, ok := t.nodes[l.Addr]; !ok {
+			t.dropped++
+		}
+	}
 }
 
 // record updates r with a visit. Called with t.mu held.
@@ -456,12 +495,12 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 	return newSnapshot(good, now), c
 }
 
-// dueHeap is a max-heap of records by NextTry: its top is the least
-// overdue of those kept.
+// dueHeap is a max-heap of records by dueBefore: its top is the last
+// of those kept.
 type dueHeap []*record
 
 func (h dueHeap) Len() int           { return len(h) }
-func (h dueHeap) Less(i, j int) bool { return h[i].NextTry.After(h[j].NextTry) }
+func (h dueHeap) Less(i, j int) bool { return dueBefore(h[j], h[i]) }
 func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *dueHeap) Push(x any)        { *h = append(*h, x.(*record)) }
 func (h *dueHeap) Pop() any {

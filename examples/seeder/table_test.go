@@ -251,3 +251,49 @@ func TestTableEvictsWorst(t *testing.T) {
 		t.Errorf("dropped %d, want 1", c.dropped)
 	}
 }
+
+// TestDuePrefersProven: nodes that have answered before are re-tested
+// before a flood of never-tried addresses, however long those have waited.
+func TestDuePrefersProven(t *testing.T) {
+	t.Parallel()
+	tb := testTable(10_000)
+	now := time.Unix(1795980000, 0)
+	var proven []string
+	for i := range 5 {
+		a := fmt.Sprintf("203.0.113.%d:8333", i+1)
+		proven = append(proven, a)
+		tb.add(learned{Addr: a, Network: "ipv4"}, "seed", now)
+		tb.apply(okVisit(a, now), now)
+	}
+	for i := range 2000 {
+		tb.add(learned{Addr: fmt.Sprintf("198.18.%d.%d:8333", i/250, i%250), Network: "ipv4"}, "gossip", now)
+	}
+	later := now.Add(time.Hour) // the proven nodes are due again
+	got := tb.due(later, 10)
+	for _, a := range proven {
+		if !slices.ContainsFunc(got, func(tg target) bool { return tg.Addr == a }) {
+			t.Errorf("%s not among the first due %v", a, got)
+		}
+	}
+}
+
+// TestApplyCapsPerVisit: one visit admits at most maxAdmitPerVisit new
+// addresses, so one hostile node cannot flood the queue; the rest are
+// counted as dropped.
+func TestApplyCapsPerVisit(t *testing.T) {
+	t.Parallel()
+	tb := testTable(10_000)
+	now := time.Unix(1795980000, 0)
+	var flood []learned
+	for i := range 1000 {
+		flood = append(flood, learned{Addr: fmt.Sprintf("198.18.%d.%d:8333", i/250, i%250), Network: "ipv4"})
+	}
+	tb.add(learned{Addr: "203.0.113.7:8333", Network: "ipv4"}, "seed", now)
+	tb.due(now, 1)
+	if n := tb.apply(okVisit("203.0.113.7:8333", now, flood...), now); n != maxAdmitPerVisit {
+		t.Errorf("admitted %d, want %d", n, maxAdmitPerVisit)
+	}
+	if _, c := tb.snapshot(now); c.dropped != 1000-maxAdmitPerVisit {
+		t.Errorf("dropped %d, want %d", c.dropped, 1000-maxAdmitPerVisit)
+	}
+}
