@@ -444,7 +444,12 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 		known, good int
 	}
 	var tallies []tally
-	var heights []int32
+	// One height per netgroup, from nodes that pass every other good
+	// check: many addresses on one host (an IPv6 /64) or on odd ports
+	// claiming a high height must not lift the floor above honest nodes.
+	groups := make(map[uint64][]int32)
+	others := t.policy
+	others.minHeight = 0
 	var good []entry
 	for _, r := range t.nodes {
 		key := [2]string{r.Network, r.Transport}
@@ -454,8 +459,11 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 			tallies = append(tallies, tally{key: key})
 		}
 		tallies[i].known++
-		if r.LastStatus == "OK" && now.Sub(r.LastSuccess) < 24*time.Hour {
-			heights = append(heights, r.StartHeight)
+		if r.LastStatus == "OK" && now.Sub(r.LastSuccess) < 24*time.Hour && r.isGood(others) {
+			if ap, err := netip.ParseAddrPort(r.Addr); err == nil {
+				g := netgroup(ap.Addr().Unmap())
+				groups[g] = append(groups[g], r.StartHeight)
+			}
 		}
 		if !r.Good || now.Sub(r.LastSuccess) > staleAfter {
 			continue
@@ -473,6 +481,11 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 			svc &^= nodeP2PV2
 		}
 		good = append(good, entry{ip: ap.Addr().Unmap(), services: svc})
+	}
+	heights := make([]int32, 0, len(groups))
+	for _, hs := range groups {
+		slices.Sort(hs)
+		heights = append(heights, hs[len(hs)/2]) // the group's median
 	}
 	if len(heights) > 0 {
 		slices.Sort(heights)

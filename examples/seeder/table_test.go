@@ -297,3 +297,40 @@ func TestApplyCapsPerVisit(t *testing.T) {
 		t.Errorf("dropped %d, want %d", c.dropped, 1000-maxAdmitPerVisit)
 	}
 }
+
+// TestHeightFloorOnePerNetgroup: 50 addresses in one IPv6 /64 claiming a
+// high height, and 20 in distinct netgroups that fail the port check,
+// must not lift the floor above 10 honest nodes in distinct netgroups.
+func TestHeightFloorOnePerNetgroup(t *testing.T) {
+	t.Parallel()
+	tb := testTable(1000)
+	now := time.Unix(1795980000, 0)
+	visitAll := func(addrs []string, h int32, at time.Time) {
+		for _, a := range addrs {
+			tb.add(learned{Addr: a, Network: "ipv4"}, "seed", at)
+			v := okVisit(a, at)
+			v.StartHeight = h
+			tb.apply(v, at)
+		}
+	}
+	var liars, badPort, honest []string
+	for i := range 50 {
+		liars = append(liars, fmt.Sprintf("[2001:db8:0:1::%x]:8333", i+1))
+	}
+	for i := range 20 {
+		badPort = append(badPort, fmt.Sprintf("%d.1.2.3:18333", 60+i))
+	}
+	for i := range 10 {
+		honest = append(honest, fmt.Sprintf("%d.1.2.3:8333", 20+i))
+	}
+	visitAll(liars, 900_000, now)
+	visitAll(badPort, 900_000, now)
+	visitAll(honest, 870_000, now)
+	tb.snapshot(now) // sets the floor
+	later := now.Add(2 * time.Minute)
+	visitAll(honest, 870_000, later)
+	snap, _ := tb.snapshot(later)
+	if len(snap.v4) != len(honest) {
+		t.Errorf("%d honest nodes served, want %d (floor %d)", len(snap.v4), len(honest), tb.policy.minHeight)
+	}
+}
