@@ -136,13 +136,28 @@ func newTable(max int, policy goodPolicy, sched schedule) *table {
 	}
 }
 
-// load puts records read from the store in the table, unmarked dirty.
+// load puts records read from the store in the table. The good flag is
+// judged again by the current policy (the flags or defaults may have
+// changed since it was stored), and a table over max (lowered since) is
+// trimmed, worst records first; what changes is marked for the store.
 func (t *table) load(recs []record) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	all := make([]*record, 0, len(recs))
 	for i := range recs {
 		r := recs[i]
+		if g := r.isGood(t.policy); g != r.Good {
+			r.Good = g
+			t.dirty[r.Addr] = true
+		}
 		t.nodes[r.Addr] = &r
+		all = append(all, &r)
+	}
+	if over := len(t.nodes) - t.max; over > 0 {
+		slices.SortFunc(all, worth)
+		for _, r := range all[:over] {
+			t.forget(r.Addr)
+		}
 	}
 }
 

@@ -334,3 +334,41 @@ func TestHeightFloorOnePerNetgroup(t *testing.T) {
 		t.Errorf("%d honest nodes served, want %d (floor %d)", len(snap.v4), len(honest), tb.policy.minHeight)
 	}
 }
+
+// TestLoadRecomputesAndTrims: load judges records by the current policy,
+// not the stored flag, and keeps at most max, dropping the worst and
+// telling the store.
+func TestLoadRecomputesAndTrims(t *testing.T) {
+	t.Parallel()
+	tb := testTable(2)
+	now := time.Unix(1795980000, 0)
+	good := func(addr string, last time.Time) record {
+		r := record{Addr: addr, Network: "ipv4", Source: "seed", Services: 1, ProtocolVersion: 70016, LastStatus: "OK",
+			FirstSeen: last, LastTry: last, LastSuccess: last, Tries: 1, Successes: 1, Good: true}
+		return r
+	}
+	dead := func(addr string, fails int) record {
+		return record{Addr: addr, Network: "ipv4", Source: "gossip", LastStatus: "FAILED", Tries: fails, FailuresInRow: fails}
+	}
+	recs := []record{
+		good("203.0.113.1:8333", now),
+		good("203.0.113.2:18333", now), // stored good; the port says otherwise
+		dead("203.0.113.3:8333", 2),
+		dead("203.0.113.4:8333", 1),
+		good("203.0.113.5:8333", now.Add(-time.Hour)),
+	}
+	tb.load(recs)
+	if tb.len() != 2 {
+		t.Fatalf("%d known after load, want 2", tb.len())
+	}
+	for _, a := range []string{"203.0.113.1:8333", "203.0.113.5:8333"} {
+		if r, ok := tb.nodes[a]; !ok || !r.Good {
+			t.Errorf("%s: kept %v, good %v", a, ok, ok && r.Good)
+		}
+	}
+	_, removed, _ := tb.changes()
+	slices.Sort(removed)
+	if want := []string{"203.0.113.2:18333", "203.0.113.3:8333", "203.0.113.4:8333"}; !slices.Equal(removed, want) {
+		t.Errorf("removed %v, want %v", removed, want)
+	}
+}
