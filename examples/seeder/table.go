@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"container/heap"
 	"math/rand/v2"
 	"net/netip"
@@ -462,7 +463,11 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 	// One height per netgroup, from nodes that pass every other good
 	// check: many addresses on one host (an IPv6 /64) or on odd ports
 	// claiming a high height must not lift the floor above honest nodes.
-	groups := make(map[uint64][]int32)
+	type groupHeight struct {
+		group  uint64
+		height int32
+	}
+	var gh []groupHeight
 	others := t.policy
 	others.minHeight = 0
 	var good []entry
@@ -476,8 +481,7 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 		tallies[i].known++
 		if r.LastStatus == "OK" && now.Sub(r.LastSuccess) < 24*time.Hour && r.isGood(others) {
 			if ap, err := netip.ParseAddrPort(r.Addr); err == nil {
-				g := netgroup(ap.Addr().Unmap())
-				groups[g] = append(groups[g], r.StartHeight)
+				gh = append(gh, groupHeight{netgroup(ap.Addr().Unmap()), r.StartHeight})
 			}
 		}
 		if !r.Good || now.Sub(r.LastSuccess) > staleAfter {
@@ -497,10 +501,21 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 		}
 		good = append(good, entry{ip: ap.Addr().Unmap(), services: svc})
 	}
-	heights := make([]int32, 0, len(groups))
-	for _, hs := range groups {
-		slices.Sort(hs)
-		heights = append(heights, hs[len(hs)/2]) // the group's median
+	// Sorted by group then height: each group's run gives its median.
+	slices.SortFunc(gh, func(a, b groupHeight) int {
+		if a.group != b.group {
+			return cmp.Compare(a.group, b.group)
+		}
+		return cmp.Compare(a.height, b.height)
+	})
+	var heights []int32
+	for i := 0; i < len(gh); {
+		j := i + 1
+		for j < len(gh) && gh[j].group == gh[i].group {
+			j++
+		}
+		heights = append(heights, gh[i+(j-i)/2].height)
+		i = j
 	}
 	if len(heights) > 0 {
 		slices.Sort(heights)
