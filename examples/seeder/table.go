@@ -2,7 +2,6 @@ package main
 
 import (
 	"cmp"
-	"container/heap"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -181,58 +180,6 @@ func (t *table) add(l learned, source string, now time.Time) bool {
 	return true
 }
 
-// due returns up to n addresses whose visit is due, the first as
-// dueBefore orders them, and marks them in flight until apply or release.
-// It keeps the n first in a heap as it scans, so its cost grows with the table,
-// not with the table times its logarithm.
-func (t *table) due(now time.Time, n int) []target {
-	if n <= 0 {
-		return nil
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	h := make(dueHeap, 0, min(n, len(t.nodes)))
-	for a, r := range t.nodes {
-		if r.NextTry.After(now) || t.inflight[a] {
-			continue
-		}
-		switch {
-		case len(h) < n:
-			heap.Push(&h, r)
-		case dueBefore(r, h[0]):
-			h[0] = r
-			heap.Fix(&h, 0)
-		}
-	}
-	recs := []*record(h)
-	slices.SortFunc(recs, func(a, b *record) int {
-		switch {
-		case dueBefore(a, b):
-			return -1
-		case dueBefore(b, a):
-			return 1
-		}
-		return 0
-	})
-	out := make([]target, 0, len(recs))
-	for _, r := range recs {
-		t.inflight[r.Addr] = true
-		out = append(out, target{Addr: r.Addr, Network: r.Network, Services: r.Services})
-	}
-	return out
-}
-
-// dueBefore orders due records: nodes that have answered before come
-// first, so that a flood of never-tried addresses, which are due at once,
-// cannot delay the re-tests that keep DNS answers fresh; then the longest
-// overdue first.
-func dueBefore(a, b *record) bool {
-	if pa, pb := a.Successes > 0, b.Successes > 0; pa != pb {
-		return pa
-	}
-	return a.NextTry.Before(b.NextTry)
-}
-
 // release gives back an address taken by due whose visit did not happen
 // (the seeder is stopping).
 func (t *table) release(addr string) {
@@ -302,90 +249,6 @@ func (t *table) record(r *record, v visit, now time.Time) {
 		return
 	}
 	r.NextTry = t.sched.next(r, now, t.rnd.Float64())
-}
-
-// dead reports whether a record is to be forgotten: a gossiped address
-// that never answered after forgetAfter visits, any address that never
-// answered after forgetNever, or a failing node whose last success is
-// over forgetStale old.
-func (r *record) dead(now time.Time) bool {
-	if r.Successes == 0 {
-		return r.FailuresInRow >= forgetNever || r.Source == "gossip" && r.FailuresInRow >= forgetAfter
-	}
-	return r.FailuresInRow > 0 && now.Sub(r.LastSuccess) > forgetStale
-}
-
-// forget removes addr and tells the store. Called with t.mu held.
-func (t *table) forget(addr string) {
-	delete(t.nodes, addr)
-	delete(t.dirty, addr)
-	delete(t.inflight, addr)
-	t.removed[addr] = true
-}
-
-// evictable reports whether a record may make room for a new address: one
-// that is failing and not good. A good or untried one stays, so a flood of
-// invented addresses cannot push out what the seeder hands out.
-func (r *record) evictable() bool { return !r.Good && r.FailuresInRow > 0 }
-
-// worth orders records from the worst, the first to go when the table is
-// over its cap: those that never answered (most failures first), then
-// those that answered but are not good, then untried ones, then good ones
-// (oldest success first within each).
-func worth(a, b *record) int {
-	class := func(r *record) int {
-		switch {
-		case r.Good:
-			return 3
-		case r.Tries == 0:
-			return 2
-		case r.Successes > 0:
-			return 1
-		}
-		return 0
-	}
-	if c := class(a) - class(b); c != 0 {
-		return c
-	}
-	if c := b.FailuresInRow - a.FailuresInRow; c != 0 {
-		return c
-	}
-	return a.LastSuccess.Compare(b.LastSuccess)
-}
-
-// makeRoom forgets the worst evictable record, reporting false when none
-// may go. Candidates come from a scan kept until used up, redone only
-// after a visit has failed since. Called with t.mu held.
-func (t *table) makeRoom() bool {
-	for {
-		if len(t.evict) == 0 {
-			if !t.rescan {
-				return false
-			}
-			t.rescan = false
-			var cands []*record
-			for a, r := range t.nodes {
-				if r.evictable() && !t.inflight[a] {
-					cands = append(cands, r)
-				}
-			}
-			slices.SortFunc(cands, func(a, b *record) int { return worth(b, a) }) // worst last
-			cands = cands[max(0, len(cands)-evictBatch):]
-			t.evict = t.evict[:0]
-			for _, r := range cands {
-				t.evict = append(t.evict, r.Addr)
-			}
-			if len(t.evict) == 0 {
-				return false
-			}
-		}
-		a := t.evict[len(t.evict)-1]
-		t.evict = t.evict[:len(t.evict)-1]
-		if r, ok := t.nodes[a]; ok && r.evictable() && !t.inflight[a] {
-			t.forget(a)
-			return true
-		}
-	}
 }
 
 // changes returns copies of the records changed since the last call, the
@@ -536,19 +399,4 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 	}
 	t.rnd.Shuffle(len(good), func(i, j int) { good[i], good[j] = good[j], good[i] })
 	return newSnapshot(good, now), c
-}
-
-// dueHeap is a max-heap of records by dueBefore: its top is the last
-// of those kept.
-type dueHeap []*record
-
-func (h dueHeap) Len() int           { return len(h) }
-func (h dueHeap) Less(i, j int) bool { return dueBefore(h[j], h[i]) }
-func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *dueHeap) Push(x any)        { *h = append(*h, x.(*record)) }
-func (h *dueHeap) Pop() any {
-	old := *h
-	r := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return r
 }
