@@ -63,8 +63,8 @@ func sanitize(s string) string {
 }
 
 // saveDump writes the dump to path atomically: into a temporary file in the
-// same directory, synced, then renamed over path, so a reader (or a crash)
-// never sees half a file. It returns the number of nodes written.
+// same directory, synced, then renamed over path and the directory synced,
+// so a reader (or a crash) never sees half a file. It returns the number of nodes written.
 func saveDump(path string, recs []record) (int, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -84,8 +84,26 @@ func saveDump(path string, recs []record) (int, error) {
 	if err == nil {
 		err = os.Rename(f.Name(), path)
 	}
+	if err == nil {
+		err = syncDir(filepath.Dir(path))
+	}
 	if err != nil {
 		return 0, fmt.Errorf("dump: %w", err)
 	}
 	return n, nil
+}
+
+// syncDir makes a rename in dir durable: until the directory itself is
+// synced, a crash may leave the old name pointing at the old file, or at
+// none.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

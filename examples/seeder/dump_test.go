@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -157,4 +158,47 @@ func TestSaveDumpAtomic(t *testing.T) {
 	if _, err := saveDump(filepath.Join(dir, "missing", "d"), nil); err == nil {
 		t.Error("no error writing into a missing directory")
 	}
+}
+
+// TestSaveDumpSyncsDir: after the rename, saveDump syncs the directory, so
+// that a crash cannot bring back the old dump (or none). Only a trace of
+// the system calls shows it: the test runs itself under strace, the child
+// writing one dump.
+func TestSaveDumpSyncsDir(t *testing.T) {
+	if path := os.Getenv("SEEDER_TEST_DUMP"); path != "" {
+		if _, err := saveDump(path, nil); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Parallel()
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("strace is needed to observe the directory sync:", err)
+	}
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, trace := filepath.Join(dir, "dnsseed.dump"), filepath.Join(dir, "trace")
+	cmd := exec.CommandContext(t.Context(), strace, "-f", "-y", "-o", trace, "-e", "trace=fsync,fdatasync,rename,renameat,renameat2",
+		os.Args[0], "-test.run=^TestSaveDumpSyncsDir$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "SEEDER_TEST_DUMP="+path)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	b, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := false
+	for line := range strings.Lines(string(b)) {
+		switch {
+		case strings.Contains(line, "rename") && strings.Contains(line, path):
+			renamed = true
+		case renamed && strings.Contains(line, "sync(") && strings.Contains(line, "<"+dir+">"):
+			return
+		}
+	}
+	t.Errorf("no sync of %s after the rename (renamed %v) in:\n%s", dir, renamed, b)
 }

@@ -58,7 +58,7 @@ func newTableCollector(m *metrics) tableCollector {
 		good: prometheus.NewDesc("seeder_nodes_good",
 			"Nodes DNS hands out (the good rule), by network and transport.", []string{"network", "transport"}, nil),
 		dropped: prometheus.NewDesc("seeder_addresses_dropped",
-			"Gossiped addresses refused since start because the table was full.", nil, nil),
+			"Addresses refused since start, from any source (gossip, -addr, seeds): the table was full with no failing record to evict, or a visit gossiped more than it may add.", nil, nil),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -26,11 +27,7 @@ type store struct {
 // openStore opens (creating) the database at path in WAL mode and brings
 // its schema up to date.
 func openStore(ctx context.Context, path string) (*store, error) {
-	// busy_timeout: an operator's sqlite3 shell holding a read lock makes
-	// a commit wait rather than fail. synchronous=NORMAL is safe in WAL
-	// mode: a power loss may lose the last commits, never corrupt.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -41,6 +38,17 @@ func openStore(ctx context.Context, path string) (*store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// dsn is the file: URI naming path. The path is escaped, so that a '?',
+// '#' or '%' in it is part of the name, not the start of the parameters.
+// busy_timeout: an operator's sqlite3 shell holding a read lock makes a
+// commit wait rather than fail. synchronous=FULL: in WAL mode NORMAL may
+// lose several commits to a power loss; FULL syncs the log at each
+// commit, so at most the commit under way is lost.
+func dsn(path string) string {
+	q := url.Values{"_pragma": {"journal_mode(WAL)", "busy_timeout(5000)", "synchronous(FULL)"}}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
 func (s *store) Close() error { return s.db.Close() }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -102,5 +103,37 @@ func TestSchemaDocumentsEveryColumn(t *testing.T) {
 	}
 	if !reflect.DeepEqual(cols, columns()) {
 		t.Errorf("schema.sql columns %v\nprogram columns    %v", cols, columns())
+	}
+}
+
+// TestStoreOddPathAndDurability: a -db path holding '?', '#' and '%'
+// opens the file of that very name, and the connection runs in WAL mode
+// with synchronous=FULL, so a power loss loses at most the last commit.
+func TestStoreOddPathAndDurability(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "a?b#c%25d e.db")
+	st, err := openStore(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var mode string
+	var sync int
+	if err := st.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" || sync != 2 {
+		t.Errorf("journal_mode %q, synchronous %d; want wal, 2 (FULL)", mode, sync)
+	}
+	at := time.Unix(1795980000, 0).UTC()
+	if err := st.save(ctx, []record{{Addr: "203.0.113.7:8333", Network: "ipv4", Source: "seed", FirstSeen: at, NextTry: at}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the database is not at the path given: %v", err)
 	}
 }

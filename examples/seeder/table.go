@@ -1,7 +1,7 @@
 package main
 
 import (
-	"container/heap"
+	"cmp"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -78,6 +78,22 @@ const (
 	// never answered gets before it is forgotten, so that invented
 	// addresses do not occupy the table for long.
 	forgetAfter = 3
+	// maxAdmitPerVisit caps the new addresses one visit may admit, as
+	// Bitcoin Core's addrman bounds what one source may add: a hostile
+	// node gossiping a thousand invented addresses per visit must not grow
+	// the queue of never-tried addresses faster than it can be worked off.
+	maxAdmitPerVisit = 250
+	// forgetNever is how many failed visits in a row any address that has
+	// never answered gets, whatever its source: an operator's -addr or a
+	// seed's answer may be wrong too.
+	forgetNever = 10
+	// forgetStale is how old the last success of a node that is failing
+	// may be before it is forgotten: a node gone for a month is gone.
+	forgetStale = 30 * 24 * time.Hour
+	// evictBatch is how many eviction candidates one scan of a full table
+	// keeps, so that a flood of new addresses costs one scan per batch,
+	// not one per address.
+	evictBatch = 1024
 	// staleAfter is how old a good node's last success may be for DNS to
 	// hand it out: after a long stop, the seeder answers at once from its
 	// database, but not with nodes it has not seen for a day.
@@ -99,6 +115,11 @@ type table struct {
 	sched    schedule
 	rnd      *rand.Rand
 	dropped  int // addresses refused because the table was full
+	// evict holds the worst failing records found by the last scan, worst
+	// last; rescan is set when a visit fails, since only then can a new
+	// candidate appear.
+	evict  []string
+	rescan bool
 }
 
 func newTable(max int, policy goodPolicy, sched schedule) *table {
@@ -111,16 +132,32 @@ func newTable(max int, policy goodPolicy, sched schedule) *table {
 		policy:   policy,
 		sched:    sched,
 		rnd:      rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		rescan:   true,
 	}
 }
 
-// load puts records read from the store in the table, unmarked dirty.
+// load puts records read from the store in the table. The good flag is
+// judged again by the current policy (the flags or defaults may have
+// changed since it was stored), and a table over max (lowered since) is
+// trimmed, worst records first; what changes is marked for the store.
 func (t *table) load(recs []record) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	all := make([]*record, 0, len(recs))
 	for i := range recs {
 		r := recs[i]
+		if g := r.isGood(t.policy); g != r.Good {
+			r.Good = g
+			t.dirty[r.Addr] = true
+		}
 		t.nodes[r.Addr] = &r
+		all = append(all, &r)
+	}
+	if over := len(t.nodes) - t.max; over > 0 {
+		slices.SortFunc(all, worth)
+		for _, r := range all[:over] {
+			t.forget(r.Addr)
+		}
 	}
 }
 
@@ -132,7 +169,7 @@ func (t *table) add(l learned, source string, now time.Time) bool {
 	if _, ok := t.nodes[l.Addr]; ok {
 		return false
 	}
-	if len(t.nodes) >= t.max {
+	if len(t.nodes) >= t.max && !t.makeRoom() {
 		t.dropped++
 		return false
 	}
@@ -141,39 +178,6 @@ func (t *table) add(l learned, source string, now time.Time) bool {
 	t.dirty[l.Addr] = true
 	delete(t.removed, l.Addr)
 	return true
-}
-
-// due returns up to n addresses whose visit is due, the longest overdue
-// first, and marks them in flight until apply or release. It keeps the n
-// most overdue in a heap as it scans, so its cost grows with the table,
-// not with the table times its logarithm.
-func (t *table) due(now time.Time, n int) []target {
-	if n <= 0 {
-		return nil
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	h := make(dueHeap, 0, min(n, len(t.nodes)))
-	for a, r := range t.nodes {
-		if r.NextTry.After(now) || t.inflight[a] {
-			continue
-		}
-		switch {
-		case len(h) < n:
-			heap.Push(&h, r)
-		case r.NextTry.Before(h[0].NextTry):
-			h[0] = r
-			heap.Fix(&h, 0)
-		}
-	}
-	recs := []*record(h)
-	slices.SortFunc(recs, func(a, b *record) int { return a.NextTry.Compare(b.NextTry) })
-	out := make([]target, 0, len(recs))
-	for _, r := range recs {
-		t.inflight[r.Addr] = true
-		out = append(out, target{Addr: r.Addr, Network: r.Network, Services: r.Services})
-	}
-	return out
 }
 
 // release gives back an address taken by due whose visit did not happen
@@ -194,12 +198,27 @@ func (t *table) apply(v visit, now time.Time) (admitted int) {
 		t.record(r, v, now)
 	}
 	t.mu.Unlock()
-	for _, l := range v.Learned {
+	for i, l := range v.Learned {
+		if admitted == maxAdmitPerVisit {
+			t.refuse(v.Learned[i:])
+			break
+		}
 		if t.add(l, "gossip", now) {
 			admitted++
 		}
 	}
 	return admitted
+}
+
+// refuse counts as dropped the addresses of ls not known already.
+func (t *table) refuse(ls []learned) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, l := range ls {
+		if _, ok := t.nodes[l.Addr]; !ok {
+			t.dropped++
+		}
+	}
 }
 
 // record updates r with a visit. Called with t.mu held.
@@ -221,13 +240,12 @@ func (t *table) record(r *record, v visit, now time.Time) {
 		r.PingMS, r.HasPing = v.PingMS, v.HasPing
 	} else {
 		r.FailuresInRow++
+		t.rescan = true
 	}
 	r.Good = r.isGood(t.policy)
 	t.dirty[r.Addr] = true
-	if r.Successes == 0 && r.FailuresInRow >= forgetAfter && r.Source == "gossip" {
-		delete(t.nodes, r.Addr)
-		delete(t.dirty, r.Addr)
-		t.removed[r.Addr] = true
+	if r.dead(now) {
+		t.forget(r.Addr)
 		return
 	}
 	r.NextTry = t.sched.next(r, now, t.rnd.Float64())
@@ -305,7 +323,16 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 		known, good int
 	}
 	var tallies []tally
-	var heights []int32
+	// One height per netgroup, from nodes that pass every other good
+	// check: many addresses on one host (an IPv6 /64) or on odd ports
+	// claiming a high height must not lift the floor above honest nodes.
+	type groupHeight struct {
+		group  uint64
+		height int32
+	}
+	var gh []groupHeight
+	others := t.policy
+	others.minHeight = 0
 	var good []entry
 	for _, r := range t.nodes {
 		key := [2]string{r.Network, r.Transport}
@@ -315,8 +342,10 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 			tallies = append(tallies, tally{key: key})
 		}
 		tallies[i].known++
-		if r.LastStatus == "OK" && now.Sub(r.LastSuccess) < 24*time.Hour {
-			heights = append(heights, r.StartHeight)
+		if r.LastStatus == "OK" && now.Sub(r.LastSuccess) < 24*time.Hour && r.isGood(others) {
+			if ap, err := netip.ParseAddrPort(r.Addr); err == nil {
+				gh = append(gh, groupHeight{netgroup(ap.Addr().Unmap()), r.StartHeight})
+			}
 		}
 		if !r.Good || now.Sub(r.LastSuccess) > staleAfter {
 			continue
@@ -334,6 +363,22 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 			svc &^= nodeP2PV2
 		}
 		good = append(good, entry{ip: ap.Addr().Unmap(), services: svc})
+	}
+	// Sorted by group then height: each group's run gives its median.
+	slices.SortFunc(gh, func(a, b groupHeight) int {
+		if a.group != b.group {
+			return cmp.Compare(a.group, b.group)
+		}
+		return cmp.Compare(a.height, b.height)
+	})
+	var heights []int32
+	for i := 0; i < len(gh); {
+		j := i + 1
+		for j < len(gh) && gh[j].group == gh[i].group {
+			j++
+		}
+		heights = append(heights, gh[i+(j-i)/2].height)
+		i = j
 	}
 	if len(heights) > 0 {
 		slices.Sort(heights)
@@ -354,19 +399,4 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 	}
 	t.rnd.Shuffle(len(good), func(i, j int) { good[i], good[j] = good[j], good[i] })
 	return newSnapshot(good, now), c
-}
-
-// dueHeap is a max-heap of records by NextTry: its top is the least
-// overdue of those kept.
-type dueHeap []*record
-
-func (h dueHeap) Len() int           { return len(h) }
-func (h dueHeap) Less(i, j int) bool { return h[i].NextTry.After(h[j].NextTry) }
-func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *dueHeap) Push(x any)        { *h = append(*h, x.(*record)) }
-func (h *dueHeap) Pop() any {
-	old := *h
-	r := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return r
 }
