@@ -22,15 +22,7 @@ func TestCloseRacingAccept(t *testing.T) {
 	t.Parallel()
 	r := &responder{zone: testZone(t)}
 	r.snap.Store(testSnapshot())
-	tcp, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		tcp.Close()
-		t.Fatal(err)
-	}
+	tcp, udp := loopbackListeners(t)
 	accepted, closed := make(chan struct{}), make(chan struct{})
 	s := serveDNS(tcp, udp, r, slog.New(slog.DiscardHandler), dnsHooks{
 		// Hold the accepted connection until Close has closed the others.
@@ -100,15 +92,7 @@ func TestAcceptAndReadBackoff(t *testing.T) {
 	t.Parallel()
 	r := &responder{zone: testZone(t)}
 	r.snap.Store(testSnapshot())
-	tcp, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		tcp.Close()
-		t.Fatal(err)
-	}
+	tcp, udp := loopbackListeners(t)
 	server, client := net.Pipe()
 	client.Close() // the served connection ends at once
 	var mu sync.Mutex
@@ -142,15 +126,7 @@ func TestAcceptAndReadBackoff(t *testing.T) {
 func TestCloseEndsBackoff(t *testing.T) {
 	t.Parallel()
 	r := &responder{zone: testZone(t)}
-	tcp, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		tcp.Close()
-		t.Fatal(err)
-	}
+	tcp, udp := loopbackListeners(t)
 	// Both loops fail for ever: only Close ends their pauses.
 	s := serveDNS(&flakyListener{Listener: tcp, fails: 1 << 30}, failingPacketConn{udp}, r, slog.New(slog.DiscardHandler), dnsHooks{})
 	done := make(chan error, 1)
@@ -163,4 +139,20 @@ func TestCloseEndsBackoff(t *testing.T) {
 	case <-time.After(30 * time.Second): // a guard against hanging, not a clock
 		t.Fatal("Close did not end the loops' pauses")
 	}
+}
+
+// loopbackListeners binds a TCP and a UDP socket on loopback for serveDNS,
+// which closes them.
+func loopbackListeners(t *testing.T) (net.Listener, net.PacketConn) {
+	t.Helper()
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		tcp.Close()
+		t.Fatal(err)
+	}
+	return tcp, udp
 }
