@@ -126,9 +126,10 @@ func TestCoreTxReconciliation(t *testing.T) {
 	}
 }
 
-// TestCoreFeatures: Core sends its BIP434 features only to a client at
-// 70017 or more, and ends the connection on a client's malformed feature or
-// one from a client below 70017.
+// TestCoreFeatures: Core master sends its BIP434 features only to a
+// client at 70017 or more, and ends the connection on a client's malformed
+// feature or one from a client below 70017 (TestCoreReleaseFeature has the
+// releases, which ignore them all).
 func TestCoreFeatures(t *testing.T) {
 	t.Parallel()
 	feats := []Feature{{ID: "BIP434", Data: []byte{1, 2}}, {ID: "test-feature-2"}}
@@ -147,7 +148,7 @@ func TestCoreFeatures(t *testing.T) {
 		{"from a 70016 client", 70016, appendFeature(nil, Feature{ID: "abcd"}), nil, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := Config{ProtocolVersion: 70017, V1Only: true}
+			cfg := Config{Core: CoreMaster, V1Only: true}
 			if tt.send == nil {
 				cfg.Features = feats
 			}
@@ -208,7 +209,7 @@ func TestBtcd(t *testing.T) {
 	// is accepted, and after verack btcd sends nothing unprompted.
 	cl.send(wire.NewMsgWTxIdRelay())
 	cl.send(wire.NewMsgSendAddrV2())
-	if _, err := cl.c.Write(Frame(wire.MainNet, "sendcmpct", sendCmpct())); err != nil {
+	if _, err := cl.c.Write(Frame(wire.MainNet, "sendcmpct", sendCmpct(2))); err != nil {
 		t.Fatal(err)
 	}
 	cl.send(wire.NewMsgVerAck())
