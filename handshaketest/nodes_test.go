@@ -29,8 +29,8 @@ func checkVersion(t *testing.T, f frame, pver int32, ua string, services wire.Se
 }
 
 // checkAfterVerack checks Core's post-handshake messages (bcoin's after its
-// sendheaders): sendcmpct, ping, feefilter.
-func checkAfterVerack(t *testing.T, fs []frame) {
+// sendheaders): sendcmpct, ping, feefilter of fee sat/kvB.
+func checkAfterVerack(t *testing.T, fs []frame, fee int64) {
 	t.Helper()
 	if want := []byte{0, 2, 0, 0, 0, 0, 0, 0, 0}; !bytes.Equal(fs[0].payload, want) {
 		t.Errorf("sendcmpct payload %x, want %x", fs[0].payload, want)
@@ -38,8 +38,8 @@ func checkAfterVerack(t *testing.T, fs []frame) {
 	if len(fs[1].payload) != 8 {
 		t.Errorf("ping payload %x, want an 8-byte nonce", fs[1].payload)
 	}
-	if ff := decode[*wire.MsgFeeFilter](t, fs[2], wire.MainNet); ff.MinFee != 1000 {
-		t.Errorf("feefilter %d", ff.MinFee)
+	if ff := decode[*wire.MsgFeeFilter](t, fs[2], wire.MainNet); ff.MinFee != fee {
+		t.Errorf("feefilter %d, want %d", ff.MinFee, fee)
 	}
 }
 
@@ -80,7 +80,7 @@ func TestCore(t *testing.T) {
 	cl.send(wire.NewMsgSendAddrV2())
 	cl.send(wire.NewMsgVerAck())
 	// No sendheaders: the client announced no headers chain.
-	checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"))
+	checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"), 1000)
 	pingPong(t, cl)
 	receivedEquals(t, p, "version", "wtxidrelay", "sendaddrv2", "verack", "ping")
 	if p.Accepted() != 1 {
@@ -96,7 +96,7 @@ func TestCorePre70016Client(t *testing.T) {
 	cl.sendVersion(70015)
 	cl.expect("version", "verack")
 	cl.send(wire.NewMsgVerAck())
-	checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"))
+	checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"), 1000)
 	nothingBeforeVerack(t, p, 70015, "version", "verack")
 }
 
@@ -170,7 +170,7 @@ func TestCoreFeatures(t *testing.T) {
 				cl.closed()
 				return
 			}
-			checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"))
+			checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"), 100)
 		})
 	}
 }
@@ -277,7 +277,7 @@ func TestBcoin(t *testing.T) {
 	if len(fs[0].payload) != 0 {
 		t.Errorf("sendheaders payload %x", fs[0].payload)
 	}
-	checkAfterVerack(t, fs[1:])
+	checkAfterVerack(t, fs[1:], 1000)
 	pingPong(t, cl)
 	nothingBeforeVerack(t, p, 70016, "version", "verack")
 }
