@@ -359,4 +359,3 @@ func (c *v2client) closed() {
 		c.t.Fatalf("expected close, got %q", cmd)
 	}
 }
-
