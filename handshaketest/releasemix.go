@@ -25,15 +25,17 @@ func coreShares() [numCoreReleases]int {
 // over any 100 consecutive nodes each release takes exactly its share
 // (27.1 17%, 28.1 12%, 28.3 5%, 29.0 9%, 29.1 15%, 30.0 18%, 26.0 6%,
 // 0.21.1 4%, 22.0, 24.0.1 and 25.0 3% each, 23.0 and 0.20.1 2% each,
-// master 1%), spread so that neighbours differ. The same i always gives
-// the same release; negative i counts as its absolute value.
+// master 1%), spread so that neighbours differ, node 0 on 27.1. The same
+// i always gives the same release; negative i counts as its absolute
+// value.
 func CoreMix(i int) CoreRelease {
 	if i < 0 {
 		i = -i
 	}
 	// 37 is coprime to 100, so i*37 mod 100 visits every slot once per
-	// hundred nodes while consecutive nodes land far apart.
-	slot := (i % 100) * 37 % 100
+	// hundred nodes while consecutive nodes land far apart; 23 starts
+	// node 0 on the most common release, 27.1.
+	slot := ((i%100)*37 + 23) % 100
 	shares := coreShares()
 	for r := Core0_20; r < numCoreReleases; r++ {
 		if slot < shares[r] {
