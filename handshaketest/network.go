@@ -189,8 +189,9 @@ func (n *Network) Close() error {
 
 // Mix returns n peer configurations in a fixed, realistic proportion of
 // behaviours, as a sweep of a live network meets them: mostly Bitcoin Core
-// of a mix of releases (CoreMix), some btcd and older software, and a tail of silent, broken and
-// wrong-network nodes. The same n always gives the same mix.
+// of a mix of releases (CoreMix), some btcd and older software, and a tail
+// of silent, broken and wrong-network nodes. The same n always gives the
+// same mix.
 func Mix(n int) []Config {
 	// Twenty slots; each behaviour takes its share.
 	pattern := [20]Behavior{
