@@ -65,6 +65,17 @@ func startRelease(t *testing.T, cfg handshaketest.Config) *handshaketest.Peer {
 	return p
 }
 
+// eachRelease runs test, in parallel, against a peer of each release.
+func eachRelease(t *testing.T, test func(ctx context.Context, t *testing.T, w dialRelease, p *handshaketest.Peer)) {
+	t.Parallel()
+	for _, w := range dialReleases() {
+		t.Run(w.rel.String(), func(t *testing.T) {
+			t.Parallel()
+			test(dialContext(t), t, w, startRelease(t, handshaketest.Config{Core: w.rel}))
+		})
+	}
+}
+
 // readUntil reads messages until one of command last, returning them all.
 func readUntil(ctx context.Context, t *testing.T, c *handshake.Conn, last string) []wire.Message {
 	t.Helper()
@@ -97,95 +108,78 @@ func commands(msgs []wire.Message) []string {
 // block offers, the ping, the getheaders of a synced node and the
 // release's feefilter.
 func TestLibraryAgainstCoreReleases(t *testing.T) {
-	t.Parallel()
-	for _, w := range dialReleases() {
-		t.Run(w.rel.String(), func(t *testing.T) {
-			t.Parallel()
-			ctx := dialContext(t)
-			p := startRelease(t, handshaketest.Config{Core: w.rel})
-			c, res, err := handshake.DialConn(ctx, p.Addr(), handshake.Options{
-				Services: wire.SFNodeNetwork | wire.SFNodeWitness,
-				Features: []handshake.Feature{{ID: "example/feature", Data: []byte{1}}},
-			})
-			if err != nil {
-				t.Fatalf("DialConn: %v", err)
-			}
-			defer c.Close()
-			if res.Status != handshake.StatusOK || res.Peer.ProtocolVersion != w.pver || res.Peer.UserAgent != w.ua ||
-				res.Transport != w.transport || res.Peer.Services&wire.SFNodeP2PV2 != 0 != (w.transport == handshake.TransportV2) {
-				t.Errorf("status %v, protocol %d, %q over %v, services %v; want OK, %d, %q over %v",
-					res.Status, res.Peer.ProtocolVersion, res.Peer.UserAgent, res.Transport, res.Peer.Services, w.pver, w.ua, w.transport)
-			}
-			msgs := readUntil(ctx, t, c, "feefilter")
-			if got := commands(msgs); !slices.Equal(got, w.after) {
-				t.Errorf("after the handshake %v, want %v", got, w.after)
-			}
-			if ff, ok := msgs[len(msgs)-1].(*wire.MsgFeeFilter); !ok || ff.MinFee != w.fee {
-				t.Errorf("feefilter %v, want %d sat/kvB", msgs[len(msgs)-1], w.fee)
-			}
-			// The peer still answers: our feature did not end the
-			// connection. Only master, at 70017, was sent one.
-			if err := c.WriteMessage(ctx, wire.NewMsgPing(7)); err != nil {
-				t.Fatal(err)
-			}
-			if pong, ok := readUntil(ctx, t, c, "pong")[0].(*wire.MsgPong); !ok || pong.Nonce != 7 {
-				t.Errorf("pong %v", pong)
-			}
-			sent := slices.Contains(p.Received(), "feature")
-			if want := w.rel == handshaketest.CoreMaster; sent != want {
-				t.Errorf("feature received %v, want %v (%v)", sent, want, p.Received())
-			}
+	eachRelease(t, func(ctx context.Context, t *testing.T, w dialRelease, p *handshaketest.Peer) {
+		c, res, err := handshake.DialConn(ctx, p.Addr(), handshake.Options{
+			Services: wire.SFNodeNetwork | wire.SFNodeWitness,
+			Features: []handshake.Feature{{ID: "example/feature", Data: []byte{1}}},
 		})
-	}
+		if err != nil {
+			t.Fatalf("DialConn: %v", err)
+		}
+		defer c.Close()
+		if res.Status != handshake.StatusOK || res.Peer.ProtocolVersion != w.pver || res.Peer.UserAgent != w.ua ||
+			res.Transport != w.transport || res.Peer.Services&wire.SFNodeP2PV2 != 0 != (w.transport == handshake.TransportV2) {
+			t.Errorf("status %v, protocol %d, %q over %v, services %v; want OK, %d, %q over %v",
+				res.Status, res.Peer.ProtocolVersion, res.Peer.UserAgent, res.Transport, res.Peer.Services, w.pver, w.ua, w.transport)
+		}
+		msgs := readUntil(ctx, t, c, "feefilter")
+		if got := commands(msgs); !slices.Equal(got, w.after) {
+			t.Errorf("after the handshake %v, want %v", got, w.after)
+		}
+		if ff, ok := msgs[len(msgs)-1].(*wire.MsgFeeFilter); !ok || ff.MinFee != w.fee {
+			t.Errorf("feefilter %v, want %d sat/kvB", msgs[len(msgs)-1], w.fee)
+		}
+		// The peer still answers: our feature did not end the
+		// connection. Only master, at 70017, was sent one.
+		if err := c.WriteMessage(ctx, wire.NewMsgPing(7)); err != nil {
+			t.Fatal(err)
+		}
+		if pong, ok := readUntil(ctx, t, c, "pong")[0].(*wire.MsgPong); !ok || pong.Nonce != 7 {
+			t.Errorf("pong %v", pong)
+		}
+		sent := slices.Contains(p.Received(), "feature")
+		if want := w.rel == handshaketest.CoreMaster; sent != want {
+			t.Errorf("feature received %v, want %v (%v)", sent, want, p.Received())
+		}
+	})
 }
 
 // TestLibraryGetsFinalAlert: a client announcing protocol 70012 gets every
 // release's final alert right after the handshake, as the library's
 // *UnknownMessage; one at 70013 does not.
 func TestLibraryGetsFinalAlert(t *testing.T) {
-	t.Parallel()
-	for _, w := range dialReleases() {
-		t.Run(w.rel.String(), func(t *testing.T) {
-			t.Parallel()
-			ctx := dialContext(t)
-			p := startRelease(t, handshaketest.Config{Core: w.rel})
-			for pver, want := range map[uint32]string{70012: "alert", 70013: "ping"} {
-				c, res, err := handshake.DialConn(ctx, p.Addr(), handshake.Options{ProtocolVersion: pver})
-				if err != nil {
-					t.Fatalf("DialConn at %d: %v", pver, err)
-				}
-				m, err := c.ReadMessage(ctx)
-				c.Close()
-				if err != nil || m.Command() != want || res.NegotiatedVersion != pver {
-					t.Fatalf("at %d: first message %v (%v), negotiated %d; want %s", pver, m, err, res.NegotiatedVersion, want)
-				}
-				if u, ok := m.(*handshake.UnknownMessage); want == "alert" && (!ok || !bytes.Equal(u.Payload, handshaketest.FinalAlert())) {
-					t.Errorf("alert %v", m)
-				}
+	eachRelease(t, func(ctx context.Context, t *testing.T, w dialRelease, p *handshaketest.Peer) {
+		for pver, want := range map[uint32]string{70012: "alert", 70013: "ping"} {
+			c, res, err := handshake.DialConn(ctx, p.Addr(), handshake.Options{ProtocolVersion: pver})
+			if err != nil {
+				t.Fatalf("DialConn at %d: %v", pver, err)
 			}
-		})
-	}
+			m, err := c.ReadMessage(ctx)
+			c.Close()
+			if err != nil || m.Command() != want || res.NegotiatedVersion != pver {
+				t.Fatalf("at %d: first message %v (%v), negotiated %d; want %s", pver, m, err, res.NegotiatedVersion, want)
+			}
+			if u, ok := m.(*handshake.UnknownMessage); want == "alert" && (!ok || !bytes.Equal(u.Payload, handshaketest.FinalAlert())) {
+				t.Errorf("alert %v", m)
+			}
+		}
+	})
 }
 
 // TestLibraryV2OnlyAgainstReleases: asked for v2 only, the library gets
 // it from 27.0 on, and before that meets what a v1-only Core does with a
 // v2 key: it reads it as a v1 header with the wrong magic and hangs up.
 func TestLibraryV2OnlyAgainstReleases(t *testing.T) {
-	t.Parallel()
-	for _, w := range dialReleases() {
-		t.Run(w.rel.String(), func(t *testing.T) {
-			t.Parallel()
-			p := startRelease(t, handshaketest.Config{Core: w.rel})
-			res, err := handshake.Dial(dialContext(t), p.Addr(), handshake.Options{Transport: handshake.TransportV2})
-			if w.transport == handshake.TransportV2 {
-				if err != nil || res.Transport != handshake.TransportV2 {
-					t.Errorf("v2: %v over %v", err, res.Transport)
-				}
-				return
+	eachRelease(t, func(ctx context.Context, t *testing.T, w dialRelease, p *handshaketest.Peer) {
+		res, err := handshake.Dial(ctx, p.Addr(), handshake.Options{Transport: handshake.TransportV2})
+		if w.transport == handshake.TransportV2 {
+			if err != nil || res.Transport != handshake.TransportV2 {
+				t.Errorf("v2: %v over %v", err, res.Transport)
 			}
-			if !errors.Is(err, handshake.ErrV1Only) {
-				t.Errorf("v2 to a v1-only release: %v, want ErrV1Only", err)
-			}
-		})
-	}
+			return
+		}
+		if !errors.Is(err, handshake.ErrV1Only) {
+			t.Errorf("v2 to a v1-only release: %v, want ErrV1Only", err)
+		}
+	})
 }
