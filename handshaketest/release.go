@@ -11,7 +11,8 @@ import "fmt"
 // named in its documentation. CONFORMANCE.md ("Core releases the double
 // imitates") cites Core's source for each difference.
 //
-// The zero value is DefaultCoreRelease.
+// The zero value is DefaultCoreRelease. The methods of a value that is
+// no release answer as DefaultCoreRelease; Config refuses such a value.
 type CoreRelease int
 
 // The releases, oldest first.
@@ -71,15 +72,16 @@ type coreTraits struct {
 	minRelayFee int64  // DEFAULT_MIN_RELAY_TX_FEE, sat/kvB: its feefilter
 }
 
-// traits returns r's traits; the zero value is DefaultCoreRelease's.
-// Callers validate r first (valid).
+// traits returns r's traits. The zero value has DefaultCoreRelease's, and
+// so has a value that is no release, which Config refuses (valid).
 func (r CoreRelease) traits() coreTraits {
+	if r == 0 || !r.valid() {
+		r = DefaultCoreRelease
+	}
 	// Each release keeps the traits of the one before it but for the
 	// changes listed (CONFORMANCE.md cites each).
 	t := coreTraits{version: "0.20.1", protocol: 70015, cmpctV1: true, minRelayFee: 1000}
 	switch r {
-	case 0:
-		return DefaultCoreRelease.traits()
 	case Core0_20:
 		return t
 	case Core0_21:
