@@ -168,14 +168,14 @@ func TestCoreReleaseFeature(t *testing.T) {
 
 // TestCoreReleaseFeatureOverV2: over v2, a feature comes as one-byte
 // message type 37. Releases do not know the type and drop the message
-// (27 and 30 here, which speak v2 by default), so even a malformed one
-// is harmless; to master it is feature, checked as over v1.
+// (26 with -v2transport=1, 27 and 30 by default), so even a malformed
+// one is harmless; to master it is feature, checked as over v1.
 func TestCoreReleaseFeatureOverV2(t *testing.T) {
 	t.Parallel()
-	for _, rel := range []CoreRelease{Core27, Core30, CoreMaster} {
+	for _, rel := range []CoreRelease{Core26, Core27, Core30, CoreMaster} {
 		t.Run(rel.String(), func(t *testing.T) {
 			t.Parallel()
-			p := startPeer(t, Config{Core: rel})
+			p := startPeer(t, Config{Core: rel, V2: rel == Core26})
 			c := dialV2(t, p.Addr())
 			c.send(nodeVersion(&client{t: t}, 70017))
 			c.expect("version", "wtxidrelay", "sendaddrv2", "verack")
