@@ -12,20 +12,27 @@ import (
 type Behavior int
 
 const (
-	// Core imitates a default Bitcoin Core node (27 and later) as an
-	// inbound node, over v2 or v1 (see Config.V2): on the client's
-	// version, its version, then wtxidrelay and sendaddrv2 when the
-	// negotiated version is at least 70016, sendtxrcncl only with
-	// Config.TxReconciliation and a client asking for relay, BIP434
-	// features only with Config.Features and both sides at 70017, then
-	// verack; after the client's verack, sendcmpct (70014), a ping and
-	// feefilter (70013). It never sends sendheaders: Core sends it only to
-	// a peer that announced a headers chain with more than the minimum
-	// work (MaybeSendSendHeaders). Before the client's version it ignores
-	// everything, as Core does; clients announcing a version below 31800
-	// are disconnected without an answer, and a client's feature message
-	// that is malformed, or sent by a client below 70017, ends the
-	// connection, as Core's BIP434 support does.
+	// Core imitates a default Bitcoin Core node of the release in
+	// Config.Core (27.1 unless set; see CoreRelease) as an inbound node,
+	// over v2 or v1 (see Config.V2): on the client's version, its
+	// version, then wtxidrelay and sendaddrv2 when the negotiated version
+	// is at least 70016, sendtxrcncl only with Config.TxReconciliation and
+	// a client asking for relay, BIP434 features only with Config.Features
+	// and both sides at 70017, then verack, then to a client at 70012 or
+	// below the final alert; after the client's verack, sendcmpct (70014;
+	// before 22.0 for compact block versions 2 and 1), a ping, getheaders
+	// to a client announcing NODE_NETWORK or NODE_NETWORK_LIMITED (as a
+	// synced node asks every peer that can serve blocks), and feefilter
+	// (70013) with the release's minimum relay fee. It never sends
+	// sendheaders: Core sends it only to a peer that announced a headers
+	// chain with more than the minimum work (MaybeSendSendHeaders). Before
+	// the client's version it ignores everything, as Core does; clients
+	// announcing a version below 31800 are disconnected without an
+	// answer. A client's feature message is ignored by every release, as
+	// an unsupported message before verack (over v2, type 37 is an
+	// unknown type they drop); CoreMaster, with BIP434, ends the
+	// connection on a feature that is malformed, sent at a common version
+	// below 70017, or sent after verack.
 	Core Behavior = iota
 
 	// Btcd imitates btcd v0.26 as an inbound node (peer.negotiateInboundProtocol):
@@ -271,8 +278,13 @@ func (b Behavior) profile() profile {
 	case TooOld:
 		return profile{31799, "/Satoshi:0.3.18/", wire.SFNodeNetwork}
 	default:
-		// P2PV2 is added by Config.withDefaults when the peer accepts v2.
-		return profile{70016, "/Satoshi:27.1.0/", wire.SFNodeNetwork |
-			wire.SFNodeWitness | wire.SFNodeNetworkLimited}
+		return DefaultCoreRelease.profile()
 	}
+}
+
+// profile returns the identity release r announces. P2PV2 is added by
+// Config.withDefaults when the peer accepts v2.
+func (r CoreRelease) profile() profile {
+	return profile{r.ProtocolVersion(), r.UserAgent(), wire.SFNodeNetwork |
+		wire.SFNodeWitness | wire.SFNodeNetworkLimited}
 }

@@ -30,14 +30,24 @@ type Config struct {
 	// frames every message. Default: &chaincfg.MainNetParams.
 	ChainParams *chaincfg.Params
 
+	// Core is the Bitcoin Core release a Core peer imitates (see
+	// CoreRelease): the protocol version and user agent it announces
+	// (unless ProtocolVersion or UserAgent say otherwise), whether it
+	// speaks v2 by default, what it does with a client's feature message,
+	// the compact block versions it offers and its feefilter. Other
+	// behaviours ignore it; the misbehaving ones pose as
+	// DefaultCoreRelease. Default: DefaultCoreRelease (27.1).
+	Core CoreRelease
+
 	// ProtocolVersion is announced in the version message and used to
-	// encode messages. Default: per behaviour (Core, Btcd and the
-	// misbehaving peers 70016, Bcoin 70015, Old 70001, TooOld 31799).
+	// encode messages. Default: per behaviour (Core: its release's, 70016
+	// for DefaultCoreRelease; Btcd and the misbehaving peers 70016, Bcoin
+	// 70015, Old 70001, TooOld 31799).
 	ProtocolVersion uint32
 
 	// UserAgent is announced in the version message; at most
 	// wire.MaxUserAgentLen bytes. Default: per behaviour, e.g.
-	// "/Satoshi:27.1.0/", "/btcd:0.26.2/", "/bcoin:2.2.0/".
+	// Core's release's "/Satoshi:27.1.0/", "/btcd:0.26.2/", "/bcoin:2.2.0/".
 	UserAgent string
 
 	// Services are announced in the version message. Zero means the
@@ -64,9 +74,10 @@ type Config struct {
 	// --v2transport does: a connection opening with a v1 version message
 	// is served in v1, any other as a v2 responder, and the behaviour then
 	// runs over the encrypted channel. Default: false, a v1-only peer,
-	// which reads a v2 key as a bad v1 header and hangs up; except Core,
-	// which accepts v2 unless V1Only is set, as Bitcoin Core does by
-	// default since version 27 (-v2transport, DEFAULT_V2_TRANSPORT).
+	// which reads a v2 key as a bad v1 header and hangs up; except Core
+	// of release 27 or later, which accepts v2 unless V1Only is set, as
+	// Bitcoin Core does by default since 27.0 (-v2transport). A Core peer
+	// of a release before 26.0, which had no v2, cannot be given V2.
 	V2 bool
 
 	// V1Only makes a Core peer speak v1 only, as Core with
@@ -75,8 +86,9 @@ type Config struct {
 
 	// TxReconciliation makes a Core peer announce BIP330 transaction
 	// reconciliation (sendtxrcncl) to clients that asked for transaction
-	// relay, as Core does only with -txreconciliation. Default: false, as
-	// in Core (DEFAULT_TXRECONCILIATION_ENABLE).
+	// relay, as Core does only with -txreconciliation, an option since
+	// 25.0 (a Core peer of an earlier release cannot be given it).
+	// Default: false, as in Core (DEFAULT_TXRECONCILIATION_ENABLE).
 	TxReconciliation bool
 
 	// Features are BIP434 feature messages a Core peer sends after its
@@ -114,7 +126,7 @@ func (cfg *Config) speaksV2() bool {
 	if cfg.V1Only {
 		return false
 	}
-	return cfg.V2 || cfg.Handler == nil && cfg.Behavior == Core
+	return cfg.V2 || cfg.Handler == nil && cfg.Behavior == Core && cfg.Core.V2ByDefault()
 }
 
 // Feature is a BIP434 feature message: an identifier of 4 to 80 bytes and
@@ -133,7 +145,13 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Handler == nil && (cfg.Behavior < 0 || cfg.Behavior >= numBehaviors) {
 		return cfg, fmt.Errorf("handshaketest: unknown %v", cfg.Behavior)
 	}
+	if !cfg.Core.valid() {
+		return cfg, fmt.Errorf("handshaketest: unknown %v", cfg.Core)
+	}
 	p := cfg.Behavior.profile()
+	if cfg.Behavior == Core {
+		p = cfg.Core.profile()
+	}
 	if cfg.ChainParams == nil {
 		cfg.ChainParams = &chaincfg.MainNetParams
 	}
@@ -164,6 +182,10 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, errors.New("handshaketest: negative Delay")
 	case badFeatures(cfg.Features):
 		return cfg, errors.New("handshaketest: a feature's ID must be 4 to 80 bytes and its data at most 512")
+	case cfg.Behavior == Core && cfg.V2 && !cfg.V1Only && !cfg.Core.HasV2():
+		return cfg, fmt.Errorf("handshaketest: %v has no v2 transport", cfg.Core)
+	case cfg.Behavior == Core && cfg.TxReconciliation && !cfg.Core.traits().txRecon:
+		return cfg, fmt.Errorf("handshaketest: %v has no -txreconciliation", cfg.Core)
 	case cfg.V2GarbageLen < NoGarbage || cfg.V2GarbageLen > 4095:
 		return cfg, errors.New("handshaketest: V2GarbageLen must be NoGarbage, 0 (random) or 1..4095")
 	}

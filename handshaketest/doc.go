@@ -9,6 +9,13 @@
 // connection the caller made, such as one end of net.Pipe. A Config.Handler
 // scripts any other peer with the helpers of Conn.
 //
+// The Core behaviour imitates one Bitcoin Core release, Config.Core (a
+// CoreRelease, 0.20 to 30 and master; 27.1 by default), where the
+// handshake tells releases apart: protocol version, user agent, v2 by
+// default or not, the handling of a BIP434 feature message, feefilter, the
+// final alert. CoreMix spreads releases over a simulated network in the
+// shares of the reachable network.
+//
 // NewSeed starts a DNS server that answers A and AAAA queries like a Bitcoin
 // DNS seed, with Seed.Resolver to point a net.Resolver at it.
 //

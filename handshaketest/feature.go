@@ -27,6 +27,21 @@ func badFeatures(fs []Feature) bool {
 	return false
 }
 
+// checkFeature is what Core with BIP434 (master, PR 35221) does with a
+// client's feature message before verack: at a common version below
+// 70017 it disconnects ("feature received with incompatible version"),
+// and so it does when the payload does not parse ("invalid feature
+// payload"); a well-formed feature of an unknown ID is ignored. Releases
+// without BIP434 never call it: to them feature is an unsupported
+// message before verack.
+func checkFeature(pver uint32, payload []byte) error {
+	if pver < featureVersion {
+		return fmt.Errorf("handshaketest: feature received with incompatible version %d", pver)
+	}
+	_, err := parseFeature(payload)
+	return err
+}
+
 // parseFeature decodes a feature payload as BIP434 requires: an ID of 4 to
 // 80 bytes, data of at most 512, nothing after.
 func parseFeature(p []byte) (Feature, error) {

@@ -188,9 +188,10 @@ func (n *Network) Close() error {
 }
 
 // Mix returns n peer configurations in a fixed, realistic proportion of
-// behaviours, as a sweep of a live network meets them: mostly Bitcoin Core,
-// some btcd and older software, and a tail of silent, broken and
-// wrong-network nodes. The same n always gives the same mix.
+// behaviours, as a sweep of a live network meets them: mostly Bitcoin Core
+// of a mix of releases (CoreMix), some btcd and older software, and a tail
+// of silent, broken and wrong-network nodes. The same n always gives the
+// same mix.
 func Mix(n int) []Config {
 	// Twenty slots; each behaviour takes its share.
 	pattern := [20]Behavior{
@@ -201,13 +202,12 @@ func Mix(n int) []Config {
 	cfgs := make([]Config, n)
 	for i := range cfgs {
 		b := pattern[(i*7)%len(pattern)] // 7 is coprime to 20: spread them out
-		// Two in three of the modern nodes also speak v2, roughly the
-		// share of reachable nodes running Core 27 or later.
-		v2 := (b == Core || b == Btcd) && i%3 != 2
-		cfgs[i] = Config{Behavior: b, StartHeight: int32(870000 + i%50), V2: v2, V1Only: !v2}
-		if b == Core && i%3 == 0 {
-			cfgs[i].UserAgent = "/Satoshi:28.1.0/"
-		}
+		// Core nodes run the releases CoreMix spreads. Two in three of
+		// the modern nodes also speak v2 (Core where its release can),
+		// roughly the share of reachable nodes running Core 27 or later.
+		rel := CoreMix(i)
+		v2 := (b == Core && rel.HasV2() || b == Btcd) && i%3 != 2
+		cfgs[i] = Config{Behavior: b, Core: rel, StartHeight: int32(870000 + i%50), V2: v2, V1Only: !v2}
 	}
 	return cfgs
 }

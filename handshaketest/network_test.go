@@ -55,7 +55,7 @@ func TestMixIsDeterministicAndMixed(t *testing.T) {
 	a, b := Mix(40), Mix(40)
 	count := map[Behavior]int{}
 	for i := range a {
-		if a[i].Behavior != b[i].Behavior || a[i].UserAgent != b[i].UserAgent {
+		if a[i].Behavior != b[i].Behavior || a[i].Core != b[i].Core {
 			t.Fatalf("Mix differs at %d", i)
 		}
 		count[a[i].Behavior]++

@@ -29,8 +29,8 @@ func checkVersion(t *testing.T, f frame, pver int32, ua string, services wire.Se
 }
 
 // checkAfterVerack checks Core's post-handshake messages (bcoin's after its
-// sendheaders): sendcmpct, ping, feefilter.
-func checkAfterVerack(t *testing.T, fs []frame) {
+// sendheaders): sendcmpct, ping, feefilter of fee sat/kvB.
+func checkAfterVerack(t *testing.T, fs []frame, fee int64) {
 	t.Helper()
 	if want := []byte{0, 2, 0, 0, 0, 0, 0, 0, 0}; !bytes.Equal(fs[0].payload, want) {
 		t.Errorf("sendcmpct payload %x, want %x", fs[0].payload, want)
@@ -38,8 +38,8 @@ func checkAfterVerack(t *testing.T, fs []frame) {
 	if len(fs[1].payload) != 8 {
 		t.Errorf("ping payload %x, want an 8-byte nonce", fs[1].payload)
 	}
-	if ff := decode[*wire.MsgFeeFilter](t, fs[2], wire.MainNet); ff.MinFee != 1000 {
-		t.Errorf("feefilter %d", ff.MinFee)
+	if ff := decode[*wire.MsgFeeFilter](t, fs[2], wire.MainNet); ff.MinFee != fee {
+		t.Errorf("feefilter %d, want %d", ff.MinFee, fee)
 	}
 }
 
@@ -80,7 +80,7 @@ func TestCore(t *testing.T) {
 	cl.send(wire.NewMsgSendAddrV2())
 	cl.send(wire.NewMsgVerAck())
 	// No sendheaders: the client announced no headers chain.
-	checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"))
+	checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"), 1000)
 	pingPong(t, cl)
 	receivedEquals(t, p, "version", "wtxidrelay", "sendaddrv2", "verack", "ping")
 	if p.Accepted() != 1 {
@@ -96,7 +96,7 @@ func TestCorePre70016Client(t *testing.T) {
 	cl.sendVersion(70015)
 	cl.expect("version", "verack")
 	cl.send(wire.NewMsgVerAck())
-	checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"))
+	checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"), 1000)
 	nothingBeforeVerack(t, p, 70015, "version", "verack")
 }
 
@@ -126,9 +126,10 @@ func TestCoreTxReconciliation(t *testing.T) {
 	}
 }
 
-// TestCoreFeatures: Core sends its BIP434 features only to a client at
-// 70017 or more, and ends the connection on a client's malformed feature or
-// one from a client below 70017.
+// TestCoreFeatures: Core master sends its BIP434 features only to a
+// client at 70017 or more, and ends the connection on a client's malformed
+// feature or one from a client below 70017 (TestCoreReleaseFeature has the
+// releases, which ignore them all).
 func TestCoreFeatures(t *testing.T) {
 	t.Parallel()
 	feats := []Feature{{ID: "BIP434", Data: []byte{1, 2}}, {ID: "test-feature-2"}}
@@ -147,7 +148,7 @@ func TestCoreFeatures(t *testing.T) {
 		{"from a 70016 client", 70016, appendFeature(nil, Feature{ID: "abcd"}), nil, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := Config{ProtocolVersion: 70017, V1Only: true}
+			cfg := Config{Core: CoreMaster, V1Only: true}
 			if tt.send == nil {
 				cfg.Features = feats
 			}
@@ -169,7 +170,7 @@ func TestCoreFeatures(t *testing.T) {
 				cl.closed()
 				return
 			}
-			checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"))
+			checkAfterVerack(t, cl.expect("sendcmpct", "ping", "feefilter"), 100)
 		})
 	}
 }
@@ -208,7 +209,7 @@ func TestBtcd(t *testing.T) {
 	// is accepted, and after verack btcd sends nothing unprompted.
 	cl.send(wire.NewMsgWTxIdRelay())
 	cl.send(wire.NewMsgSendAddrV2())
-	if _, err := cl.c.Write(Frame(wire.MainNet, "sendcmpct", sendCmpct())); err != nil {
+	if _, err := cl.c.Write(Frame(wire.MainNet, "sendcmpct", sendCmpct(2))); err != nil {
 		t.Fatal(err)
 	}
 	cl.send(wire.NewMsgVerAck())
@@ -276,7 +277,7 @@ func TestBcoin(t *testing.T) {
 	if len(fs[0].payload) != 0 {
 		t.Errorf("sendheaders payload %x", fs[0].payload)
 	}
-	checkAfterVerack(t, fs[1:])
+	checkAfterVerack(t, fs[1:], 1000)
 	pingPong(t, cl)
 	nothingBeforeVerack(t, p, 70016, "version", "verack")
 }

@@ -62,11 +62,20 @@ func awaitVerack(c *Conn) error {
 // live serves an established connection until the client leaves: pings
 // get their pong, getaddr the configured addresses (Config.Addrs),
 // everything else is recorded and ignored.
-func live(c *Conn) error {
+func live(c *Conn) error { return liveUntil(c, nil) }
+
+// liveUntil is live that also ends the connection when check, if set,
+// returns an error for a command read.
+func liveUntil(c *Conn, check func(cmd string) error) error {
 	for {
 		cmd, payload, err := c.ReadMessage()
 		if err != nil {
 			return err
+		}
+		if check != nil {
+			if err := check(cmd); err != nil {
+				return err
+			}
 		}
 		switch cmd {
 		case wire.CmdPing:

@@ -22,21 +22,22 @@ type demo struct {
 func startDemo(peers, unreachable int) (*demo, error) {
 	cfgs := make([]handshaketest.Config, peers)
 	for i := range cfgs {
-		// Mostly Core, some btcd; one in ten speaks v2 too, few enough
+		// Core nodes run a mix of releases in the shares of the
+		// reachable network (handshaketest.CoreMix); some run btcd.
+		// One in ten speaks v2 too where its release can, few enough
 		// that the key exchanges stay cheap. Gossip carries each node's
 		// services, so the crawl asks exactly those in v2.
-		cfgs[i] = handshaketest.Config{Behavior: handshaketest.Core, StartHeight: int32(870000 + i%50), V2: i%10 == 0, V1Only: i%10 != 0}
+		rel := handshaketest.CoreMix(i)
+		v2 := i%10 == 0 && rel.HasV2()
+		cfgs[i] = handshaketest.Config{Behavior: handshaketest.Core, Core: rel, StartHeight: int32(870000 + i%50), V2: v2, V1Only: !v2}
 		switch {
 		case i%7 == 3:
 			cfgs[i].Behavior = handshaketest.Btcd
-		case i%3 == 0:
-			cfgs[i].UserAgent = "/Satoshi:28.1.0/"
-		case i%5 == 1:
-			// Some announce BIP434 and a feature (an illustrative id).
-			cfgs[i].ProtocolVersion = 70017
-			cfgs[i].UserAgent = "/Satoshi:31.0.0/"
+		case rel == handshaketest.CoreMaster:
+			// Nodes on master speak BIP434; these announce a feature
+			// (an illustrative id) for the report to show.
 			cfgs[i].Features = []handshaketest.Feature{{ID: "demo.example/feature/1", Data: []byte{1}}}
-		case i%97 == 5 && i >= 4:
+		case i%194 == 5:
 			// And a few hang up after their version, as some do.
 			cfgs[i].Behavior = handshaketest.CloseAfterVersion
 		}

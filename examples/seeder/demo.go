@@ -10,9 +10,9 @@ import (
 )
 
 // demo is a simulated network on loopback, found through a DNS seed that
-// names a few nodes and through the nodes' gossip: mostly Bitcoin Core,
-// some btcd, one in four speaking v2, and a few gossiped addresses where
-// nothing listens.
+// names a few nodes and through the nodes' gossip: mostly Bitcoin Core of
+// a mix of releases, some btcd, one in four speaking v2, and a few
+// gossiped addresses where nothing listens.
 type demo struct {
 	net      *handshaketest.Network
 	params   *chaincfg.Params
@@ -23,18 +23,19 @@ type demo struct {
 func startDemo(peers int, port string) (*demo, error) {
 	cfgs := make([]handshaketest.Config, peers)
 	for i := range cfgs {
-		// One node in four speaks v2. Of the rest, some announce
+		// Core nodes run a mix of releases in the shares of the
+		// reachable network (handshaketest.CoreMix). One node in four
+		// speaks v2 where its release can. Of the rest, some announce
 		// NODE_P2P_V2 without speaking it, as a misconfigured node might:
 		// x800 must not hand those out.
-		cfgs[i] = handshaketest.Config{Behavior: handshaketest.Core, StartHeight: int32(870000 + i%50), V2: i%4 == 0, V1Only: i%4 != 0}
+		rel := handshaketest.CoreMix(i)
+		v2 := i%4 == 0 && rel.HasV2()
+		cfgs[i] = handshaketest.Config{Behavior: handshaketest.Core, Core: rel, StartHeight: int32(870000 + i%50), V2: v2, V1Only: !v2}
 		if i%4 == 2 {
 			cfgs[i].Services = wire.SFNodeNetwork | wire.SFNodeWitness | wire.SFNodeNetworkLimited | wire.SFNodeP2PV2
 		}
-		switch {
-		case i%7 == 3:
+		if i%7 == 3 {
 			cfgs[i].Behavior = handshaketest.Btcd
-		case i%3 == 0:
-			cfgs[i].UserAgent = "/Satoshi:28.1.0/"
 		}
 	}
 	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{

@@ -13,14 +13,17 @@
 //	    -fanout 24 -v2 3 -hang-first 127.200.0.1 -hang-port 40000 -hang 16000
 //
 // starts n handshaketest Core nodes on consecutive loopback addresses
-// sharing one port, every v2-th of them speaking BIP324 v2 as well, and
+// sharing one port, of the releases handshaketest.CoreMix spreads (most on
+// 27 to 30, a tail back to 0.20), every v2-th of them that can speaking
+// BIP324 v2 as well, and
 // gives each an answer to getaddr: its children in a tree rooted at the
 // seeded nodes (so every node can be found), the refusing addresses (on
 // loopback addresses after the nodes', where nothing listens) and the
 // hanging ones spread over the nodes, and random others, duplicates
 // included, up to fanout. Gossiped services are true to each node: v2
 // nodes carry NODE_P2P_V2, v1 nodes do not. It prints "seed<TAB>address"
-// for the seeded nodes, "node<TAB>address<TAB>v1|v2" per node and
+// for the seeded nodes, "node<TAB>address<TAB>v1|v2<TAB>user agent" per
+// node and
 // "refuse<TAB>address" per refusing address.
 //
 //	crawlfarm trickle -first 127.220.0.1 -n 200 -drip 100ms
@@ -191,7 +194,8 @@ func serveNodes(c farmConfig, w io.Writer) (*handshaketest.Network, error) {
 	}
 	p, _ := strconv.Atoi(port)
 	now := time.Unix(time.Now().Unix(), 0)
-	isV2 := func(i int) bool { return c.v2Every > 0 && i%c.v2Every == 0 }
+	// Releases before 26.0 have no v2 transport.
+	isV2 := func(i int) bool { return c.v2Every > 0 && i%c.v2Every == 0 && handshaketest.CoreMix(i).HasV2() }
 	// Every gossiped address: nodes, then refusing, then hanging.
 	all := make([]wire.NetAddressV2, 0, c.n+c.refusing+c.hang)
 	ip := c.first
@@ -228,7 +232,8 @@ func serveNodes(c farmConfig, w io.Writer) (*handshaketest.Network, error) {
 		for len(known[i]) < c.fanout {
 			known[i] = append(known[i], all[rng.IntN(len(all))])
 		}
-		cfgs[i] = handshaketest.Config{Behavior: handshaketest.Core, V2: isV2(i), StartHeight: 870000, Addrs: known[i]}
+		cfgs[i] = handshaketest.Config{Behavior: handshaketest.Core, Core: handshaketest.CoreMix(i), V2: isV2(i),
+			StartHeight: 870000, Addrs: known[i]}
 	}
 	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
 		Peers: cfgs, FirstIP: c.first, Port: port,
@@ -245,7 +250,7 @@ func serveNodes(c farmConfig, w io.Writer) (*handshaketest.Network, error) {
 		if isV2(i) {
 			t = "v2"
 		}
-		fmt.Fprintf(w, "node\t%s\t%s\n", a, t)
+		fmt.Fprintf(w, "node\t%s\t%s\t%s\n", a, t, handshaketest.CoreMix(i).UserAgent())
 	}
 	for _, a := range n.Unreachable {
 		fmt.Fprintf(w, "refuse\t%s\n", a)

@@ -56,9 +56,13 @@ func TestFarm(t *testing.T) {
 	lines, ask, stop := farm(t, "nodes", "-first", "127.45.0.1", "-n", "6", "-refusing", "2", "-seeded", "2",
 		"-fanout", "3", "-hang-first", "127.44.0.1", "-hang-port", port, "-hang", "3")
 	kinds := map[string][]string{}
+	agents := map[string]string{} // node → the user agent of its release
 	for _, l := range lines {
 		f := strings.Split(l, "\t")
 		kinds[f[0]] = append(kinds[f[0]], f[1])
+		if f[0] == "node" {
+			agents[f[1]] = f[3]
+		}
 	}
 	if len(kinds["seed"]) != 2 || len(kinds["node"]) != 6 || len(kinds["refuse"]) != 2 {
 		t.Fatalf("nodes farm listed %q", lines)
@@ -66,11 +70,16 @@ func TestFarm(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	named := map[string]bool{}
+	releases := map[string]bool{}
 	for _, n := range kinds["node"] {
-		c, _, err := handshake.DialConn(ctx, n, handshake.Options{Transport: handshake.TransportV1})
+		c, res, err := handshake.DialConn(ctx, n, handshake.Options{Transport: handshake.TransportV1})
 		if err != nil {
 			t.Fatal(err)
 		}
+		if res.Peer.UserAgent != agents[n] {
+			t.Errorf("%s announces %q, listed as %q", n, res.Peer.UserAgent, agents[n])
+		}
+		releases[res.Peer.UserAgent] = true
 		addrs, err := handshake.GetAddrs(ctx, c, handshake.AddrOptions{Quiet: 200 * time.Millisecond})
 		c.Close()
 		if err != nil || len(addrs) < 3 {
@@ -79,6 +88,10 @@ func TestFarm(t *testing.T) {
 		for _, a := range addrs {
 			named[a.String()] = true
 		}
+	}
+	// The six nodes run a mix of releases (handshaketest.CoreMix).
+	if len(releases) < 4 {
+		t.Errorf("the nodes run %v, want a mix of releases", releases)
 	}
 	// Every address is gossiped by some node.
 	for _, a := range append(append(kinds["node"][2:], kinds["refuse"]...), hangAddrs(hang)...) {
