@@ -72,6 +72,18 @@ type Options struct {
 	// 4 to 80 bytes and each Data at most 512 bytes. Default: none.
 	Features []Feature
 
+	// StrictFeatures judges the peer's BIP434 feature messages as Bitcoin
+	// Core with BIP434 support does (master since PR 35221; no release
+	// has it yet): one whose payload BIP434 forbids ends the handshake
+	// with ErrMalformed, and one at a common version below 70017 with
+	// ErrProtocolViolation, where that Core disconnects. Default: false,
+	// the verdict of the releases the network runs (27.x to 31.x), which
+	// complete the handshake whatever feature messages they get: such
+	// messages are listed in Result.Ignored with what each Core would do,
+	// and well-formed ones at 70017 or more in Result.Features, so the
+	// Status is decided by version and verack alone.
+	StrictFeatures bool
+
 	// Services are the service bits we advertise. Default: none (0), which is
 	// honest for a client that serves no blocks.
 	Services wire.ServiceFlag
