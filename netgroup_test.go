@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha3"
 	"encoding/base32"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -130,4 +131,29 @@ func TestNetGroupKeys(t *testing.T) {
 	if testing.AllocsPerRun(100, func() { _ = handshake.IPNetGroup(netip.MustParseAddr("2001:470::1")).Uint64() }) != 0 {
 		t.Error("IPNetGroup(...).Uint64() allocates")
 	}
+}
+
+// Spread work over network groups as Bitcoin Core spreads its outbound
+// connections: at most one address per group.
+func ExampleNetGroupOf() {
+	seen := map[handshake.NetGroup]bool{}
+	for _, a := range []handshake.Addr{
+		{Network: handshake.NetIPv4, Host: "1.2.3.4"},
+		{Network: handshake.NetIPv4, Host: "1.2.200.9"},               // 1.2/16 again
+		{Network: handshake.NetIPv6, Host: "2002:102:304::1"},         // 6to4: 1.2/16 again
+		{Network: handshake.NetIPv6, Host: "2001:470:abcd::1"},        // he.net: a /36
+		{Network: handshake.NetCJDNS, Host: "fc32:17ea:e415:c3bf::1"}, // 12 bits
+		{Network: handshake.NetIPv4, Host: "192.168.1.1"},             // unroutable
+	} {
+		g := handshake.NetGroupOf(a.Network, a.Host)
+		fmt.Printf("%-22s %-16s first in its group: %v\n", a.Host, g, !seen[g])
+		seen[g] = true
+	}
+	// Output:
+	// 1.2.3.4                ipv4:0102        first in its group: true
+	// 1.2.200.9              ipv4:0102        first in its group: false
+	// 2002:102:304::1        ipv4:0102        first in its group: false
+	// 2001:470:abcd::1       ipv6:20010470af  first in its group: true
+	// fc32:17ea:e415:c3bf::1 cjdns:fc3f       first in its group: true
+	// 192.168.1.1            unroutable       first in its group: true
 }
