@@ -293,39 +293,8 @@ func conformanceCases() []conformanceCase {
 						t.Errorf("Features = %v", res.Features)
 					}
 				}},
-			{name: tr + "feature from a peer below 70017", v2: v2, status: partial, err: handshake.ErrProtocolViolation,
-				script: func(c *handshaketest.Conn) error {
-					if err := c.WriteMessage(c.Version()); err != nil {
-						return err
-					}
-					return c.WriteCommand("feature", feature("BIP434", nil))
-				}},
 		}...)
-		// Feature payloads BIP434 forbids: Core disconnects ("invalid
-		// feature payload", p2p_bip434_feature.py).
-		for _, bad := range []struct {
-			name    string
-			payload []byte
-		}{
-			{"ID of 3 bytes", feature("abc", nil)},
-			{"ID of 0 bytes", feature("", nil)},
-			{"ID of 81 bytes", feature(strings.Repeat("x", 81), nil)},
-			{"data of 513 bytes", append(append([]byte{4}, "abcd"...), append([]byte{0xfd, 0x01, 0x02}, make([]byte, 513)...)...)},
-			{"trailing byte", append(feature("abcd", nil), 0)},
-			{"truncated ID", append([]byte{10}, "abcde"...)},
-			{"truncated data", append(append([]byte{4}, "abcd"...), 5, 1, 2)},
-			{"no data length", append([]byte{4}, "abcd"...)},
-			{"non-minimal length", append(append([]byte{0xfd, 4, 0}, "abcd"...), 0)},
-		} {
-			cases = append(cases, conformanceCase{name: tr + "malformed feature: " + bad.name, v2: v2,
-				status: partial, err: handshake.ErrMalformed,
-				script: func(c *handshaketest.Conn) error {
-					if err := c.WriteMessage(versionWith(c, at70017)); err != nil {
-						return err
-					}
-					return c.WriteCommand("feature", bad.payload)
-				}})
-		}
+		cases = append(cases, featureCases(tr, v2)...)
 	}
 	// Framing: v1 (V1Transport).
 	cases = append(cases, []conformanceCase{

@@ -30,6 +30,58 @@ const (
 // errBadFeature explains why a feature payload is malformed.
 var errBadFeature = errors.New("malformed feature")
 
+// What Bitcoin Core does with a feature message it cannot take, for the
+// Ignored reasons: Core with BIP434 (master since PR 35221, whose FEATURE
+// branch in net_processing.cpp's ProcessMessage disconnects), and the
+// releases without it (27.x to 31.x), which have no FEATURE branch: over
+// v1 the message reaches the "Unsupported message prior to verack" check,
+// over v2 the one-byte type 37 is past their V2_MESSAGE_IDS table (net.cpp)
+// and V2Transport drops the packet. Either way the release keeps the
+// connection.
+const (
+	coreBIP434Disconnects = "Core with BIP434 (master, PR 35221) disconnects"
+	releasedCoreV1        = "released Core (27-31) ignores it as unsupported before verack"
+	releasedCoreV2        = "released Core (27-31) drops one-byte type 37 as an unknown message type"
+)
+
+// takeFeature judges a feature message between the peer's version and its
+// verack. One that parses, at a common version of 70017 or more, is
+// recorded in Result.Features. Any other is recorded in Result.Ignored
+// with what Core would do, and the handshake goes on as every released
+// Core's does; with Options.StrictFeatures it ends the exchange as Core
+// with BIP434 disconnects: ErrProtocolViolation below 70017, ErrMalformed
+// for a payload BIP434 forbids.
+func (s *session) takeFeature(m *message) error {
+	var what string // why it cannot be taken
+	var class error
+	switch {
+	case s.res.NegotiatedVersion < FeatureVersion:
+		// Core's FEATURE branch checks the version before the payload.
+		what = fmt.Sprintf("feature at a common version below %d", FeatureVersion)
+		class = ErrProtocolViolation
+	case m.size > maxFeaturePayload:
+		// Only a prefix of the payload was kept.
+		what = fmt.Sprintf("%v: %d bytes, the maximum is %d", errBadFeature, m.size, maxFeaturePayload)
+		class = ErrMalformed
+	default:
+		f, err := parseFeature(m.payload)
+		if err == nil {
+			s.res.Features = append(s.res.Features, f)
+			return nil
+		}
+		what, class = err.Error(), ErrMalformed
+	}
+	if s.o.StrictFeatures {
+		return fmt.Errorf("%w: %s (protocol version %d)", class, what, s.res.NegotiatedVersion)
+	}
+	released := releasedCoreV1
+	if s.res.Transport == TransportV2 {
+		released = releasedCoreV2
+	}
+	s.ignore(m.cmd, what+"; "+coreBIP434Disconnects+"; "+released)
+	return nil
+}
+
 // checkFeatures validates the features we are asked to send.
 func checkFeatures(fs []Feature) error {
 	for _, f := range fs {

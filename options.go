@@ -68,9 +68,23 @@ type Options struct {
 
 	// Features are the BIP434 feature messages we send after the peer's
 	// version and before our verack, in order, and only to a peer that
-	// announced FeatureVersion or more, as BIP434 requires. Each ID must be
+	// announced FeatureVersion or more, as BIP434 requires: a released
+	// Core (70016) gets none. Over v2 they go as message type 37, which
+	// BIP434 obliges a peer at 70017 to read as feature. Each ID must be
 	// 4 to 80 bytes and each Data at most 512 bytes. Default: none.
 	Features []Feature
+
+	// StrictFeatures judges the peer's BIP434 feature messages as Bitcoin
+	// Core with BIP434 support does (master since PR 35221, merged after
+	// 31.0): one whose payload BIP434 forbids ends the handshake
+	// with ErrMalformed, and one at a common version below 70017 with
+	// ErrProtocolViolation, where that Core disconnects. Default: false,
+	// the verdict of the releases the network runs (27.x to 31.x), which
+	// complete the handshake whatever feature messages they get: such
+	// messages are listed in Result.Ignored with what each Core would do,
+	// and well-formed ones at 70017 or more in Result.Features, so the
+	// Status is decided by version and verack alone.
+	StrictFeatures bool
 
 	// Services are the service bits we advertise. Default: none (0), which is
 	// honest for a client that serves no blocks.

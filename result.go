@@ -121,7 +121,10 @@ type Feature struct {
 // version", "bad checksum", "invalid command", "undecodable message type",
 // "unknown message type ID", "undecodable version: ..." (with the detail),
 // "unsupported before verack", "wtxidrelay at a common version below
-// 70016".
+// 70016", and for a BIP434 feature message the handshake could not take,
+// "feature at a common version below 70017; ..." or "malformed feature:
+// ...", each followed by what Core with BIP434 and the released Core do
+// (see Options.StrictFeatures).
 type Ignored struct {
 	Command string `json:"command"`
 	Reason  string `json:"reason"`

@@ -192,23 +192,13 @@ func (s *session) exchange() (Step, error) {
 // negotiate judges a message between the peer's version and its verack as
 // Bitcoin Core's ProcessMessage does: feature negotiation is taken, a
 // second version and anything Core does not support before verack are
-// ignored, and a malformed or premature feature message ends the exchange.
+// ignored, and a feature message is judged by takeFeature.
 func (s *session) negotiate(m *message) error {
 	switch m.cmd {
 	case wire.CmdVersion:
 		s.ignore(m.cmd, "redundant version")
 	case CmdFeature:
-		if s.res.NegotiatedVersion < FeatureVersion {
-			return fmt.Errorf("%w: feature message at protocol version %d, below %d", ErrProtocolViolation, s.res.NegotiatedVersion, FeatureVersion)
-		}
-		if m.size > maxFeaturePayload {
-			return fmt.Errorf("%w: %w: %d bytes, the maximum is %d", ErrMalformed, errBadFeature, m.size, maxFeaturePayload)
-		}
-		f, err := parseFeature(m.payload)
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrMalformed, err)
-		}
-		s.res.Features = append(s.res.Features, f)
+		return s.takeFeature(m)
 	case wire.CmdWTxIdRelay:
 		if s.res.NegotiatedVersion < wire.AddrV2Version {
 			s.ignore(m.cmd, "wtxidrelay at a common version below 70016")

@@ -221,42 +221,6 @@ func (c *countedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// TestCrawlNetgroupCap: with PerNetgroup 2, no /16 ever has more than two
-// visits at once, though the concurrency would allow more, and the crawl
-// still reaches everything.
-func TestCrawlNetgroupCap(t *testing.T) {
-	t.Parallel()
-	var addrs []string
-	for _, first := range []string{"127.63.0.1", "127.64.0.1"} {
-		cfgs := make([]handshaketest.Config, 8)
-		for i := range cfgs {
-			cfgs[i] = handshaketest.Config{Delay: 50 * time.Millisecond} // visits overlap
-		}
-		n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{Peers: cfgs, FirstIP: netip.MustParseAddr(first)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close() })
-		addrs = append(addrs, n.Addrs()...)
-	}
-	for _, cap := range []int{2, 0} {
-		d := newCountingDialer()
-		opts := crawl.Options{Concurrency: 16, PerNetgroup: cap, NoPing: true,
-			Dialers: map[handshake.AddrNetwork]handshake.Dialer{handshake.NetIPv4: d},
-			// The nodes know no address: do not wait for an answer.
-			Limits: map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: {GetAddr: 100 * time.Millisecond}}}
-		got, sum, err := collect(t, testContext(t, 20*time.Second), opts, targets(t, addrs...))
-		if err != nil || len(got) != 16 || sum.OK != 16 {
-			t.Fatalf("cap %d: %d results, %v", cap, len(got), err)
-		}
-		for g, most := range d.most {
-			if cap > 0 && most != cap || cap == 0 && most <= 2 {
-				t.Errorf("cap %d: %s had %d visits at once", cap, g, most)
-			}
-		}
-	}
-}
-
 // addrV2Entry encodes one BIP 155 entry: time, services, network id,
 // address, port.
 func addrV2Entry(netID byte, addr []byte, port uint16) []byte {

@@ -103,8 +103,11 @@ type Options struct {
 	MaxDepth int
 
 	// PerNetgroup, when positive, caps the visits in flight to one network
-	// group: an IPv4 /16, an IPv6 /32, as Bitcoin Core groups its
-	// outbound connections. Default: 0, no cap.
+	// group, as Bitcoin Core groups its outbound connections
+	// (handshake.NetGroupOf): an IPv4 /16, also for IPv4 carried in 6to4,
+	// Teredo and NAT64 addresses; an IPv6 /32 (/36 in 2001:470::/32); 4
+	// bits of an onion or I2P key, 12 of a CJDNS address; one group for
+	// all local and private addresses. Default: 0, no cap.
 	PerNetgroup int
 
 	// NoPing skips the ping after the handshake. Default: false.

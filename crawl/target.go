@@ -83,23 +83,11 @@ func (t Target) transport() handshake.Transport {
 }
 
 // netgroup names the group whose visits at once Options.PerNetgroup caps:
-// an IPv4 /16, an IPv6 /32, as Bitcoin Core's GetGroup without its AS
-// map; onion and I2P names by network and first character.
+// the network group Bitcoin Core puts the address in
+// (handshake.NetGroupOf, Core's NetGroupManager::GetGroup).
 func netgroup(t Target) string {
 	host, _, _ := net.SplitHostPort(t.Addr)
-	if ip, err := netip.ParseAddr(host); err == nil {
-		ip = ip.Unmap()
-		if ip.Is4() {
-			p, _ := ip.Prefix(16)
-			return p.String()
-		}
-		p, _ := ip.Prefix(32)
-		return p.String()
-	}
-	if host == "" {
-		return t.Network.String()
-	}
-	return t.Network.String() + ":" + host[:1]
+	return handshake.NetGroupOf(t.Network, host).String()
 }
 
 func defaultParams() *chaincfg.Params { return &chaincfg.MainNetParams }

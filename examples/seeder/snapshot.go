@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"time"
+
+	"github.com/bitcoin-handshake/handshake"
 )
 
 // entry is a good node as DNS hands it out.
@@ -32,15 +34,12 @@ func newSnapshot(good []entry, now time.Time) *snapshot {
 	return s
 }
 
-// netgroup is the /16 of an IPv4 address or the /32 of an IPv6 one, the
-// groups Bitcoin Core spreads its outbound connections over: a sample
-// drawn from many groups is harder for one operator to fill.
+// netgroup is the network group Bitcoin Core puts ip in
+// (handshake.IPNetGroup: its NetGroupManager::GetGroup), the groups Core
+// spreads its outbound connections over: a sample drawn from many groups is
+// harder for one operator to fill.
 func netgroup(ip netip.Addr) uint64 {
-	b := ip.As16()
-	if ip.Is4() {
-		return 1<<32 | uint64(b[12])<<8 | uint64(b[13])
-	}
-	return uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
+	return handshake.IPNetGroup(ip).Uint64()
 }
 
 // sample appends to dst (whose capacity bounds the answer) good nodes of
