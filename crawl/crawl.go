@@ -25,8 +25,13 @@ func Crawl(ctx context.Context, opts Options, start []Target, fn func(Result)) (
 	began := time.Now()
 	o, err := opts.withDefaults()
 	if err != nil {
-		return Summary{Dropped: map[string]int{}}, err
+		return newSummary(), err
 	}
+	end, err := o.makeDialers()
+	if err != nil {
+		return newSummary(), err
+	}
+	defer end()
 	c := newCrawler(&o, fn)
 	for _, a := range o.Seen {
 		c.remember(a)
@@ -105,7 +110,7 @@ type group struct {
 
 func newCrawler(o *Options, fn func(Result)) *crawler {
 	c := &crawler{o: o, fn: fn, known: map[string]struct{}{}, groups: map[string]*group{}}
-	c.sum.Dropped = map[string]int{}
+	c.sum = newSummary()
 	c.cond = sync.NewCond(&c.mu)
 	return c
 }
@@ -194,9 +199,11 @@ func (c *crawler) work(ctx context.Context) {
 		var r Result
 		if ctx.Err() != nil {
 			r = notVisited(ctx, t, time.Now())
-		} else if r = c.o.visit(ctx, t); ctx.Err() != nil && r.Status == handshake.StatusFailed && r.Skipped == "" {
-			// Cut short by the crawl's end: as good as not visited, and
-			// due again in a resumed crawl.
+		} else if r = c.o.visit(ctx, t); ctx.Err() != nil && r.Status == handshake.StatusFailed && r.Skipped == "" ||
+			errors.Is(r.Err, handshake.ErrProxyDown) {
+			// Cut short by the crawl's end, or never tried for want of
+			// a proxy: as good as not visited, and due again in a
+			// resumed crawl.
 			r.Err = fmt.Errorf("%w: %w", ErrNotVisited, r.Err)
 		}
 		c.mu.Lock()
@@ -264,22 +271,7 @@ func public(host string) bool {
 func (c *crawler) emit(r Result) {
 	c.emitMu.Lock()
 	defer c.emitMu.Unlock()
-	switch {
-	case r.Skipped != "":
-		c.sum.Skipped++
-	case errors.Is(r.Err, ErrNotVisited):
-		c.sum.NotVisited++
-	default:
-		c.sum.Visited++
-		switch r.Status {
-		case handshake.StatusOK:
-			c.sum.OK++
-		case handshake.StatusPartiallyOK:
-			c.sum.PartiallyOK++
-		default:
-			c.sum.Failed++
-		}
-	}
+	c.sum.count(&r)
 	if c.fn != nil {
 		c.fn(r)
 	}

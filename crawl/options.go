@@ -3,6 +3,7 @@ package crawl
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"time"
 
@@ -71,10 +72,34 @@ type Options struct {
 	// field takes DefaultLimits' value. Default: none.
 	Limits map[handshake.AddrNetwork]Limits
 
-	// Dialers open connections, per network. IPv4 and IPv6 default to a
-	// net.Dialer; onion (a handshake.SOCKS5 dialer to Tor), I2P and CJDNS
-	// have none by default, and their addresses are reported as skipped.
+	// Dialers open connections, per network, and take precedence over
+	// Tor, I2P and CJDNSReachable. IPv4 and IPv6 default to a net.Dialer;
+	// onion, I2P and CJDNS have none by default, and their addresses are
+	// reported as skipped. A dialer with a method
+	// DialWithin(ctx, limit, network, addr), as handshake.Tor and
+	// handshake.I2P have, is given Limits.Connect that way, so that the
+	// wait for a slot at its proxy does not count against it.
 	Dialers map[handshake.AddrNetwork]handshake.Dialer
+
+	// Tor, when not nil, reaches onion addresses through the Tor proxies it
+	// names (handshake.NewTor: several proxies, a cap on connections in
+	// flight at each, stream isolation by default), unless Dialers has
+	// one for handshake.NetTorV3. &handshake.TorOptions{} is one Tor at
+	// 127.0.0.1:9050. Default: nil, onion addresses are skipped.
+	Tor *handshake.TorOptions
+
+	// I2P, when not nil, reaches I2P addresses through the router's SAM
+	// bridge (handshake.NewI2P: one transient session for the crawl, closed
+	// when it ends), unless Dialers has one for handshake.NetI2P.
+	// &handshake.I2POptions{} is the bridge at 127.0.0.1:7656. Default:
+	// nil, I2P addresses are skipped.
+	I2P *handshake.I2POptions
+
+	// CJDNSReachable says this host reaches CJDNS (fc00::/8) directly, as
+	// Bitcoin Core's -cjdnsreachable: CJDNS addresses are dialled with a
+	// net.Dialer, unless Dialers has one for handshake.NetCJDNS. Default:
+	// false, they are skipped.
+	CJDNSReachable bool
 
 	// AllowPrivate admits gossiped addresses in loopback, private,
 	// link-local and other non-public ranges (see handshake.IsPublic).
@@ -159,6 +184,36 @@ func (o *Options) limits(n handshake.AddrNetwork) Limits {
 	l.GetAddr = cmpOr(l.GetAddr, d.GetAddr)
 	l.Ping = cmpOr(l.Ping, d.Ping)
 	return l
+}
+
+// makeDialers fills Dialers from Tor, I2P and CJDNSReachable, in a map of
+// its own, and returns what ends them.
+func (o *Options) makeDialers() (func(), error) {
+	d := maps.Clone(o.Dialers)
+	if d == nil {
+		d = map[handshake.AddrNetwork]handshake.Dialer{}
+	}
+	if o.Tor != nil && d[handshake.NetTorV3] == nil {
+		tor, err := handshake.NewTor(*o.Tor)
+		if err != nil {
+			return nil, fmt.Errorf("crawl: %w", err)
+		}
+		d[handshake.NetTorV3] = tor
+	}
+	end := func() {}
+	if o.I2P != nil && d[handshake.NetI2P] == nil {
+		i2p, err := handshake.NewI2P(*o.I2P)
+		if err != nil {
+			return nil, fmt.Errorf("crawl: %w", err)
+		}
+		d[handshake.NetI2P] = i2p
+		end = func() { i2p.Close() }
+	}
+	if o.CJDNSReachable && d[handshake.NetCJDNS] == nil {
+		d[handshake.NetCJDNS] = &net.Dialer{}
+	}
+	o.Dialers = d
+	return end, nil
 }
 
 // dialer returns the dialer for network n, nil when there is none.
