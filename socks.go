@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 
 	"golang.org/x/net/proxy"
@@ -163,7 +164,9 @@ func (f *recDialer) classify(ctx context.Context, proxyAddr, addr string, err er
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return err
 	}
-	timedOut := ctx.Err() != nil
+	// x/net sets the context's deadline on the connection, which may pass
+	// a moment before the context says so.
+	timedOut := ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded)
 	if conn == nil {
 		if dialErr == nil { // x/net refused the request before dialling
 			return fmt.Errorf("socks5 %s: %w", proxyAddr, err)

@@ -89,14 +89,15 @@ type Proxy struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 
-	mu       sync.Mutex
-	routes   map[string]Route
-	conns    map[net.Conn]struct{}
-	creds    []Credential
-	pending  int
-	peak     int
-	requests int
-	sessions map[string]net.Conn // SAM session id -> its control socket
+	mu           sync.Mutex
+	routes       map[string]Route
+	conns        map[net.Conn]struct{}
+	creds        []Credential
+	pending      int
+	peak         int
+	requests     int
+	sessions     map[string]net.Conn // SAM session id -> its control socket
+	sessionsMade int
 }
 
 // NewProxy starts a Proxy on two ports of 127.0.0.1.
@@ -160,6 +161,13 @@ func (p *Proxy) Requests() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.requests
+}
+
+// Sessions counts the SAM sessions ever made.
+func (p *Proxy) Sessions() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sessionsMade
 }
 
 // DropSessions closes every SAM session, as a router restart does: the

@@ -76,6 +76,7 @@ func (p *Proxy) serveSAM(c net.Conn) {
 			_, dup := p.sessions[id]
 			if !dup && id != "" {
 				p.sessions[id] = c
+				p.sessionsMade++
 			}
 			p.mu.Unlock()
 			if dup || id == "" {
