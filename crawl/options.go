@@ -236,6 +236,8 @@ func cmpOr(v, def time.Duration) time.Duration {
 
 // ErrNotVisited is in the Err of a Result for an address admitted but not
 // visited because the context ended first, or whose failing visit the
-// context's end cut short, with the context's error: such an address
-// belongs in the start targets of a resumed crawl.
+// context's end cut short, with the context's error; or that was never
+// tried because the proxy of its network was down, with the
+// *handshake.ProxyError (handshake.ErrProxyDown). Such an address belongs
+// in the start targets of a resumed crawl.
 var ErrNotVisited = errors.New("not visited")
