@@ -162,3 +162,35 @@ func TestCrawlOverlaysSkipped(t *testing.T) {
 		}
 	}
 }
+
+// TestCrawlNetworkConcurrency: the visits in flight to one network stay
+// within its cap, counted at its proxy, while the others go on.
+func TestCrawlNetworkConcurrency(t *testing.T) {
+	t.Parallel()
+	p := startProxy(t, handshaketest.ProxyConfig{Delay: 30 * time.Millisecond})
+	var start []crawl.Target
+	for i := range 12 {
+		start = append(start, targets(t, handshaketest.OnionName(i)+":8333")...) // all offline
+	}
+	clear := startNode(t, handshaketest.Config{})
+	start = append(start, targets(t, clear.Addr())...)
+	_, sum, err := collect(t, testContext(t, 20*time.Second), crawl.Options{
+		AllowPrivate:       true,
+		Concurrency:        20,
+		Limits:             map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: {GetAddr: 200 * time.Millisecond}},
+		NetworkConcurrency: map[handshake.AddrNetwork]int{handshake.NetTorV3: 3},
+		Tor:                &handshake.TorOptions{Proxies: []string{p.SOCKSAddr()}},
+	}, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.MaxPending(); got != 3 {
+		t.Errorf("%d onion visits at once at the proxy, want 3", got)
+	}
+	if onion := sum.Networks[handshake.NetTorV3]; onion.Failures["onion-not-found"] != 12 {
+		t.Errorf("onion: %+v", onion)
+	}
+	if sum.OK != 1 {
+		t.Errorf("%d OK, want the clearnet node", sum.OK)
+	}
+}
