@@ -98,7 +98,7 @@ type crawler struct {
 	// wait for their network to have room.
 	netActive map[handshake.AddrNetwork]int
 	parked    map[handshake.AddrNetwork][]*group
-	sum     Summary  // counts under mu, except the results' (under emitMu)
+	sum       Summary // counts under mu, except the results' (under emitMu)
 
 	emitMu sync.Mutex
 }
