@@ -90,6 +90,12 @@ func TestCrawlOverlays(t *testing.T) {
 			t.Errorf("%s: kind %q (%v), want %q", addr, k, r.Err, want)
 		}
 	}
+	// The connect through the proxy counts its circuit's set-up, and the
+	// handshake's timings follow it.
+	if r := got[up+":8333"]; r.Handshake == nil || r.Handshake.Timings.Connect < 20*time.Millisecond ||
+		r.Handshake.Timings.PeerVerack < r.Handshake.Timings.Connect || r.Handshake.Timings.Total < r.Handshake.Timings.PeerVerack {
+		t.Errorf("onion timings %+v, want a connect of 20 ms or more first", r.Handshake)
+	}
 	onion, i2p := sum.Networks[handshake.NetTorV3], sum.Networks[handshake.NetI2P]
 	if onion.Admitted != 3 || onion.OK != 1 || onion.Failed != 2 || onion.V2 != 1 ||
 		onion.Failures["onion-not-found"] != 1 || onion.Failures["invalid-address"] != 1 {
