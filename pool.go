@@ -1,6 +1,7 @@
 package handshake
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -165,6 +166,27 @@ func (p *pool) release(x *pooled, err error) {
 	for len(p.waiters) > 0 {
 		p.wakeOne()
 	}
+}
+
+// excuse returns err, unless it blames the proxy (ErrProxyDown) for a
+// silence that ctx, the caller's, cut short: then the caller's end, and the
+// proxy is not marked down. A proxy interrupted mid-greeting by a crawl's
+// end is not a dead one.
+func excuse(ctx context.Context, err error) error {
+	if !errors.Is(err, ErrProxyDown) || !ended(ctx) {
+		return err
+	}
+	return fmt.Errorf("%w (%v)", cmp.Or(ctx.Err(), context.DeadlineExceeded), err)
+}
+
+// ended reports whether ctx has ended, or its deadline has passed a moment
+// before it says so: a connection's deadline, set from it, may fire first.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // checkPool checks what newPool is given.
