@@ -51,11 +51,15 @@ type I2POptions struct {
 }
 
 // I2P is a Dialer that reaches I2P destinations through an I2P router's
-// SAM 3.1 bridge, as Bitcoin Core does with -i2psam and without
-// -i2pacceptincoming: one transient session (a fresh destination, never
-// saved), created at the first connection and again whenever the router
-// drops it, then per connection a NAMING LOOKUP of the ".b32.i2p" name and
-// a STREAM CONNECT, on a socket that then carries the stream. I2P has no
+// SAM 3.1 bridge with Bitcoin Core's requests (-i2psam): a transient
+// session (a fresh destination, never saved), then per connection a NAMING
+// LOOKUP of the ".b32.i2p" name and a STREAM CONNECT, on a socket that then
+// carries the stream. Where Core without -i2pacceptincoming makes a
+// session per connection, so that no two peers see one destination, I2P
+// makes one for all its connections, at the first and again whenever the
+// router drops it: a session takes the router seconds to minutes to build,
+// once per visit would be too slow for a crawl, and the nodes a crawler
+// visits may well tell that one visitor came to them all. I2P has no
 // ports: addresses are "<52 base32 characters>.b32.i2p:0" (BIP 155), and
 // any other port fails with ErrInvalidAddress, as in Core.
 //

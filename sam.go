@@ -47,8 +47,7 @@ func (s *samSession) close() {
 	<-s.dead
 }
 
-// createSession makes a transient session, as Bitcoin Core does when it
-// does not accept incoming I2P connections.
+// createSession makes a transient session with Bitcoin Core's request.
 func createSession(ctx context.Context, sam string) (*samSession, error) {
 	id := make([]byte, 5)
 	rand.Read(id)
