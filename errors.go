@@ -140,7 +140,8 @@ func classify(ctx, bounded context.Context, err error) error {
 // ErrV1Only wrapping the reset that revealed it.
 func classified(err error) bool {
 	for _, class := range [...]error{ErrV1Only, ErrPeerClosed, ErrMalformed, ErrProtocolViolation,
-		ErrLimitExceeded, ErrMessageTooLarge, ErrWrongNetwork, ErrSelfConnection, ErrPeerTooOld} {
+		ErrLimitExceeded, ErrMessageTooLarge, ErrWrongNetwork, ErrSelfConnection, ErrPeerTooOld,
+		ErrProxyDown, ErrProxyRefused, ErrInvalidAddress} {
 		if errors.Is(err, class) {
 			return true
 		}

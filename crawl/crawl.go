@@ -25,8 +25,13 @@ func Crawl(ctx context.Context, opts Options, start []Target, fn func(Result)) (
 	began := time.Now()
 	o, err := opts.withDefaults()
 	if err != nil {
-		return Summary{Dropped: map[string]int{}}, err
+		return newSummary(), err
 	}
+	end, err := o.makeDialers()
+	if err != nil {
+		return newSummary(), err
+	}
+	defer end()
 	c := newCrawler(&o, fn)
 	for _, a := range o.Seen {
 		c.remember(a)
@@ -88,24 +93,33 @@ type crawler struct {
 	ready   []*group // groups with pending targets and room, in turn
 	pending int      // targets queued
 	active  int      // visits in flight
-	sum     Summary  // counts under mu, except the results' (under emitMu)
+	// Per network under Options.NetworkConcurrency: visits in flight,
+	// and the groups with pending targets and room of their own that
+	// wait for their network to have room.
+	netActive map[handshake.AddrNetwork]int
+	parked    map[handshake.AddrNetwork][]*group
+	sum       Summary // counts under mu, except the results' (under emitMu)
 
 	emitMu sync.Mutex
 }
 
 // group holds the pending targets of one network group (all of them in
-// one group when Options.PerNetgroup is 0).
+// one group when Options.PerNetgroup is 0), of one network when
+// Options.NetworkConcurrency caps any.
 type group struct {
 	key     string
+	net     handshake.AddrNetwork
 	queue   []Target
 	head    int
 	active  int
 	inReady bool
+	parked  bool
 }
 
 func newCrawler(o *Options, fn func(Result)) *crawler {
-	c := &crawler{o: o, fn: fn, known: map[string]struct{}{}, groups: map[string]*group{}}
-	c.sum.Dropped = map[string]int{}
+	c := &crawler{o: o, fn: fn, known: map[string]struct{}{}, groups: map[string]*group{},
+		netActive: map[handshake.AddrNetwork]int{}, parked: map[handshake.AddrNetwork][]*group{}}
+	c.sum = newSummary()
 	c.cond = sync.NewCond(&c.mu)
 	return c
 }
@@ -127,9 +141,12 @@ func (c *crawler) enqueue(t Target) {
 	if c.o.PerNetgroup > 0 {
 		key = netgroup(t)
 	}
+	if len(c.o.NetworkConcurrency) > 0 {
+		key = t.Network.String() + " " + key
+	}
 	g := c.groups[key]
 	if g == nil {
-		g = &group{key: key}
+		g = &group{key: key, net: t.Network}
 		c.groups[key] = g
 	}
 	g.queue = append(g.queue, t)
@@ -138,11 +155,40 @@ func (c *crawler) enqueue(t Target) {
 	c.cond.Signal()
 }
 
-// makeReady puts g in turn if it has pending targets and room.
+// makeReady puts g in turn if it has pending targets and room, or parks
+// it while its network has none.
 func (c *crawler) makeReady(g *group) {
-	if !g.inReady && g.head < len(g.queue) && (c.o.PerNetgroup == 0 || g.active < c.o.PerNetgroup) {
-		g.inReady = true
-		c.ready = append(c.ready, g)
+	if g.inReady || g.parked || g.head == len(g.queue) || (c.o.PerNetgroup > 0 && g.active >= c.o.PerNetgroup) {
+		return
+	}
+	if !c.netRoom(g.net) {
+		g.parked = true
+		c.parked[g.net] = append(c.parked[g.net], g)
+		return
+	}
+	g.inReady = true
+	c.ready = append(c.ready, g)
+}
+
+// netRoom reports whether network n may have another visit in flight.
+func (c *crawler) netRoom(n handshake.AddrNetwork) bool {
+	limit := c.o.NetworkConcurrency[n]
+	return limit == 0 || c.netActive[n] < limit
+}
+
+// unpark puts in turn a group that waits for network n, which has just
+// freed a visit's room: one is enough for one room, and a parked group
+// still has pending targets and room of its own.
+func (c *crawler) unpark(n handshake.AddrNetwork) {
+	if q := c.parked[n]; len(q) > 0 {
+		g := q[0]
+		q[0] = nil
+		c.parked[n] = q[1:]
+		if len(q) == 1 {
+			delete(c.parked, n)
+		}
+		g.parked = false
+		c.makeReady(g)
 	}
 }
 
@@ -161,6 +207,11 @@ func (c *crawler) take(ctx context.Context) (Target, *group, bool) {
 			c.ready[0] = nil
 			c.ready = c.ready[1:]
 			g.inReady = false
+			if !c.netRoom(g.net) {
+				// Its network filled since g was put in turn.
+				c.makeReady(g)
+				continue
+			}
 			t := g.queue[g.head]
 			g.queue[g.head] = Target{}
 			g.head++
@@ -175,6 +226,7 @@ func (c *crawler) take(ctx context.Context) (Target, *group, bool) {
 				g.queue, g.head = g.queue[:n], 0
 			}
 			g.active++
+			c.netActive[g.net]++
 			c.pending--
 			c.active++
 			c.makeReady(g) // round robin: back of the line
@@ -194,16 +246,20 @@ func (c *crawler) work(ctx context.Context) {
 		var r Result
 		if ctx.Err() != nil {
 			r = notVisited(ctx, t, time.Now())
-		} else if r = c.o.visit(ctx, t); ctx.Err() != nil && r.Status == handshake.StatusFailed && r.Skipped == "" {
-			// Cut short by the crawl's end: as good as not visited, and
-			// due again in a resumed crawl.
+		} else if r = c.o.visit(ctx, t); ended(ctx) && r.Status == handshake.StatusFailed && r.Skipped == "" ||
+			errors.Is(r.Err, handshake.ErrProxyDown) {
+			// Cut short by the crawl's end, or never tried for want of
+			// a proxy: as good as not visited, and due again in a
+			// resumed crawl.
 			r.Err = fmt.Errorf("%w: %w", ErrNotVisited, r.Err)
 		}
 		c.mu.Lock()
 		c.learn(&r)
 		g.active--
 		c.active--
+		c.netActive[g.net]--
 		c.makeReady(g)
+		c.unpark(g.net)
 		if g.head == len(g.queue) && g.active == 0 {
 			delete(c.groups, g.key)
 		}
@@ -264,22 +320,7 @@ func public(host string) bool {
 func (c *crawler) emit(r Result) {
 	c.emitMu.Lock()
 	defer c.emitMu.Unlock()
-	switch {
-	case r.Skipped != "":
-		c.sum.Skipped++
-	case errors.Is(r.Err, ErrNotVisited):
-		c.sum.NotVisited++
-	default:
-		c.sum.Visited++
-		switch r.Status {
-		case handshake.StatusOK:
-			c.sum.OK++
-		case handshake.StatusPartiallyOK:
-			c.sum.PartiallyOK++
-		default:
-			c.sum.Failed++
-		}
-	}
+	c.sum.count(&r)
 	if c.fn != nil {
 		c.fn(r)
 	}
@@ -300,4 +341,15 @@ func (c *crawler) giveUp(ctx context.Context) {
 func notVisited(ctx context.Context, t Target, now time.Time) Result {
 	return Result{Target: t, Time: now, Status: handshake.StatusFailed,
 		Err: fmt.Errorf("crawl: %s: %w: %w", t.Addr, ErrNotVisited, context.Cause(ctx))}
+}
+
+// ended reports whether ctx has ended, or its deadline has passed a moment
+// before it says so: a visit's connection, whose deadline is set from it,
+// may see it first.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }

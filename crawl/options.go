@@ -3,6 +3,7 @@ package crawl
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"time"
 
@@ -71,10 +72,34 @@ type Options struct {
 	// field takes DefaultLimits' value. Default: none.
 	Limits map[handshake.AddrNetwork]Limits
 
-	// Dialers open connections, per network. IPv4 and IPv6 default to a
-	// net.Dialer; onion (a handshake.SOCKS5 dialer to Tor), I2P and CJDNS
-	// have none by default, and their addresses are reported as skipped.
+	// Dialers open connections, per network, and take precedence over
+	// Tor, I2P and CJDNSReachable. IPv4 and IPv6 default to a net.Dialer;
+	// onion, I2P and CJDNS have none by default, and their addresses are
+	// reported as skipped. A dialer with a method
+	// DialWithin(ctx, limit, network, addr), as handshake.Tor and
+	// handshake.I2P have, is given Limits.Connect that way, so that the
+	// wait for a slot at its proxy does not count against it.
 	Dialers map[handshake.AddrNetwork]handshake.Dialer
+
+	// Tor, when not nil, reaches onion addresses through the Tor proxies it
+	// names (handshake.NewTor: several proxies, a cap on connections in
+	// flight at each, stream isolation by default), unless Dialers has
+	// one for handshake.NetTorV3. &handshake.TorOptions{} is one Tor at
+	// 127.0.0.1:9050. Default: nil, onion addresses are skipped.
+	Tor *handshake.TorOptions
+
+	// I2P, when not nil, reaches I2P addresses through the router's SAM
+	// bridge (handshake.NewI2P: one transient session for the crawl, closed
+	// when it ends), unless Dialers has one for handshake.NetI2P.
+	// &handshake.I2POptions{} is the bridge at 127.0.0.1:7656. Default:
+	// nil, I2P addresses are skipped.
+	I2P *handshake.I2POptions
+
+	// CJDNSReachable says this host reaches CJDNS (fc00::/8) directly, as
+	// Bitcoin Core's -cjdnsreachable: CJDNS addresses are dialled with a
+	// net.Dialer, unless Dialers has one for handshake.NetCJDNS. Default:
+	// false, they are skipped.
+	CJDNSReachable bool
 
 	// AllowPrivate admits gossiped addresses in loopback, private,
 	// link-local and other non-public ranges (see handshake.IsPublic).
@@ -110,6 +135,16 @@ type Options struct {
 	// all local and private addresses. Default: 0, no cap.
 	PerNetgroup int
 
+	// NetworkConcurrency caps, per network, the visits in flight, within
+	// Concurrency. A network reached through a proxy that takes seconds
+	// per connection (onion, I2P) would otherwise hold most of the
+	// workers waiting for its proxy's slots while addresses of other
+	// networks wait; a cap near the proxies' own (proxies times
+	// MaxPending, a few times over for the handshakes that follow) keeps
+	// the rest of the workers for the others. Default: none, Concurrency
+	// alone bounds every network.
+	NetworkConcurrency map[handshake.AddrNetwork]int
+
 	// NoPing skips the ping after the handshake. Default: false.
 	NoPing bool
 
@@ -130,6 +165,11 @@ func (o Options) withDefaults() (Options, error) {
 	switch {
 	case o.Concurrency < 0, o.MaxKnown < 0, o.MaxAddrs < 0, o.MaxVisits < 0, o.PerNetgroup < 0:
 		return o, fmt.Errorf("crawl: %w: Concurrency, MaxKnown, MaxAddrs, MaxVisits and PerNetgroup must not be negative", handshake.ErrInvalidOptions)
+	}
+	for n, c := range o.NetworkConcurrency {
+		if c < 0 {
+			return o, fmt.Errorf("crawl: %w: negative NetworkConcurrency for %v", handshake.ErrInvalidOptions, n)
+		}
 	}
 	for n, l := range o.Limits {
 		if l.Connect < 0 || l.Handshake < 0 || l.GetAddr < 0 || l.Ping < 0 {
@@ -164,6 +204,36 @@ func (o *Options) limits(n handshake.AddrNetwork) Limits {
 	return l
 }
 
+// makeDialers fills Dialers from Tor, I2P and CJDNSReachable, in a map of
+// its own, and returns what ends them.
+func (o *Options) makeDialers() (func(), error) {
+	d := maps.Clone(o.Dialers)
+	if d == nil {
+		d = map[handshake.AddrNetwork]handshake.Dialer{}
+	}
+	if o.Tor != nil && d[handshake.NetTorV3] == nil {
+		tor, err := handshake.NewTor(*o.Tor)
+		if err != nil {
+			return nil, fmt.Errorf("crawl: %w", err)
+		}
+		d[handshake.NetTorV3] = tor
+	}
+	end := func() {}
+	if o.I2P != nil && d[handshake.NetI2P] == nil {
+		i2p, err := handshake.NewI2P(*o.I2P)
+		if err != nil {
+			return nil, fmt.Errorf("crawl: %w", err)
+		}
+		d[handshake.NetI2P] = i2p
+		end = func() { i2p.Close() }
+	}
+	if o.CJDNSReachable && d[handshake.NetCJDNS] == nil {
+		d[handshake.NetCJDNS] = &net.Dialer{}
+	}
+	o.Dialers = d
+	return end, nil
+}
+
 // dialer returns the dialer for network n, nil when there is none.
 func (o *Options) dialer(n handshake.AddrNetwork) handshake.Dialer {
 	if d, ok := o.Dialers[n]; ok && d != nil {
@@ -184,6 +254,8 @@ func cmpOr(v, def time.Duration) time.Duration {
 
 // ErrNotVisited is in the Err of a Result for an address admitted but not
 // visited because the context ended first, or whose failing visit the
-// context's end cut short, with the context's error: such an address
-// belongs in the start targets of a resumed crawl.
+// context's end cut short, with the context's error; or that was never
+// tried because the proxy of its network was down, with the
+// *handshake.ProxyError (handshake.ErrProxyDown). Such an address belongs
+// in the start targets of a resumed crawl.
 var ErrNotVisited = errors.New("not visited")
