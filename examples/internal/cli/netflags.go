@@ -1,0 +1,242 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/crawl"
+)
+
+// Net holds the flags with which sweep, crawl and seeder reach the
+// networks beyond IPv4 and IPv6, named as Bitcoin Core names them: Tor
+// (-proxy, -proxyrandomize), I2P (-i2psam) and CJDNS (-cjdnsreachable).
+// Register adds them to a flag set; after parsing, Check validates them
+// and Crawl or Dialers turn them into the library's options.
+type Net struct {
+	// Proxies are the Tor SOCKS5 ports (-proxy, repeatable; -onion is an
+	// alias, as in Core).
+	Proxies List
+	// ProxyRandomize sends fresh credentials per connection, so that Tor
+	// builds a circuit for each (-proxyrandomize, default true).
+	ProxyRandomize bool
+	// ProxyMaxPending caps the connections in flight per proxy
+	// (-proxy-max-pending, default handshake.DefaultTorMaxPending).
+	ProxyMaxPending int
+	// I2PSAM is the I2P router's SAM bridge (-i2psam); "" for none.
+	I2PSAM string
+	// CJDNSReachable says fc00::/8 is reached directly (-cjdnsreachable).
+	CJDNSReachable bool
+}
+
+// Register adds the flags to fs.
+func (n *Net) Register(fs *flag.FlagSet) {
+	fs.Var(&n.Proxies, "proxy", "Tor SOCKS5 proxy `host:port` for onion addresses (repeatable: connections are spread over them; Tor's is 127.0.0.1:9050)")
+	fs.Var(&n.Proxies, "onion", "the same as -proxy, as Bitcoin Core's -onion")
+	fs.BoolVar(&n.ProxyRandomize, "proxyrandomize", true, "fresh random credentials per connection, so that Tor builds a circuit for each (stream isolation)")
+	fs.IntVar(&n.ProxyMaxPending, "proxy-max-pending", handshake.DefaultTorMaxPending, "connections in flight at once per -proxy (and at the -i2psam router)")
+	fs.StringVar(&n.I2PSAM, "i2psam", "", "I2P router's SAM 3.1 bridge `host:port` for I2P addresses (i2pd and Java I2P: 127.0.0.1:7656)")
+	fs.BoolVar(&n.CJDNSReachable, "cjdnsreachable", false, "this host reaches CJDNS (fc00::/8) directly: dial CJDNS addresses")
+}
+
+// Check validates the flags' values; its error names the flag, on one line.
+func (n *Net) Check() error {
+	for i, p := range n.Proxies {
+		if err := checkProxyAddr("-proxy", p); err != nil {
+			return err
+		}
+		if slices.Contains(n.Proxies[:i], p) {
+			return fmt.Errorf("-proxy %q is given twice", p)
+		}
+	}
+	if n.I2PSAM != "" {
+		if err := checkProxyAddr("-i2psam", n.I2PSAM); err != nil {
+			return err
+		}
+	}
+	if n.ProxyMaxPending < 1 || n.ProxyMaxPending > 10000 {
+		return fmt.Errorf("-proxy-max-pending must be between 1 and 10000, got %d", n.ProxyMaxPending)
+	}
+	return nil
+}
+
+// checkProxyAddr checks a proxy's host:port: a port from 1 to 65535.
+func checkProxyAddr(name, v string) error {
+	host, ps, err := net.SplitHostPort(v)
+	if err != nil || host == "" {
+		return fmt.Errorf("%s %q: want host:port", name, v)
+	}
+	if p, err := strconv.ParseUint(ps, 10, 16); err != nil || p == 0 {
+		return fmt.Errorf("%s %q: the port must be a number from 1 to 65535", name, v)
+	}
+	return nil
+}
+
+// Tor returns the Tor options of the flags, nil without -proxy.
+func (n *Net) Tor() *handshake.TorOptions {
+	if len(n.Proxies) == 0 {
+		return nil
+	}
+	return &handshake.TorOptions{Proxies: slices.Clone(n.Proxies), MaxPending: n.ProxyMaxPending, NoIsolation: !n.ProxyRandomize}
+}
+
+// I2P returns the I2P options of the flags, nil without -i2psam.
+func (n *Net) I2P() *handshake.I2POptions {
+	if n.I2PSAM == "" {
+		return nil
+	}
+	return &handshake.I2POptions{SAM: n.I2PSAM, MaxPending: n.ProxyMaxPending}
+}
+
+// Crawl sets the crawl options that reach onion, I2P and CJDNS addresses.
+func (n *Net) Crawl(o *crawl.Options) {
+	o.Tor, o.I2P, o.CJDNSReachable = n.Tor(), n.I2P(), n.CJDNSReachable
+}
+
+// Dialers returns a dialer for each network beyond IPv4 and IPv6 the flags
+// reach, made once for a program that dials many times (the I2P session is
+// kept between dials), and what closes them.
+func (n *Net) Dialers() (map[handshake.AddrNetwork]handshake.Dialer, func(), error) {
+	d := map[handshake.AddrNetwork]handshake.Dialer{}
+	end := func() {}
+	if o := n.Tor(); o != nil {
+		tor, err := handshake.NewTor(*o)
+		if err != nil {
+			return nil, nil, err
+		}
+		d[handshake.NetTorV3] = tor
+	}
+	if o := n.I2P(); o != nil {
+		i2p, err := handshake.NewI2P(*o)
+		if err != nil {
+			return nil, nil, err
+		}
+		d[handshake.NetI2P] = i2p
+		end = func() { i2p.Close() }
+	}
+	if n.CJDNSReachable {
+		d[handshake.NetCJDNS] = &net.Dialer{}
+	}
+	return d, end, nil
+}
+
+// Reaches reports whether the flags give a way to network an.
+func (n *Net) Reaches(an handshake.AddrNetwork) bool {
+	switch an {
+	case handshake.NetIPv4, handshake.NetIPv6:
+		return true
+	case handshake.NetTorV3:
+		return len(n.Proxies) > 0
+	case handshake.NetI2P:
+		return n.I2PSAM != ""
+	case handshake.NetCJDNS:
+		return n.CJDNSReachable
+	}
+	return false
+}
+
+// Describe says, for the log, how each network beyond IPv4 and IPv6 is
+// reached: "onion via 127.0.0.1:9050 (isolated), i2p via SAM 127.0.0.1:7656,
+// cjdns not reached".
+func (n *Net) Describe() string {
+	onion := "onion not reached (no -proxy)"
+	if len(n.Proxies) > 0 {
+		iso := "isolated streams"
+		if !n.ProxyRandomize {
+			iso = "shared circuits"
+		}
+		onion = fmt.Sprintf("onion via %s (%s, %d in flight each)", strings.Join(n.Proxies, ", "), iso, n.ProxyMaxPending)
+	}
+	i2p := "i2p not reached (no -i2psam)"
+	if n.I2PSAM != "" {
+		i2p = "i2p via SAM " + n.I2PSAM
+	}
+	cjdns := "cjdns not reached (no -cjdnsreachable)"
+	if n.CJDNSReachable {
+		cjdns = "cjdns dialled directly"
+	}
+	return onion + "; " + i2p + "; " + cjdns
+}
+
+// NetworkOf names the network of an address as dialled, "host:port" or a
+// host alone: ipv4, ipv6, onion, i2p or cjdns; "other" for a host name or
+// a malformed onion or I2P name.
+func NetworkOf(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+	}
+	an, err := handshake.ParseHost(host)
+	if err != nil {
+		return "other"
+	}
+	return an.String()
+}
+
+// errUnreached is the error of an address on a network the flags do not
+// reach, should one be dialled.
+var errUnreached = errors.New("no way to reach this network (see -proxy, -i2psam, -cjdnsreachable)")
+
+// Route returns a dialer that sends each address to the dialer of its
+// network in by, IPv4, IPv6 and host names to a net.Dialer, as a program
+// whose library call takes a single dialer (handshake.Sweep) needs. A
+// malformed onion or I2P name fails with handshake.ErrInvalidAddress,
+// undialled.
+func Route(by map[handshake.AddrNetwork]handshake.Dialer) handshake.Dialer {
+	return router(by)
+}
+
+type router map[handshake.AddrNetwork]handshake.Dialer
+
+func (r router) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	an, perr := handshake.ParseHost(host)
+	switch {
+	case errors.Is(perr, handshake.ErrInvalidAddress) && looksNamed(host):
+		return nil, perr
+	case perr != nil, an == handshake.NetIPv4, an == handshake.NetIPv6:
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	case r[an] != nil:
+		return r[an].DialContext(ctx, network, addr)
+	}
+	return nil, fmt.Errorf("%s address %s: %w", an, addr, errUnreached)
+}
+
+// looksNamed reports whether host claims to be an onion or I2P name.
+func looksNamed(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	return strings.HasSuffix(h, ".onion") || strings.HasSuffix(h, ".i2p")
+}
+
+// Reachable splits addresses given on the command line into those the
+// flags reach, an I2P name without a port given its only port, 0 (BIP 155),
+// and the count of the others by network.
+func (n *Net) Reachable(addrs []string) (keep []string, skipped map[string]int) {
+	skipped = map[string]int{}
+	for _, a := range addrs {
+		host, _, err := net.SplitHostPort(a)
+		if err != nil {
+			host = a
+		}
+		an, perr := handshake.ParseHost(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+		switch {
+		case perr != nil, n.Reaches(an):
+			if an == handshake.NetI2P && err != nil {
+				a = net.JoinHostPort(host, "0")
+			}
+			keep = append(keep, a)
+		default:
+			skipped[an.String()]++
+		}
+	}
+	return keep, skipped
+}
