@@ -1,7 +1,12 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"encoding/binary"
 	"net"
+	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -60,24 +65,68 @@ func NewHidden(t *testing.T, params *chaincfg.Params, onions, i2ps int, delay ti
 	return h
 }
 
-// Gossip is the addrv2 entries naming every address of h, reachable or
-// not, as a node would gossip them, for a program to learn from a node.
-func (h *Hidden) Gossip(port uint16) []wire.NetAddressV2 {
-	var out []wire.NetAddressV2
-	svc := wire.SFNodeNetwork | wire.SFNodeWitness
-	for i := range len(h.Onion) {
-		k := handshaketest.OnionKey(i)
-		out = append(out, *wire.NetAddressV2FromBytes(time.Now(), svc, k[:], port))
+// CJDNS is the CJDNS address Gossiper names besides h's, which no
+// test can reach (fc00::/8 is not on this host).
+const CJDNS = "[fc00::1]:18444"
+
+// Gossiper starts a clearnet node of params that answers getaddr with an
+// addrv2 message naming every address of h, reachable or not, and CJDNS,
+// as BIP 155 writes them (wire/v2 cannot carry I2P or CJDNS), and pongs
+// pings; it returns the node's address.
+func (h *Hidden) Gossiper(t *testing.T, params *chaincfg.Params) string {
+	t.Helper()
+	port, err := strconv.ParseUint(params.DefaultPort, 10, 16)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, i := range []int{1000, 1001} {
+	var entries [][]byte
+	for _, i := range append(seq(len(h.Onion)), 1000, 1001) {
 		k := handshaketest.OnionKey(i)
-		out = append(out, *wire.NetAddressV2FromBytes(time.Now(), svc, k[:], port))
+		entries = append(entries, bip155(4, k[:], uint16(port)))
 	}
 	for _, i := range append(seq(len(h.I2P)), 1000) {
 		k := handshaketest.I2PHash(i)
-		out = append(out, *wire.NetAddressV2FromBytes(time.Now(), svc, k[:], 0))
+		entries = append(entries, bip155(5, k[:], 0))
 	}
-	return out
+	cj := netip.MustParseAddrPort(CJDNS)
+	ip := cj.Addr().As16()
+	entries = append(entries, bip155(6, ip[:], cj.Port()))
+	payload := append([]byte{byte(len(entries))}, bytes.Join(entries, nil)...)
+	p, err := handshaketest.NewPeer(handshaketest.Config{ChainParams: params, Addr: "127.0.0.1:0",
+		Handler: func(ctx context.Context, c *handshaketest.Conn) error {
+			if _, err := c.Accept(); err != nil {
+				return err
+			}
+			for {
+				cmd, b, err := c.ReadMessage()
+				switch {
+				case err != nil:
+					return err
+				case cmd == wire.CmdGetAddr:
+					err = c.WriteCommand(wire.CmdAddrV2, payload)
+				case cmd == wire.CmdPing:
+					err = c.WriteCommand(wire.CmdPong, b)
+				}
+				if err != nil {
+					return err
+				}
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p.Addr()
+}
+
+// bip155 is one addrv2 entry: time, services (NETWORK, WITNESS and
+// P2P_V2, a 3-byte CompactSize), network id, address and port.
+func bip155(id byte, addr []byte, port uint16) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, uint32(time.Now().Unix()))
+	svc := wire.SFNodeNetwork | wire.SFNodeWitness | wire.SFNodeP2PV2
+	b = binary.LittleEndian.AppendUint16(append(b, 0xfd), uint16(svc))
+	b = append(append(b, id, byte(len(addr))), addr...)
+	return binary.BigEndian.AppendUint16(b, port)
 }
 
 func seq(n int) []int {
