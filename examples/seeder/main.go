@@ -67,6 +67,7 @@ type config struct {
 	demo             bool
 	demoPeers        int
 	demoPort         string
+	net              cli.Net // -proxy, -i2psam, -cjdnsreachable
 	set              map[string]bool
 	params           *chaincfg.Params
 	zoneN, nsN, mbxN dnsmessage.Name
@@ -99,6 +100,7 @@ func parse(args []string) (*config, error) {
 	fs.BoolVar(&c.demo, "demo", false, "crawl a simulated network on loopback")
 	fs.IntVar(&c.demoPeers, "demo-peers", 200, "nodes in the -demo network")
 	fs.StringVar(&c.demoPort, "demo-port", "", "port of the -demo network's nodes (default: a free one)")
+	c.net.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(os.Stderr)
@@ -145,9 +147,12 @@ func parse(args []string) (*config, error) {
 			return nil, fmt.Errorf("%s %q: want host:port", name, v)
 		}
 	}
+	if err := c.net.Check(); err != nil {
+		return nil, err
+	}
 	for _, a := range c.addrs {
 		if _, ok := networkOf(a); !ok {
-			return nil, fmt.Errorf("-addr %q: want ip:port", a)
+			return nil, fmt.Errorf("-addr %q: want ip:port, onion:port or i2p:0", a)
 		}
 	}
 	var err error
@@ -247,11 +252,17 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		zone:    zone{name: c.zoneN, ns: c.nsN, mbox: c.mbxN, ttl: uint32(c.ttl), answers: c.answers},
 		observe: func(t, a string) { m.queries.WithLabelValues(t, a).Inc() },
 	}
+	dialers, closeDialers, err := c.net.Dialers()
+	if err != nil {
+		return err
+	}
+	defer closeDialers()
+	log.Info("networks", "reached", c.net.Describe())
 	s := &seeder{
 		table: newTable(c.maxNodes, goodPolicy{defaultPort: port, services: requiredServices,
 			minVersion: minGoodVersion, allowPrivate: allowPrivate}, schedule{retest: c.retest}),
 		store: st, resp: resp, metrics: m, log: log,
-		prober:      newCrawlProber(handshake.Options{ChainParams: params}, c.timeout, allowPrivate),
+		prober:      newCrawlProber(handshake.Options{ChainParams: params}, c.timeout, allowPrivate, dialers),
 		concurrency: c.concurrency,
 		tick:        250 * time.Millisecond,
 		publish:     time.Second,

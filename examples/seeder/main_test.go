@@ -243,7 +243,7 @@ func TestDemo(t *testing.T) {
 	for _, re := range []string{
 		`seeder_nodes_good\{network="ipv4",transport="v[12]"\} [1-9]`,
 		`seeder_nodes_known\{network="ipv4",transport="v2"\} [1-9]`,
-		`seeder_visits_total\{outcome="OK"\} [1-9]`,
+		`seeder_visits_total\{network="ipv4",outcome="OK"\} [1-9]`,
 		`seeder_dns_queries_total\{answer="refused",type="A"\} 1\n`,
 		`seeder_dns_queries_total\{answer="noerror",type="A"\} [1-9]`,
 		`seeder_commits_total\{result="ok"\} [1-9]`,
