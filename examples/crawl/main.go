@@ -245,7 +245,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	lg.Log("INFO", "Finished! %d nodes dialled: %d reachable | %d PARTIALLY OK | %d unreachable, in %v",
 		res.Visited, res.OK, res.PartiallyOK, res.Failed, time.Since(began).Round(time.Millisecond))
-	lg.Log("INFO", "%d unique addresses known, %d given in all; %d not visited (interrupted or proxy down); skipped: %s; not followed: %s",
+	lg.Log("INFO", "%d unique addresses known, %d given in all; %d not visited (interrupted); skipped: %s; not followed: %s",
 		res.Known, res.Given, res.NotVisited, top(sum.skipped, 10), top(res.Dropped, 10))
 	sum.log(lg)
 	tally.Log(lg)
