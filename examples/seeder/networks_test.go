@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -281,4 +286,46 @@ func (d *downProber) probe(ctx context.Context, ts []target, emit func(visit, bo
 			d.down <- v
 		}
 	})
+}
+
+// TestSeederProgramHiddenNetworks runs the program as an operator would,
+// with -proxy and -i2psam at the proxy double: after SIGINT its dump holds
+// the onion and I2P nodes it learned from gossip, good, as makeseeds.py
+// reads them.
+func TestSeederProgramHiddenNetworks(t *testing.T) {
+	t.Parallel()
+	params := chaincfg.RegressionNetParams
+	h := cli.NewHidden(t, &params, 2, 1, 20*time.Millisecond)
+	dir := t.TempDir()
+	dump := filepath.Join(dir, "dnsseed.dump")
+	c := startChild(t, "-zone", "seed.example.test", "-listen", "127.0.0.1:0", "-network", "regtest",
+		"-addr", h.Gossiper(t, &params), "-allow-private", "-db", filepath.Join(dir, "s.db"), "-dump", dump,
+		"-proxy", h.Proxy.SOCKSAddr(), "-i2psam", h.Proxy.SAMAddr(), "-v")
+	reVisit := regexp.MustCompile(`msg=visit addr=(\S+) status=OK`)
+	for found := map[string]bool{}; len(found) < 4; { // the gossiper, 2 onion, 1 I2P
+		found[c.waitFor(t, reVisit, nil)[1]] = true
+	}
+	c.cmd.Process.Signal(syscall.SIGINT)
+	<-c.done
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGINT: %v\n%s", err, c.output())
+	}
+	b, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nets := map[string][]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if l, ok, err := parseSeedLine(line); ok && err == nil {
+			nets[l.net] = append(nets[l.net], l.ip+":"+strconv.Itoa(l.port))
+		}
+	}
+	slices.Sort(nets["onion"])
+	want := slices.Sorted(slices.Values(h.Onion))
+	if !slices.Equal(nets["onion"], want) || !slices.Equal(nets["i2p"], h.I2P) {
+		t.Errorf("dump as makeseeds.py reads it: %v; want onion %v, i2p %v\n%s", nets, want, h.I2P, b)
+	}
+	if !strings.Contains(c.output(), "onion via "+h.Proxy.SOCKSAddr()) {
+		t.Errorf("the log does not say how onion is reached:\n%s", c.output())
+	}
 }
