@@ -151,32 +151,6 @@ func TestI2PRouterFaults(t *testing.T) {
 	}
 }
 
-// TestI2PMaxPending: no more connections wait at the router than
-// MaxPending.
-func TestI2PMaxPending(t *testing.T) {
-	t.Parallel()
-	node := startPeer(t, handshaketest.Config{})
-	p := startProxy(t, handshaketest.ProxyConfig{Delay: 30 * time.Millisecond})
-	d := newI2P(t, handshake.I2POptions{SAM: p.SAMAddr(), MaxPending: 2})
-	var wg sync.WaitGroup
-	for i := range 8 {
-		name := handshaketest.I2PName(i)
-		p.Set(name, handshaketest.Route{Target: node.Addr()})
-		wg.Go(func() {
-			c, err := d.DialContext(testCtx(t), "tcp", name+":0")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			c.Close()
-		})
-	}
-	wg.Wait()
-	if got := p.MaxPending(); got != 2 {
-		t.Errorf("at most %d connections waited at the router at once, want 2", got)
-	}
-}
-
 // TestI2PClosed: after Close, dials fail with net.ErrClosed.
 func TestI2PClosed(t *testing.T) {
 	t.Parallel()

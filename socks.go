@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/net/proxy"
 )
@@ -123,20 +124,23 @@ func (f *recDialer) DialContext(ctx context.Context, network, addr string) (net.
 // credentials' status and the CONNECT reply's first two bytes.
 const recMax = 2 + 2 + 2
 
-// recConn keeps the first recMax bytes read.
+// recConn keeps the first recMax bytes read. It stays under the
+// connection for its life, so once full it costs one atomic load a read.
 type recConn struct {
 	net.Conn
-	mu  sync.Mutex
-	got []byte
+	full atomic.Bool
+	mu   sync.Mutex
+	got  []byte
 }
 
 func (c *recConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 {
+	if n > 0 && !c.full.Load() {
 		c.mu.Lock()
 		if k := min(n, recMax-len(c.got)); k > 0 {
 			c.got = append(c.got, p[:k]...)
 		}
+		c.full.Store(len(c.got) == recMax)
 		c.mu.Unlock()
 	}
 	return n, err

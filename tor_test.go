@@ -100,29 +100,43 @@ func TestTorIsolation(t *testing.T) {
 	}
 }
 
-// TestTorMaxPending: no more connections wait at a proxy at once than
-// MaxPending, and the cap is reached.
-func TestTorMaxPending(t *testing.T) {
+// TestMaxPending: no more connections wait at a Tor proxy, or at an I2P
+// router, at once than MaxPending, and the cap is reached.
+func TestMaxPending(t *testing.T) {
 	t.Parallel()
 	node := startPeer(t, handshaketest.Config{})
-	p := startProxy(t, handshaketest.ProxyConfig{Delay: 50 * time.Millisecond})
-	tor := newTor(t, handshake.TorOptions{Proxies: []string{p.SOCKSAddr()}, MaxPending: 3})
-	var wg sync.WaitGroup
-	for i := range 12 {
-		name := handshaketest.OnionName(i)
-		p.Set(name, handshaketest.Route{Target: node.Addr()})
-		wg.Go(func() {
-			c, err := tor.DialContext(testCtx(t), "tcp", name+":8333")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			c.Close()
-		})
-	}
-	wg.Wait()
-	if got := p.MaxPending(); got != 3 {
-		t.Errorf("at most %d connections waited at the proxy at once, want 3", got)
+	for _, tt := range []struct {
+		name string
+		d    func(p *handshaketest.Proxy) handshake.Dialer
+		addr func(i int) string
+		max  int
+	}{
+		{"tor", func(p *handshaketest.Proxy) handshake.Dialer {
+			return newTor(t, handshake.TorOptions{Proxies: []string{p.SOCKSAddr()}, MaxPending: 3})
+		}, func(i int) string { return handshaketest.OnionName(i) + ":8333" }, 3},
+		{"i2p", func(p *handshaketest.Proxy) handshake.Dialer {
+			return newI2P(t, handshake.I2POptions{SAM: p.SAMAddr(), MaxPending: 2})
+		}, func(i int) string { return handshaketest.I2PName(i) + ":0" }, 2},
+	} {
+		p := startProxy(t, handshaketest.ProxyConfig{Delay: 50 * time.Millisecond})
+		d := tt.d(p)
+		var wg sync.WaitGroup
+		for i := range 4 * tt.max {
+			host, _, _ := net.SplitHostPort(tt.addr(i))
+			p.Set(host, handshaketest.Route{Target: node.Addr()})
+			wg.Go(func() {
+				c, err := d.DialContext(testCtx(t), "tcp", tt.addr(i))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				c.Close()
+			})
+		}
+		wg.Wait()
+		if got := p.MaxPending(); got != tt.max {
+			t.Errorf("%s: at most %d connections waited at once, want %d", tt.name, got, tt.max)
+		}
 	}
 }
 

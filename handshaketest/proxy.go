@@ -72,7 +72,7 @@ type Credential struct {
 }
 
 // Proxy is a fake Tor and I2P router on loopback: a SOCKS5 port that
-// behaves like Tor's (a delay per connection, Tor's extended reply codes
+// behaves like Tor's with the ExtendedErrors flag (a delay per connection, Tor's extended reply codes
 // for onion services that are offline or unknown (0xF0) and for malformed
 // onion names (0xF6), credentials accepted and recorded, so that tests can
 // check stream isolation) and a SAM 3.1 bridge that behaves like an I2P
