@@ -262,7 +262,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		table: newTable(c.maxNodes, goodPolicy{defaultPort: port, services: requiredServices,
 			minVersion: minGoodVersion, allowPrivate: allowPrivate}, schedule{retest: c.retest}),
 		store: st, resp: resp, metrics: m, log: log,
-		prober:      newCrawlProber(handshake.Options{ChainParams: params}, c.timeout, allowPrivate, dialers),
+		prober:      newCrawlProber(handshake.Options{ChainParams: params}, c.timeout, allowPrivate, dialers, c.net.Concurrency()),
 		concurrency: c.concurrency,
 		tick:        250 * time.Millisecond,
 		publish:     time.Second,

@@ -135,7 +135,7 @@ func hiddenSeeder(t *testing.T, h *cli.Hidden, tor, sam string, after func(visit
 		t.Fatal(err)
 	}
 	t.Cleanup(end)
-	s.prober = &watchProber{prober: newCrawlProber(handshake.Options{ChainParams: &params}, 5*time.Second, true, dialers), after: after}
+	s.prober = &watchProber{prober: newCrawlProber(handshake.Options{ChainParams: &params}, 5*time.Second, true, dialers, flags.Concurrency()), after: after}
 	s.addStart(context.Background(), []string{h.Gossiper(t, &params)}, handshakeSeedsNone(&params))
 	return s
 }

@@ -36,7 +36,7 @@ type crawlProber struct {
 // for the seeder's life, so that Tor's view of its proxies and the I2P
 // session last from one batch to the next. Onion and I2P visits keep the
 // crawl's longer limits, their circuits taking seconds to build.
-func newCrawlProber(hopts handshake.Options, timeout time.Duration, allowPrivate bool, dialers map[handshake.AddrNetwork]handshake.Dialer) *crawlProber {
+func newCrawlProber(hopts handshake.Options, timeout time.Duration, allowPrivate bool, dialers map[handshake.AddrNetwork]handshake.Dialer, caps map[handshake.AddrNetwork]int) *crawlProber {
 	l := crawl.Limits{Connect: timeout, Handshake: timeout, GetAddr: timeout, Ping: timeout}
 	return &crawlProber{
 		opts: crawl.Options{
@@ -44,6 +44,9 @@ func newCrawlProber(hopts handshake.Options, timeout time.Duration, allowPrivate
 			Limits:    map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: l, handshake.NetIPv6: l, handshake.NetCJDNS: l},
 			MaxDepth:  -1,
 			Dialers:   dialers,
+			// Onion and I2P visits waiting for their proxies' slots
+			// must not hold a batch's every worker.
+			NetworkConcurrency: caps,
 		},
 		allowPrivate: allowPrivate,
 	}

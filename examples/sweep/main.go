@@ -169,7 +169,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer closeDialers()
-	opts.Handshake.Dialer = cli.Route(dialers)
+	opts.Handshake.Dialer = handshake.ByNetwork(dialers)
 	var unreached map[string]int
 	opts.Addrs, unreached = c.net.Reachable(c.addrs)
 	for n, k := range unreached {

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -97,11 +95,28 @@ func (n *Net) I2P() *handshake.I2POptions {
 // Crawl sets the crawl options that reach onion, I2P and CJDNS addresses.
 func (n *Net) Crawl(o *crawl.Options) {
 	o.Tor, o.I2P, o.CJDNSReachable = n.Tor(), n.I2P(), n.CJDNSReachable
+	o.NetworkConcurrency = n.Concurrency()
+}
+
+// Concurrency caps the visits in flight to onion and I2P at twice what
+// their proxies take at once, so that visits waiting for a proxy's slot do
+// not hold the workers the other networks need, while the handshakes of
+// connections already made go on.
+func (n *Net) Concurrency() map[handshake.AddrNetwork]int {
+	c := map[handshake.AddrNetwork]int{}
+	if len(n.Proxies) > 0 {
+		c[handshake.NetTorV3] = 2 * len(n.Proxies) * n.ProxyMaxPending
+	}
+	if n.I2PSAM != "" {
+		c[handshake.NetI2P] = 2 * n.ProxyMaxPending
+	}
+	return c
 }
 
 // Dialers returns a dialer for each network beyond IPv4 and IPv6 the flags
 // reach, made once for a program that dials many times (the I2P session is
-// kept between dials), and what closes them.
+// kept between dials), and what closes them. handshake.ByNetwork makes one
+// dialer of them for a call that takes a single one (handshake.Sweep).
 func (n *Net) Dialers() (map[handshake.AddrNetwork]handshake.Dialer, func(), error) {
 	d := map[handshake.AddrNetwork]handshake.Dialer{}
 	end := func() {}
@@ -177,44 +192,6 @@ func NetworkOf(addr string) string {
 		return "other"
 	}
 	return an.String()
-}
-
-// errUnreached is the error of an address on a network the flags do not
-// reach, should one be dialled.
-var errUnreached = errors.New("no way to reach this network (see -proxy, -i2psam, -cjdnsreachable)")
-
-// Route returns a dialer that sends each address to the dialer of its
-// network in by, IPv4, IPv6 and host names to a net.Dialer, as a program
-// whose library call takes a single dialer (handshake.Sweep) needs. A
-// malformed onion or I2P name fails with handshake.ErrInvalidAddress,
-// undialled.
-func Route(by map[handshake.AddrNetwork]handshake.Dialer) handshake.Dialer {
-	return router(by)
-}
-
-type router map[handshake.AddrNetwork]handshake.Dialer
-
-func (r router) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, err
-	}
-	an, perr := handshake.ParseHost(host)
-	switch {
-	case errors.Is(perr, handshake.ErrInvalidAddress) && looksNamed(host):
-		return nil, perr
-	case perr != nil, an == handshake.NetIPv4, an == handshake.NetIPv6:
-		return (&net.Dialer{}).DialContext(ctx, network, addr)
-	case r[an] != nil:
-		return r[an].DialContext(ctx, network, addr)
-	}
-	return nil, fmt.Errorf("%s address %s: %w", an, addr, errUnreached)
-}
-
-// looksNamed reports whether host claims to be an onion or I2P name.
-func looksNamed(host string) bool {
-	h := strings.ToLower(strings.TrimSuffix(host, "."))
-	return strings.HasSuffix(h, ".onion") || strings.HasSuffix(h, ".i2p")
 }
 
 // Reachable splits addresses given on the command line into those the

@@ -53,10 +53,10 @@ func TestKindOfText(t *testing.T) {
 	for msg, want := range map[string]string{
 		"connect: proxy 127.0.0.1:9050: x.onion:8333: proxy could not connect: socks5 reply 0xf0: onion service descriptor can not be found": "onion-not-found",
 		"connect: proxy 127.0.0.1:9050: x.onion:8333: proxy could not connect: socks5 reply 0xf7: onion service introduction timed out":      "onion-intro-timeout",
-		"connect: proxy 127.0.0.1:9050: x.onion:8333: proxy could not connect: socks5 reply 0x99: unknown":                                    "socks-unknown-code",
-		"connect: proxy 127.0.0.1:7656: y.b32.i2p:0: proxy could not connect: sam result CANT_REACH_PEER":                                     "i2p-cant-reach-peer",
-		"connect: proxy 127.0.0.1:9050: x.onion:8333: proxy down: cannot connect: connection refused":                                          "proxy-down",
-		"handshake: 192.0.2.1:8333: connect: dial tcp 192.0.2.1:8333: connect: connection refused":                                            "refused",
+		"connect: proxy 127.0.0.1:9050: x.onion:8333: proxy could not connect: socks5 reply 0x99: unknown":                                   "socks-unknown-code",
+		"connect: proxy 127.0.0.1:7656: y.b32.i2p:0: proxy could not connect: sam result CANT_REACH_PEER":                                    "i2p-cant-reach-peer",
+		"connect: proxy 127.0.0.1:9050: x.onion:8333: proxy down: cannot connect: connection refused":                                        "proxy-down",
+		"handshake: 192.0.2.1:8333: connect: dial tcp 192.0.2.1:8333: connect: connection refused":                                           "refused",
 	} {
 		_, class := classify("", msg)
 		if got := kindOf(msg, class); got != want {
