@@ -7,6 +7,7 @@
 //	go run ./examples/crawl -json > nodes.jsonl # all of mainnet
 //	go run ./examples/crawl -demo -report report.html  # and an HTML report
 //	go run ./examples/crawl -proxy 127.0.0.1:9050   # onion nodes through Tor
+//	go run ./examples/crawl -proxy 127.0.0.1:9050 -i2psam 127.0.0.1:7656  # and I2P (docs/networks-programs.md)
 //
 // Its defaults crawl all of mainnet on a small machine: 1,000 visits at
 // once, each dead address (most of those gossiped) costing only the 5 s

@@ -12,6 +12,10 @@
 //	       -listen :53 -db /var/lib/seeder/seeder.db -dump /var/lib/seeder/dnsseed.dump \
 //	       -metrics 127.0.0.1:9153
 //
+// With -proxy (Tor), -i2psam (I2P) and -cjdnsreachable it crawls those
+// networks too and writes their nodes to the dump; DNS answers carry IPv4
+// and IPv6 only (docs/networks-programs.md).
+//
 // Bad flags exit with status 2, other failures with 1. SIGINT or SIGTERM
 // stops it gracefully: the visits in flight are cut short and not counted
 // against their nodes, the table is committed and the dump written once

@@ -6,6 +6,7 @@
 //	go run ./examples/sweep -demo           # a simulated network on loopback
 //	go run ./examples/sweep -network testnet4 -json > nodes.jsonl
 //	go run ./examples/sweep -demo -report report.html  # and an HTML report
+//	go run ./examples/sweep -proxy 127.0.0.1:9050 -addr <name>.onion  # through Tor (docs/networks-programs.md)
 //
 // Bad flags exit with status 2; a sweep that could not obtain any address
 // exits with status 1.
@@ -232,7 +233,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		lg.Log("WARN", "Sweep interrupted: %v", err)
 	}
-	lg.Log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED", sum.OK, sum.PartiallyOK, sum.Failed)
+	if down := tally.ProxyDown(); down > 0 { // not dead nodes: their proxy was
+		lg.Log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED | %d NOT REACHED (proxy down)", sum.OK, sum.PartiallyOK, sum.Failed-down, down)
+	} else {
+		lg.Log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED", sum.OK, sum.PartiallyOK, sum.Failed)
+	}
 	lg.Log("INFO", "%d addresses in %v, %d skipped", sum.Addresses, sum.Elapsed.Round(time.Millisecond), len(sum.Skipped))
 	tally.Log(lg)
 	if rep != nil {

@@ -94,7 +94,8 @@ func TestSweepProxyDown(t *testing.T) {
 	if strings.Contains(out, "Handshake attempt failed") {
 		t.Errorf("an address logged as a failed node for its proxy:\n%s", out)
 	}
-	if !strings.Contains(out, "Network onion: 3 addresses, 0 reachable, 0 failed, 3 not reached (proxy down)") {
+	if !strings.Contains(out, "Network onion: 3 addresses, 0 reachable, 0 failed, 3 not reached (proxy down)") ||
+		!strings.Contains(out, "0 OK | 0 PARTIALLY OK | 0 FAILED | 3 NOT REACHED (proxy down)") {
 		t.Errorf("summary:\n%s", out)
 	}
 }

@@ -94,6 +94,15 @@ func (t *NetTally) Add(network string, status handshake.Status, transport handsh
 	return ""
 }
 
+// ProxyDown is the number of addresses proxies that were down cost.
+func (t *NetTally) ProxyDown() int {
+	n := 0
+	for _, k := range t.ProxiesDown {
+		n += k
+	}
+	return n
+}
+
 // Skip counts an address of network that was not dialled.
 func (t *NetTally) Skip(network string) {
 	c := t.net(network)
