@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +21,8 @@ func TestCrawlHiddenNetworks(t *testing.T) {
 	bin := cli.Build(t)
 	h := cli.NewHidden(t, &chaincfg.RegressionNetParams, 3, 2, 20*time.Millisecond)
 	start := h.Gossiper(t, &chaincfg.RegressionNetParams)
-	out, errOut, code := cli.Run(t, bin, "-network", "regtest", "-addr", start, "-json",
+	page := filepath.Join(t.TempDir(), "report.html")
+	out, errOut, code := cli.Run(t, bin, "-network", "regtest", "-addr", start, "-json", "-report", page,
 		"-proxy", h.Proxy.SOCKSAddr(), "-i2psam", h.Proxy.SAMAddr())
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut)
@@ -49,6 +52,19 @@ func TestCrawlHiddenNetworks(t *testing.T) {
 	} {
 		if !strings.Contains(errOut, w) {
 			t.Errorf("summary lacks %q:\n%s", w, errOut)
+		}
+	}
+	// The report's by-network table, from the same records.
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{
+		`<tr data-network="onion"><td>onion</td><td class="num">5</td><td class="num">3</td><td class="num v2">100%</td><td class="num">0</td><td class="num">2</td><td class="kinds">onion-intro-failed 1, onion-not-found 1</td>`,
+		`<tr data-network="i2p"><td>i2p</td><td class="num">3</td><td class="num">2</td><td class="num v2">100%</td><td class="num">0</td><td class="num">1</td><td class="kinds">i2p-not-found 1</td>`,
+	} {
+		if !strings.Contains(string(b), w) {
+			t.Errorf("the report lacks %s", w)
 		}
 	}
 }
