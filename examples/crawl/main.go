@@ -287,7 +287,7 @@ func canonicalName(network string) string {
 func startTargets(ctx context.Context, c *config, params *chaincfg.Params, resolver *net.Resolver, lg *cli.Logger) []crawl.Target {
 	var start []crawl.Target
 	for _, a := range c.addrs {
-		t, err := crawl.ParseTarget(a, params.DefaultPort)
+		t, err := crawl.ParseTarget(cli.I2PPort(a), params.DefaultPort)
 		if err != nil {
 			lg.Log("ERROR", "-addr %s: %v", a, err)
 			continue

@@ -54,6 +54,13 @@ func TestCrawlHiddenNetworks(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", w, errOut)
 		}
 	}
+	// An I2P name given alone gets I2P's port, 0, not the network's.
+	out, errOut, code = cli.Run(t, bin, "-network", "regtest", "-json", "-i2psam", h.Proxy.SAMAddr(),
+		"-addr", strings.TrimSuffix(h.I2P[0], ":0"))
+	if rs := records(t, out); code != 0 || len(rs) != 1 || rs[0].Addr != h.I2P[0] || rs[0].Status != "OK" {
+		t.Errorf("-addr an I2P name alone: exit %d, %+v\n%s", code, rs, errOut)
+	}
+
 	// The report's by-network table, from the same records.
 	b, err := os.ReadFile(page)
 	if err != nil {

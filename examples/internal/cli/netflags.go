@@ -200,20 +200,29 @@ func NetworkOf(addr string) string {
 func (n *Net) Reachable(addrs []string) (keep []string, skipped map[string]int) {
 	skipped = map[string]int{}
 	for _, a := range addrs {
+		a = I2PPort(a)
 		host, _, err := net.SplitHostPort(a)
 		if err != nil {
 			host = a
 		}
 		an, perr := handshake.ParseHost(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
-		switch {
-		case perr != nil, n.Reaches(an):
-			if an == handshake.NetI2P && err != nil {
-				a = net.JoinHostPort(host, "0")
-			}
+		if perr != nil || n.Reaches(an) {
 			keep = append(keep, a)
-		default:
+		} else {
 			skipped[an.String()]++
 		}
 	}
 	return keep, skipped
+}
+
+// I2PPort gives an I2P name given without a port its only port, 0 (BIP
+// 155), where a network's default port would make it one no I2P router
+// connects to; other addresses are returned as they are.
+func I2PPort(addr string) string {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		if an, err := handshake.ParseHost(addr); err == nil && an == handshake.NetI2P {
+			return net.JoinHostPort(addr, "0")
+		}
+	}
+	return addr
 }
