@@ -166,7 +166,7 @@ func (f *recDialer) classify(ctx context.Context, proxyAddr, addr string, err er
 	}
 	// The caller giving up says nothing about the proxy.
 	if errors.Is(ctx.Err(), context.Canceled) {
-		return err
+		return fmt.Errorf("socks5 %s: %w (%v)", proxyAddr, ctx.Err(), err)
 	}
 	// x/net sets the context's deadline on the connection, which may pass
 	// a moment before the context says so.

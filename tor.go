@@ -105,16 +105,18 @@ func (t *Tor) DialWithin(ctx context.Context, limit time.Duration, network, addr
 	if err != nil {
 		return nil, err
 	}
+	dctx := ctx
 	if limit > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, limit)
+		dctx, cancel = context.WithTimeout(ctx, limit)
 		defer cancel()
 	}
 	var auth *proxy.Auth
 	if !t.noIsolation {
 		auth = isolationAuth()
 	}
-	c, err := socksDial(ctx, x.addr, auth, network, addr)
+	c, err := socksDial(dctx, x.addr, auth, network, addr)
+	err = excuse(ctx, err)
 	t.pool.release(x, err)
 	return c, err
 }

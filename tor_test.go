@@ -277,3 +277,50 @@ func TestNewTorOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestTorQueue: connections waiting for a slot that give up leave the line
+// without losing the slot: the others all get theirs, and so does one
+// more after them.
+func TestTorQueue(t *testing.T) {
+	t.Parallel()
+	node := startPeer(t, handshaketest.Config{})
+	p := startProxy(t, handshaketest.ProxyConfig{Delay: 20 * time.Millisecond})
+	tor := newTor(t, handshake.TorOptions{Proxies: []string{p.SOCKSAddr()}, MaxPending: 1})
+	impatient, cancel := context.WithCancel(testCtx(t))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	gaveUp := 0
+	for i := range 16 {
+		name := handshaketest.OnionName(i)
+		p.Set(name, handshaketest.Route{Target: node.Addr()})
+		ctx := testCtx(t)
+		if i%2 == 1 {
+			ctx = impatient
+		}
+		wg.Go(func() {
+			c, err := tor.DialContext(ctx, "tcp", name+":8333")
+			switch {
+			case err == nil:
+				c.Close()
+			case i%2 == 0 || !errors.Is(err, context.Canceled):
+				t.Errorf("dial %d: %v", i, err)
+			default:
+				mu.Lock()
+				gaveUp++
+				mu.Unlock()
+			}
+		})
+	}
+	time.AfterFunc(30*time.Millisecond, cancel) // while most wait in line
+	wg.Wait()
+	if gaveUp == 0 {
+		t.Error("no connection gave up: the test tested nothing")
+	}
+	ctx, stop := context.WithTimeout(context.Background(), 2*time.Second)
+	defer stop()
+	c, err := tor.DialContext(ctx, "tcp", handshaketest.OnionName(0)+":8333")
+	if err != nil {
+		t.Fatalf("after the line: %v (a slot was lost)", err)
+	}
+	c.Close()
+}

@@ -246,7 +246,7 @@ func (c *crawler) work(ctx context.Context) {
 		var r Result
 		if ctx.Err() != nil {
 			r = notVisited(ctx, t, time.Now())
-		} else if r = c.o.visit(ctx, t); ctx.Err() != nil && r.Status == handshake.StatusFailed && r.Skipped == "" ||
+		} else if r = c.o.visit(ctx, t); ended(ctx) && r.Status == handshake.StatusFailed && r.Skipped == "" ||
 			errors.Is(r.Err, handshake.ErrProxyDown) {
 			// Cut short by the crawl's end, or never tried for want of
 			// a proxy: as good as not visited, and due again in a
@@ -341,4 +341,15 @@ func (c *crawler) giveUp(ctx context.Context) {
 func notVisited(ctx context.Context, t Target, now time.Time) Result {
 	return Result{Target: t, Time: now, Status: handshake.StatusFailed,
 		Err: fmt.Errorf("crawl: %s: %w: %w", t.Addr, ErrNotVisited, context.Cause(ctx))}
+}
+
+// ended reports whether ctx has ended, or its deadline has passed a moment
+// before it says so: a visit's connection, whose deadline is set from it,
+// may see it first.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }

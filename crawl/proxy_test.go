@@ -1,6 +1,7 @@
 package crawl_test
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strings"
@@ -89,6 +90,12 @@ func TestCrawlOverlays(t *testing.T) {
 		if k := handshake.ErrorKind(r.Err); k != want {
 			t.Errorf("%s: kind %q (%v), want %q", addr, k, r.Err, want)
 		}
+	}
+	// The connect through the proxy counts its circuit's set-up, and the
+	// handshake's timings follow it.
+	if r := got[up+":8333"]; r.Handshake == nil || r.Handshake.Timings.Connect < 20*time.Millisecond ||
+		r.Handshake.Timings.PeerVerack < r.Handshake.Timings.Connect || r.Handshake.Timings.Total < r.Handshake.Timings.PeerVerack {
+		t.Errorf("onion timings %+v, want a connect of 20 ms or more first", r.Handshake)
 	}
 	onion, i2p := sum.Networks[handshake.NetTorV3], sum.Networks[handshake.NetI2P]
 	if onion.Admitted != 3 || onion.OK != 1 || onion.Failed != 2 || onion.V2 != 1 ||
@@ -192,5 +199,35 @@ func TestCrawlNetworkConcurrency(t *testing.T) {
 	}
 	if sum.OK != 1 {
 		t.Errorf("%d OK, want the clearnet node", sum.OK)
+	}
+}
+
+// TestCrawlEndsWhileProxied: a crawl whose context ends while its visits
+// wait at a slow proxy, or in line for its slots, ends at once; each
+// address is not visited, none counted against the proxy, and no
+// goroutine is left (TestMain checks).
+func TestCrawlEndsWhileProxied(t *testing.T) {
+	t.Parallel()
+	p := startProxy(t, handshaketest.ProxyConfig{Delay: time.Hour})
+	var start []crawl.Target
+	for i := range 20 {
+		start = append(start, targets(t, handshaketest.OnionName(i)+":8333")...)
+	}
+	ctx := testContext(t, 300*time.Millisecond)
+	began := time.Now()
+	got, sum, err := collect(t, ctx, crawl.Options{
+		Tor: &handshake.TorOptions{Proxies: []string{p.SOCKSAddr()}, MaxPending: 4},
+	}, start)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("crawl returned %v", err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if len(got) != 20 || sum.NotVisited != 20 || len(sum.ProxiesDown) != 0 || sum.Failed != 0 {
+		t.Errorf("%d results, %d not visited, %d failed, proxies down %v", len(got), sum.NotVisited, sum.Failed, sum.ProxiesDown)
+	}
+	if n := p.MaxPending(); n < 1 || n > 4 {
+		t.Errorf("%d at the proxy at once, want 1 to 4", n)
 	}
 }

@@ -1,8 +1,10 @@
 package handshaketest
 
 import (
+	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -265,8 +267,11 @@ func (p *Proxy) end() {
 	p.mu.Unlock()
 }
 
-// delay waits r's set-up time; false when the Proxy closed first.
-func (p *Proxy) delay(r Route) bool {
+// delay waits r's set-up time; false when the Proxy closed first or the
+// client hung up, as Tor gives up a stream whose client left. A client
+// sends nothing while it waits for the answer, so anything read from c
+// meanwhile ends the wait too.
+func (p *Proxy) delay(r Route, c net.Conn) bool {
 	d := p.cfg.Delay
 	if r.Delay != 0 {
 		d = r.Delay
@@ -274,14 +279,28 @@ func (p *Proxy) delay(r Route) bool {
 	if d <= 0 {
 		return true
 	}
+	gone := make(chan struct{})
+	var watch sync.WaitGroup
+	watch.Go(func() {
+		var b [1]byte
+		if _, err := c.Read(b[:]); !errors.Is(err, os.ErrDeadlineExceeded) {
+			close(gone)
+		}
+	})
+	defer func() {
+		c.SetReadDeadline(time.Unix(1, 0)) // ends the watch
+		watch.Wait()
+		c.SetReadDeadline(time.Time{})
+	}()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
 	case <-p.done:
-		return false
+	case <-gone:
 	}
+	return false
 }
 
 // carry connects c to target, sends the success answer with ok, and copies
