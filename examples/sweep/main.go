@@ -173,9 +173,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	opts.Handshake.Dialer = handshake.ByNetwork(dialers)
 	var unreached map[string]int
 	opts.Addrs, unreached = c.net.Reachable(c.addrs)
-	for n, k := range unreached {
-		lg.Log("WARN", "Skipped %d %s addresses: %s", k, n, c.net.Describe())
-	}
+	c.net.LogSkipped(lg, unreached)
 	if c.services != "" {
 		bits, _ := strconv.ParseUint(strings.TrimPrefix(c.services, "0x"), 16, 64)
 		opts.RequiredServices = wire.ServiceFlag(bits)

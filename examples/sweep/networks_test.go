@@ -122,7 +122,7 @@ func TestSweepNetFlagsBadUsage(t *testing.T) {
 	}
 	h := cli.NewHidden(t, &chaincfg.RegressionNetParams, 1, 0, -1)
 	out, _, code := cli.Run(t, bin, "-network", "regtest", "-addr", h.Onion[0])
-	if code != 1 || !strings.Contains(out, "Skipped 1 onion addresses: onion not reached (no -proxy)") {
+	if code != 1 || !strings.Contains(out, "Skipped 1 onion addresses: no way to reach them (see -proxy)") {
 		t.Errorf("onion without -proxy: exit %d\n%s", code, out)
 	}
 }

@@ -215,6 +215,15 @@ func (n *Net) Reachable(addrs []string) (keep []string, skipped map[string]int) 
 	return keep, skipped
 }
 
+// LogSkipped logs, a line per network, the addresses Reachable counted
+// out, with the flag that would reach them.
+func (n *Net) LogSkipped(lg *Logger, skipped map[string]int) {
+	flags := map[string]string{"onion": "-proxy", "i2p": "-i2psam", "cjdns": "-cjdnsreachable"}
+	for _, name := range sortedKeys(skipped) {
+		lg.Log("WARN", "Skipped %d %s addresses: no way to reach them (see %s)", skipped[name], name, flags[name])
+	}
+}
+
 // I2PPort gives an I2P name given without a port its only port, 0 (BIP
 // 155), where a network's default port would make it one no I2P router
 // connects to; other addresses are returned as they are.
