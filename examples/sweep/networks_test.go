@@ -126,3 +126,20 @@ func TestSweepNetFlagsBadUsage(t *testing.T) {
 		t.Errorf("onion without -proxy: exit %d\n%s", code, out)
 	}
 }
+
+// TestSweepProxyCap: -proxy-max-pending caps the connections a proxy has
+// in flight, however many handshakes the sweep runs at once.
+func TestSweepProxyCap(t *testing.T) {
+	bin := cli.Build(t)
+	h := cli.NewHidden(t, &chaincfg.RegressionNetParams, 4, 0, 50*time.Millisecond)
+	args := []string{"-network", "regtest", "-timeout", "5s", "-proxy", h.Proxy.SOCKSAddr(), "-proxy-max-pending", "1"}
+	for _, a := range h.Onion {
+		args = append(args, "-addr", a)
+	}
+	if out, _, code := cli.Run(t, bin, args...); code != 0 || !strings.Contains(out, "Network onion: 4 addresses, 4 reachable") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if p := h.Proxy.MaxPending(); p != 1 {
+		t.Errorf("%d connections in flight at once at the proxy, want 1", p)
+	}
+}
