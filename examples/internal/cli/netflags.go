@@ -157,8 +157,9 @@ func (n *Net) Reaches(an handshake.AddrNetwork) bool {
 }
 
 // Describe says, for the log, how each network beyond IPv4 and IPv6 is
-// reached: "onion via 127.0.0.1:9050 (isolated), i2p via SAM 127.0.0.1:7656,
-// cjdns not reached".
+// reached: "onion via 127.0.0.1:9050 (isolated streams, 32 in flight
+// each); i2p via SAM 127.0.0.1:7656; cjdns not reached (no
+// -cjdnsreachable)".
 func (n *Net) Describe() string {
 	onion := "onion not reached (no -proxy)"
 	if len(n.Proxies) > 0 {
