@@ -114,7 +114,9 @@ func (p *I2P) DialWithin(ctx context.Context, limit time.Duration, network, addr
 		return nil, err
 	}
 	c, err := p.connect(ctx, limit, addr, host)
-	err = excuse(ctx, err)
+	if limit > 0 {
+		err = excuse(ctx, err)
+	}
 	p.pool.release(x, err)
 	return c, err
 }

@@ -171,7 +171,9 @@ func (p *pool) release(x *pooled, err error) {
 // excuse returns err, unless it blames the proxy (ErrProxyDown) for a
 // silence that ctx, the caller's, cut short: then the caller's end, and the
 // proxy is not marked down. A proxy interrupted mid-greeting by a crawl's
-// end is not a dead one.
+// end is not a dead one. It applies to DialWithin, whose limit, apart from
+// ctx, is what a proxy must answer within; with ctx alone (DialContext), a
+// proxy silent until ctx ends is down.
 func excuse(ctx context.Context, err error) error {
 	if !errors.Is(err, ErrProxyDown) || !ended(ctx) {
 		return err

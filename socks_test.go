@@ -2,12 +2,9 @@ package handshake_test
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
-	"io"
 	"net"
-	"slices"
-	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,134 +15,18 @@ import (
 	"github.com/bitcoin-handshake/handshake/handshaketest"
 )
 
-// socksServer is a test double: a minimal SOCKS5 server (CONNECT only)
-// that sends every connection to target, whatever it asks for, and records
-// the names asked. With mute set it accepts and then says nothing. With
-// auth set it asks for a user name and password (RFC 1929) and admits only
-// those.
-type socksServer struct {
-	ln     net.Listener
-	target string
-	mute   bool
-	auth   *handshake.ProxyAuth
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	asked  []string
-	conns  []net.Conn
-}
-
-func startSOCKS(t *testing.T, target string, mute bool, auth *handshake.ProxyAuth) *socksServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &socksServer{ln: ln, target: target, mute: mute, auth: auth}
-	s.wg.Go(s.accept)
-	t.Cleanup(func() {
-		ln.Close()
-		s.mu.Lock()
-		for _, c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
-	return s
-}
-
-func (s *socksServer) track(c net.Conn) {
-	s.mu.Lock()
-	s.conns = append(s.conns, c)
-	s.mu.Unlock()
-}
-
-func (s *socksServer) accept() {
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.track(c)
-		s.wg.Go(func() { s.serve(c) })
-	}
-}
-
-func (s *socksServer) serve(c net.Conn) {
-	defer c.Close()
-	if s.mute {
-		io.Copy(io.Discard, c)
-		return
-	}
-	// Greeting: version, methods; we choose "no authentication", or
-	// "user name and password" when auth is set.
-	var hdr [2]byte
-	if _, err := io.ReadFull(c, hdr[:]); err != nil || hdr[0] != 5 {
-		return
-	}
-	methods := make([]byte, hdr[1])
-	if _, err := io.ReadFull(c, methods); err != nil {
-		return
-	}
-	if s.auth == nil {
-		c.Write([]byte{5, 0})
-	} else {
-		if !slices.Contains(methods, 2) {
-			c.Write([]byte{5, 0xff})
-			return
-		}
-		c.Write([]byte{5, 2})
-		// RFC 1929: version 1, user, password, each length-prefixed.
-		field := func() string {
-			var n [1]byte
-			if _, err := io.ReadFull(c, n[:]); err != nil {
-				return ""
-			}
-			b := make([]byte, n[0])
-			io.ReadFull(c, b)
-			return string(b)
-		}
-		var ver [1]byte
-		io.ReadFull(c, ver[:])
-		if user, pass := field(), field(); ver[0] != 1 || user != s.auth.User || pass != s.auth.Password {
-			c.Write([]byte{1, 1})
-			return
-		}
-		c.Write([]byte{1, 0})
-	}
-	// Request: version, CONNECT, reserved, a domain name (type 3), port.
-	var req [5]byte
-	if _, err := io.ReadFull(c, req[:]); err != nil || req[1] != 1 || req[3] != 3 {
-		return
-	}
-	name := make([]byte, int(req[4])+2)
-	if _, err := io.ReadFull(c, name); err != nil {
-		return
-	}
-	s.mu.Lock()
-	s.asked = append(s.asked, net.JoinHostPort(string(name[:req[4]]), strconv.Itoa(int(binary.BigEndian.Uint16(name[req[4]:])))))
-	s.mu.Unlock()
-	up, err := net.Dial("tcp", s.target)
-	if err != nil {
-		c.Write([]byte{5, 5, 0, 1, 0, 0, 0, 0, 0, 0})
-		return
-	}
-	s.track(up)
-	defer up.Close()
-	c.Write([]byte{5, 0, 0, 1, 127, 0, 0, 1, 0, 0})
-	s.wg.Go(func() { io.Copy(up, c); up.Close() })
-	io.Copy(c, up)
-}
-
 const onionHost = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion"
 
 func TestSOCKS5(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t, 10*time.Second)
 	p := startPeer(t, handshaketest.Config{Behavior: handshaketest.Core, Addrs: gossip(50)})
-	s := startSOCKS(t, p.Addr(), false, nil)
+	s := startProxy(t, noDelay)
+	// The double routes by name: reaching the node proves the name went
+	// to the proxy unresolved.
+	s.Set(onionHost, handshaketest.Route{Target: p.Addr()})
 	c, r, err := handshake.DialConn(ctx, onionHost, handshake.Options{
-		Dialer:    handshake.SOCKS5(s.ln.Addr().String(), nil),
+		Dialer:    handshake.SOCKS5(s.SOCKSAddr(), nil),
 		Transport: handshake.TransportV1,
 	})
 	if err != nil {
@@ -159,33 +40,39 @@ func TestSOCKS5(t *testing.T) {
 	if err != nil || len(addrs) != 50 {
 		t.Errorf("through the proxy: %d addresses, %v", len(addrs), err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.asked) != 1 || s.asked[0] != onionHost+":8333" {
-		t.Errorf("proxy was asked for %v, want the onion name unresolved", s.asked)
-	}
 }
 
 // TestSOCKS5Auth: the credentials reach a proxy that asks for them, and
-// wrong ones fail the dial.
+// wrong ones, or none, find the proxy unusable.
 func TestSOCKS5Auth(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t, 10*time.Second)
 	p := startPeer(t, handshaketest.Config{Behavior: handshaketest.Core})
-	s := startSOCKS(t, p.Addr(), false, &handshake.ProxyAuth{User: "circuit-7", Password: "x"})
-	auth := *s.auth
-	d := handshake.SOCKS5(s.ln.Addr().String(), &auth)
+	want := handshaketest.Credential{User: "circuit-7", Password: "x"}
+	s := startProxy(t, handshaketest.ProxyConfig{Delay: -1, Auth: &want})
+	s.Set(onionHost, handshaketest.Route{Target: p.Addr()})
+	auth := handshake.ProxyAuth{User: want.User, Password: want.Password}
+	d := handshake.SOCKS5(s.SOCKSAddr(), &auth)
 	auth.User = "changed later" // SOCKS5 keeps its own copy
 	res, err := handshake.Dial(ctx, onionHost, handshake.Options{Dialer: d, Transport: handshake.TransportV1})
 	if err != nil || res.Status != handshake.StatusOK {
 		t.Fatalf("with the right credentials: %v, %v", res.Status, err)
 	}
-	for _, auth := range []*handshake.ProxyAuth{nil, {User: "circuit-7", Password: "y"}} {
-		_, err := handshake.Dial(ctx, onionHost, handshake.Options{Dialer: handshake.SOCKS5(s.ln.Addr().String(), auth), Transport: handshake.TransportV1})
+	for _, tt := range []struct {
+		auth *handshake.ProxyAuth
+		why  string
+	}{
+		{nil, "accepts none of our authentication methods"},
+		{&handshake.ProxyAuth{User: "circuit-7", Password: "y"}, "refused the credentials"},
+	} {
+		_, err := handshake.Dial(ctx, onionHost, handshake.Options{Dialer: handshake.SOCKS5(s.SOCKSAddr(), tt.auth), Transport: handshake.TransportV1})
 		var he *handshake.Error
-		if !errors.As(err, &he) || he.Step != handshake.StepConnect {
-			t.Errorf("credentials %+v: err %v, want a failure to connect", auth, err)
+		if !errors.As(err, &he) || he.Step != handshake.StepConnect || !errors.Is(err, handshake.ErrProxyDown) || !strings.Contains(err.Error(), tt.why) {
+			t.Errorf("credentials %+v: err %v, want the proxy down: %s", tt.auth, err, tt.why)
 		}
+	}
+	if got := s.Credentials(); len(got) != 1 || got[0] != want {
+		t.Errorf("the proxy took %v", got)
 	}
 }
 
@@ -204,8 +91,9 @@ func TestSOCKS5AddrYou(t *testing.T) {
 		got <- v.AddrYou
 		return nil
 	}})
-	s := startSOCKS(t, p.Addr(), false, nil)
-	d := handshake.SOCKS5(s.ln.Addr().String(), nil)
+	s := startProxy(t, noDelay)
+	s.Set(onionHost, handshaketest.Route{Target: p.Addr()})
+	d := handshake.SOCKS5(s.SOCKSAddr(), nil)
 	conn, err := d.DialContext(ctx, "tcp", onionHost+":8333")
 	if err != nil {
 		t.Fatal(err)
@@ -227,15 +115,15 @@ func TestSOCKS5AddrYou(t *testing.T) {
 // answered at once by any working proxy.
 func TestSOCKS5Context(t *testing.T) {
 	t.Parallel()
-	s := startSOCKS(t, "", true, nil)
+	s := startProxy(t, handshaketest.ProxyConfig{Fault: handshaketest.ProxyHangs})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, _, err := handshake.DialConn(ctx, onionHost, handshake.Options{Dialer: handshake.SOCKS5(s.ln.Addr().String(), nil)})
+	_, _, err := handshake.DialConn(ctx, onionHost, handshake.Options{Dialer: handshake.SOCKS5(s.SOCKSAddr(), nil)})
 	var he *handshake.Error
 	var pe *handshake.ProxyError
 	if !errors.Is(err, handshake.ErrProxyDown) || !errors.As(err, &he) || he.Step != handshake.StepConnect ||
-		!errors.As(err, &pe) || pe.Proxy != s.ln.Addr().String() {
+		!errors.As(err, &pe) || pe.Proxy != s.SOCKSAddr() {
 		t.Errorf("got %v, want the proxy down at connect", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {

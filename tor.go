@@ -116,7 +116,9 @@ func (t *Tor) DialWithin(ctx context.Context, limit time.Duration, network, addr
 		auth = isolationAuth()
 	}
 	c, err := socksDial(dctx, x.addr, auth, network, addr)
-	err = excuse(ctx, err)
+	if limit > 0 {
+		err = excuse(ctx, err)
+	}
 	t.pool.release(x, err)
 	return c, err
 }

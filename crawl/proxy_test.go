@@ -213,7 +213,7 @@ func TestCrawlEndsWhileProxied(t *testing.T) {
 	for i := range 20 {
 		start = append(start, targets(t, handshaketest.OnionName(i)+":8333")...)
 	}
-	ctx := testContext(t, 300*time.Millisecond)
+	ctx := testContext(t, time.Second)
 	began := time.Now()
 	got, sum, err := collect(t, ctx, crawl.Options{
 		Tor: &handshake.TorOptions{Proxies: []string{p.SOCKSAddr()}, MaxPending: 4},

@@ -12,6 +12,11 @@
 // NewSeed starts a DNS server that answers A and AAAA queries like a Bitcoin
 // DNS seed, with Seed.Resolver to point a net.Resolver at it.
 //
+// NewProxy starts a fake Tor SOCKS5 port and I2P SAM 3.1 bridge that carry
+// connections by onion or I2P name to fake nodes, with Tor's circuit delay
+// and its extended error codes, for testing code that reaches those
+// networks (OnionName and I2PName make well-formed names).
+//
 // Everything listens on loopback only, and Close on a Peer or Seed returns
 // only after every goroutine it started has exited.
 package handshaketest

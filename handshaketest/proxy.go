@@ -48,6 +48,11 @@ type ProxyConfig struct {
 
 	// Fault makes the proxy misbehave. Default: ProxyWorks.
 	Fault ProxyFault
+
+	// Auth, when set, makes the SOCKS5 side a proxy that asks for these
+	// credentials and refuses any other, and clients that offer none.
+	// Default: nil, any credentials or none are accepted, as Tor does.
+	Auth *Credential
 }
 
 // Route says what the Proxy does for one name.

@@ -24,6 +24,9 @@ func (p *Proxy) serveSOCKS(c net.Conn) {
 	}
 	var cred Credential
 	switch {
+	case p.cfg.Auth != nil && !slices.Contains(methods, 2):
+		c.Write([]byte{5, 0xff})
+		return
 	case slices.Contains(methods, 2):
 		if _, err := c.Write([]byte{5, 2}); err != nil {
 			return
@@ -40,6 +43,10 @@ func (p *Proxy) serveSOCKS(c net.Conn) {
 			return
 		}
 		cred = Credential{User: user, Password: pass}
+		if p.cfg.Auth != nil && cred != *p.cfg.Auth {
+			c.Write([]byte{1, 1})
+			return
+		}
 		if _, err := c.Write([]byte{1, 0}); err != nil {
 			return
 		}
