@@ -7,6 +7,7 @@
 //	go run ./examples/crawl -json > nodes.jsonl # all of mainnet
 //	go run ./examples/crawl -demo -report report.html  # and an HTML report
 //	go run ./examples/crawl -proxy 127.0.0.1:9050   # onion nodes through Tor
+//	go run ./examples/crawl -proxy 127.0.0.1:9050 -i2psam 127.0.0.1:7656  # and I2P (docs/networks-programs.md)
 //
 // Its defaults crawl all of mainnet on a small machine: 1,000 visits at
 // once, each dead address (most of those gossiped) costing only the 5 s
@@ -57,7 +58,8 @@ type config struct {
 	connect         time.Duration
 	limitsSet       bool
 	ping            bool
-	resolver, proxy string
+	resolver        string
+	net             cli.Net // -proxy, -i2psam, -cjdnsreachable
 	allowPrivate    bool
 	transport       handshake.Transport
 	json, verbose   bool
@@ -82,7 +84,7 @@ func parse(args []string) (*config, error) {
 	fs.DurationVar(&c.timeout, "timeout", crawl.DefaultLimits(handshake.NetIPv4).Handshake, "time limit per node for the handshake, and again for its addresses (onion, I2P: 30s)")
 	fs.BoolVar(&c.ping, "ping", true, "measure each node's round-trip time with a ping")
 	fs.StringVar(&c.resolver, "resolver", "", "DNS server to ask, host:port (default: the system's)")
-	fs.StringVar(&c.proxy, "proxy", "", "SOCKS5 proxy, host:port, to reach onion addresses (Tor: 127.0.0.1:9050)")
+	c.net.Register(fs)
 	fs.BoolVar(&c.allowPrivate, "allow-private", false, "dial private, loopback and link-local addresses")
 	transport := fs.String("transport", "auto", "transport: auto (per node, as Bitcoin Core chooses from its gossiped services), v1 or v2")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per address on stdout; logs go to stderr")
@@ -119,7 +121,10 @@ func parse(args []string) (*config, error) {
 	case c.demoUnreachable < 0 || c.demoUnreachable > 10000:
 		return nil, fmt.Errorf("-demo-unreachable must be between 0 and 10000, got %d", c.demoUnreachable)
 	}
-	for name, v := range map[string]string{"-resolver": c.resolver, "-proxy": c.proxy} {
+	if err := c.net.Check(); err != nil {
+		return nil, err
+	}
+	for name, v := range map[string]string{"-resolver": c.resolver} {
 		if _, _, err := net.SplitHostPort(v); v != "" && err != nil {
 			return nil, fmt.Errorf("%s %q: want host:port", name, v)
 		}
@@ -187,9 +192,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if c.resolver != "" {
 		resolver = handshake.NewResolver(c.resolver)
 	}
-	if c.proxy != "" {
-		opts.Dialers[handshake.NetTorV3] = handshake.SOCKS5(c.proxy, nil)
-	}
+	c.net.Crawl(&opts)
 
 	start := startTargets(ctx, c, opts.Handshake.ChainParams, resolver, lg)
 	if len(start) == 0 {
@@ -199,6 +202,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	lg.Log("INFO", "Starting from %d addresses. Crawling...", len(start))
 
 	sum := newSummary()
+	var tally cli.NetTally
 	prog := cli.NewProgress(stderr, "%d of %d addresses found visited")
 	found := len(start)
 	prog.SetTotal(found)
@@ -211,13 +215,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	res, err := crawl.Crawl(ctx, opts, start, func(r crawl.Result) {
 		prog.Clear()
 		sum.add(r)
+		quiet := false
+		if r.Skipped != "" {
+			tally.Skip(r.Network.String())
+		} else {
+			quiet = tally.Note(lg, r.Network.String(), r.Status, transportOf(r), r.Err)
+		}
 		if c.json {
 			out.write(r)
 		}
 		if rep != nil {
 			rep.Collect(newRecord(r, out.chain))
 		}
-		if c.verbose {
+		if c.verbose && !quiet {
 			logNode(lg, r)
 		}
 		found += r.New
@@ -239,6 +249,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	lg.Log("INFO", "%d unique addresses known, %d given in all; %d not visited (interrupted); skipped: %s; not followed: %s",
 		res.Known, res.Given, res.NotVisited, top(sum.skipped, 10), top(res.Dropped, 10))
 	sum.log(lg)
+	tally.Log(lg)
 	if rep != nil {
 		rep.Facts = report.Facts{
 			Title: "Crawl of " + canonicalName(c.network), Program: "crawl", Network: canonicalName(c.network),
@@ -253,6 +264,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		lg.Log("INFO", "Wrote the report to %s", c.report)
+	}
+	if res.OK == 0 {
+		return 1 // no handshake completed
 	}
 	return 0
 }
@@ -273,7 +287,7 @@ func canonicalName(network string) string {
 func startTargets(ctx context.Context, c *config, params *chaincfg.Params, resolver *net.Resolver, lg *cli.Logger) []crawl.Target {
 	var start []crawl.Target
 	for _, a := range c.addrs {
-		t, err := crawl.ParseTarget(a, params.DefaultPort)
+		t, err := crawl.ParseTarget(cli.I2PPort(a), params.DefaultPort)
 		if err != nil {
 			lg.Log("ERROR", "-addr %s: %v", a, err)
 			continue

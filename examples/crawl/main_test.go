@@ -170,6 +170,7 @@ type line struct {
 	AddrsGiven int             `json:"addrs_given"`
 	AddrsNew   *int            `json:"addrs_new"`
 	Error      string          `json:"error"`
+	ErrorKind  string          `json:"error_kind"`
 	Skipped    string          `json:"skipped"`
 }
 

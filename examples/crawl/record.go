@@ -28,6 +28,7 @@ type record struct {
 	AddrsGiven int                   `json:"addrs_given"`
 	AddrsNew   int                   `json:"addrs_new"`
 	Error      string                `json:"error,omitempty"`
+	ErrorKind  string                `json:"error_kind,omitempty"` // handshake.ErrorKind of Error
 	Skipped    string                `json:"skipped,omitempty"`
 }
 
@@ -41,14 +42,19 @@ func newRecord(r crawl.Result, chain string) record {
 		Status: r.Status.String(), Handshake: r.Handshake,
 		AddrsGiven: len(r.Addrs), AddrsNew: r.New, Skipped: r.Skipped,
 	}
+	var pe *handshake.ProxyError
 	switch {
+	case errors.Is(r.Err, handshake.ErrProxyDown) && errors.As(r.Err, &pe):
+		// Not dialled: the proxy that would reach it was down.
+		l.Status, l.Skipped, l.Handshake = "SKIPPED", "proxy "+pe.Proxy+" down", nil
+		l.ErrorKind = "proxy-down"
 	case errors.Is(r.Err, crawl.ErrNotVisited):
 		// Neither reachable nor not: not dialled, as a skipped address.
 		l.Status, l.Skipped, l.Handshake = "SKIPPED", interrupted, nil
 	case r.Skipped != "":
 		l.Status = "SKIPPED"
 	case r.Err != nil:
-		l.Error = r.Err.Error()
+		l.Error, l.ErrorKind = r.Err.Error(), handshake.ErrorKind(r.Err)
 	}
 	if r.Ping > 0 {
 		ms := float64(r.Ping.Microseconds()) / 1000
@@ -91,4 +97,12 @@ func logNode(lg *cli.Logger, r crawl.Result) {
 	default:
 		lg.Log("WARN", "`%s`: depth %d, unreachable: %v", r.Addr, r.Depth, cli.Cause(r.Err))
 	}
+}
+
+// transportOf is the transport of a visit's handshake, 0 when none.
+func transportOf(r crawl.Result) handshake.Transport {
+	if r.Handshake == nil {
+		return 0
+	}
+	return r.Handshake.Transport
 }

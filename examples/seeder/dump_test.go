@@ -25,31 +25,65 @@ type seedLine struct {
 	service         uint64
 }
 
+// makeseeds.py's address patterns, as Bitcoin Core has them since it
+// reads I2P and CJDNS (v25; the I2P pattern's unescaped dot included).
 var (
 	patternIPv4  = regexp.MustCompile(`^((\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})):(\d+)$`)
 	patternIPv6  = regexp.MustCompile(`^\[([0-9a-z:]+)\]:(\d+)$`)
 	patternOnion = regexp.MustCompile(`^([a-z2-7]{56}\.onion):(\d+)$`)
+	patternI2P   = regexp.MustCompile(`^([a-z2-7]{52}\.b32.i2p):(\d+)$`)
 )
 
-// parseSeedLine applies makeseeds.py's parseline: split on white space, at
-// least 11 columns, the address in column 0 by its three patterns, then
-// uptime30 = float(sline[7][:-1]), lastsuccess = int(sline[2]),
-// version = int(sline[10]), agent = sline[11][1:-1],
-// service = int(sline[9], 16), blocks = int(sline[8]). ok is false where
-// parseline returns None; err where Python would raise.
+// parseSeedLine is makeseeds.py's parseline, step by step: a line
+// starting with '#' is skipped; split on white space, at least 11 columns;
+// int(sline[1]) == 0 (not good) skips the line; the address in column 0
+// by the IPv4, IPv6, onion and I2P patterns in that order, an IPv6 address
+// starting "fc" being CJDNS and "::" skipped, an IPv4 address checked
+// octet by octet and 0.0.0.0 skipped; then uptime30 = float(sline[7][:-1]),
+// lastsuccess = int(sline[2]), version = int(sline[10]),
+// agent = sline[11][1:-1], service = int(sline[9], 16),
+// blocks = int(sline[8]). ok is false where parseline returns None; err
+// where Python would raise.
 func parseSeedLine(line string) (l seedLine, ok bool, err error) {
+	if strings.HasPrefix(line, "#") {
+		return l, false, nil
+	}
 	s := strings.Fields(line)
 	if len(s) < 11 {
 		return l, false, nil
 	}
+	good, err := strconv.Atoi(s[1])
+	if err != nil || good == 0 {
+		return l, false, err
+	}
 	if m := patternIPv4.FindStringSubmatch(s[0]); m != nil {
+		ip := 0
+		for i := range 4 {
+			o, _ := strconv.Atoi(m[i+2])
+			if o > 255 {
+				return l, false, nil
+			}
+			ip = ip<<8 | o
+		}
+		if ip == 0 {
+			return l, false, nil
+		}
 		l.net, l.ip = "ipv4", m[1]
 		l.port, _ = strconv.Atoi(m[6])
 	} else if m := patternIPv6.FindStringSubmatch(s[0]); m != nil {
+		if m[1] == "::" {
+			return l, false, nil
+		}
 		l.net, l.ip = "ipv6", m[1]
+		if strings.HasPrefix(l.ip, "fc") {
+			l.net = "cjdns"
+		}
 		l.port, _ = strconv.Atoi(m[2])
 	} else if m := patternOnion.FindStringSubmatch(s[0]); m != nil {
 		l.net, l.ip = "onion", m[1]
+		l.port, _ = strconv.Atoi(m[2])
+	} else if m := patternI2P.FindStringSubmatch(s[0]); m != nil {
+		l.net, l.ip = "i2p", m[1]
 		l.port, _ = strconv.Atoi(m[2])
 	} else {
 		return l, false, nil

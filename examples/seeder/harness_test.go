@@ -49,7 +49,7 @@ func testSeeder(tb testing.TB, params *chaincfg.Params, maxNodes int, retest tim
 		resp:        &responder{zone: testZone(tb)},
 		metrics:     newMetrics(),
 		log:         slog.New(slog.DiscardHandler),
-		prober:      &watchProber{prober: newCrawlProber(handshake.Options{ChainParams: params}, 5*time.Second, true), after: after},
+		prober:      &watchProber{prober: newCrawlProber(handshake.Options{ChainParams: params}, 5*time.Second, true, nil, nil), after: after},
 		concurrency: 64,
 		tick:        10 * time.Millisecond,
 		publish:     50 * time.Millisecond,

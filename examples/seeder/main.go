@@ -12,6 +12,10 @@
 //	       -listen :53 -db /var/lib/seeder/seeder.db -dump /var/lib/seeder/dnsseed.dump \
 //	       -metrics 127.0.0.1:9153
 //
+// With -proxy (Tor), -i2psam (I2P) and -cjdnsreachable it crawls those
+// networks too and writes their nodes to the dump; DNS answers carry IPv4
+// and IPv6 only (docs/networks-programs.md).
+//
 // Bad flags exit with status 2, other failures with 1. SIGINT or SIGTERM
 // stops it gracefully: the visits in flight are cut short and not counted
 // against their nodes, the table is committed and the dump written once
@@ -67,6 +71,7 @@ type config struct {
 	demo             bool
 	demoPeers        int
 	demoPort         string
+	net              cli.Net // -proxy, -i2psam, -cjdnsreachable
 	set              map[string]bool
 	params           *chaincfg.Params
 	zoneN, nsN, mbxN dnsmessage.Name
@@ -99,6 +104,7 @@ func parse(args []string) (*config, error) {
 	fs.BoolVar(&c.demo, "demo", false, "crawl a simulated network on loopback")
 	fs.IntVar(&c.demoPeers, "demo-peers", 200, "nodes in the -demo network")
 	fs.StringVar(&c.demoPort, "demo-port", "", "port of the -demo network's nodes (default: a free one)")
+	c.net.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(os.Stderr)
@@ -145,9 +151,12 @@ func parse(args []string) (*config, error) {
 			return nil, fmt.Errorf("%s %q: want host:port", name, v)
 		}
 	}
+	if err := c.net.Check(); err != nil {
+		return nil, err
+	}
 	for _, a := range c.addrs {
 		if _, ok := networkOf(a); !ok {
-			return nil, fmt.Errorf("-addr %q: want ip:port", a)
+			return nil, fmt.Errorf("-addr %q: want ip:port, onion:port or i2p:0", a)
 		}
 	}
 	var err error
@@ -247,11 +256,17 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		zone:    zone{name: c.zoneN, ns: c.nsN, mbox: c.mbxN, ttl: uint32(c.ttl), answers: c.answers},
 		observe: func(t, a string) { m.queries.WithLabelValues(t, a).Inc() },
 	}
+	dialers, closeDialers, err := c.net.Dialers()
+	if err != nil {
+		return err
+	}
+	defer closeDialers()
+	log.Info("networks", "reached", c.net.Describe())
 	s := &seeder{
 		table: newTable(c.maxNodes, goodPolicy{defaultPort: port, services: requiredServices,
 			minVersion: minGoodVersion, allowPrivate: allowPrivate}, schedule{retest: c.retest}),
 		store: st, resp: resp, metrics: m, log: log,
-		prober:      newCrawlProber(handshake.Options{ChainParams: params}, c.timeout, allowPrivate),
+		prober:      newCrawlProber(handshake.Options{ChainParams: params}, c.timeout, allowPrivate, dialers, c.net.Concurrency()),
 		concurrency: c.concurrency,
 		tick:        250 * time.Millisecond,
 		publish:     time.Second,

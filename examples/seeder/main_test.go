@@ -24,6 +24,7 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
+	"github.com/bitcoin-handshake/handshake/handshaketest"
 )
 
 func TestMain(m *testing.M) {
@@ -82,6 +83,11 @@ func TestBadFlags(t *testing.T) {
 		{"-zone", "seed.example.com", "-answers", "1000"},
 		{"-demo", "-no-such-flag"},
 		{"-demo", "extra"},
+		{"-demo", "-proxy", "127.0.0.1"},
+		{"-demo", "-i2psam", "127.0.0.1:0"},
+		{"-demo", "-proxy-max-pending", "0"},
+		{"-zone", "seed.example.com", "-addr", "bad.onion:8333"},
+		{"-zone", "seed.example.com", "-addr", handshaketest.I2PName(0) + ":8333"}, // I2P's only port is 0
 	} {
 		stdout, stderr, code := cli.Run(t, bin, args...)
 		if code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "seeder: ") {
@@ -243,7 +249,7 @@ func TestDemo(t *testing.T) {
 	for _, re := range []string{
 		`seeder_nodes_good\{network="ipv4",transport="v[12]"\} [1-9]`,
 		`seeder_nodes_known\{network="ipv4",transport="v2"\} [1-9]`,
-		`seeder_visits_total\{outcome="OK"\} [1-9]`,
+		`seeder_visits_total\{network="ipv4",outcome="OK"\} [1-9]`,
 		`seeder_dns_queries_total\{answer="refused",type="A"\} 1\n`,
 		`seeder_dns_queries_total\{answer="noerror",type="A"\} [1-9]`,
 		`seeder_commits_total\{result="ok"\} [1-9]`,

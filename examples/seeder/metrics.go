@@ -18,6 +18,8 @@ type metrics struct {
 	reg     *prometheus.Registry
 	counts  atomic.Pointer[counts] // the table's figures, read at each scrape
 	visits  *prometheus.CounterVec
+	fails   *prometheus.CounterVec
+	down    *prometheus.CounterVec
 	learned prometheus.Counter
 	queries *prometheus.CounterVec
 	commits *prometheus.CounterVec
@@ -27,7 +29,13 @@ func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		visits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seeder_visits_total",
-			Help: "Visits to nodes by outcome: OK, PARTIALLY OK, FAILED."}, []string{"outcome"}),
+			Help: "Visits to nodes by network (ipv4, ipv6, onion, i2p, cjdns) and outcome: OK, PARTIALLY OK, FAILED."}, []string{"network", "outcome"}),
+		fails: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seeder_visit_failures_total",
+			Help: "Failed visits by network and kind (handshake.ErrorKind: timeout, refused, onion-not-found, i2p-not-found, ...; skipped: no way to reach the network)."},
+			[]string{"network", "kind"}),
+		down: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seeder_proxy_down_total",
+			Help: "Visits not made because the proxy (Tor SOCKS port or I2P SAM bridge) that reaches the network was down, by network and proxy; not counted against the nodes."},
+			[]string{"network", "proxy"}),
 		learned: prometheus.NewCounter(prometheus.CounterOpts{Name: "seeder_addresses_admitted_total",
 			Help: "Gossiped addresses newly admitted to the table."}),
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seeder_dns_queries_total",
@@ -36,7 +44,7 @@ func newMetrics() *metrics {
 		commits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seeder_commits_total",
 			Help: "Database commits by result (ok, error)."}, []string{"result"}),
 	}
-	m.reg.MustRegister(newTableCollector(m), m.visits, m.learned, m.queries, m.commits,
+	m.reg.MustRegister(newTableCollector(m), m.visits, m.fails, m.down, m.learned, m.queries, m.commits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
@@ -28,25 +31,36 @@ type crawlProber struct {
 	allowPrivate bool
 }
 
-func newCrawlProber(hopts handshake.Options, timeout time.Duration, allowPrivate bool) *crawlProber {
+// newCrawlProber visits IPv4 and IPv6 nodes directly, and those of the
+// networks dialers has a dialer for (onion, I2P, CJDNS) with it: made once
+// for the seeder's life, so that Tor's view of its proxies and the I2P
+// session last from one batch to the next. Onion and I2P visits keep the
+// crawl's longer limits, their circuits taking seconds to build.
+func newCrawlProber(hopts handshake.Options, timeout time.Duration, allowPrivate bool, dialers map[handshake.AddrNetwork]handshake.Dialer, caps map[handshake.AddrNetwork]int) *crawlProber {
 	l := crawl.Limits{Connect: timeout, Handshake: timeout, GetAddr: timeout, Ping: timeout}
 	return &crawlProber{
 		opts: crawl.Options{
 			Handshake: hopts,
-			Limits:    map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: l, handshake.NetIPv6: l},
+			Limits:    map[handshake.AddrNetwork]crawl.Limits{handshake.NetIPv4: l, handshake.NetIPv6: l, handshake.NetCJDNS: l},
 			MaxDepth:  -1,
+			Dialers:   dialers,
+			// Onion and I2P visits waiting for their proxies' slots
+			// must not hold a batch's every worker.
+			NetworkConcurrency: caps,
 		},
 		allowPrivate: allowPrivate,
 	}
 }
 
+// reaches reports whether the prober can visit addresses of network n.
+func (p *crawlProber) reaches(n handshake.AddrNetwork) bool {
+	return n == handshake.NetIPv4 || n == handshake.NetIPv6 || p.opts.Dialers[n] != nil
+}
+
 func (p *crawlProber) probe(ctx context.Context, ts []target, emit func(visit, bool)) {
 	start := make([]crawl.Target, 0, len(ts))
 	for _, t := range ts {
-		n := handshake.NetIPv4
-		if t.Network == "ipv6" {
-			n = handshake.NetIPv6
-		}
+		n := networks[t.Network]
 		// Services as the node last announced them choose the transport
 		// as Bitcoin Core chooses it: v2 to a node advertising P2P_V2.
 		start = append(start, crawl.Target{Addr: t.Addr, Network: n, Services: wire.ServiceFlag(t.Services)})
@@ -56,15 +70,20 @@ func (p *crawlProber) probe(ctx context.Context, ts []target, emit func(visit, b
 	reported := make(map[string]bool, len(ts))
 	crawl.Crawl(ctx, o, start, func(r crawl.Result) {
 		reported[r.Addr] = true
+		var pe *handshake.ProxyError
 		switch {
+		case errors.Is(r.Err, handshake.ErrProxyDown) && errors.As(r.Err, &pe):
+			// Not the node's fault: not counted against it.
+			emit(visit{Addr: r.Addr, Network: r.Network.String(), ProxyDown: pe.Proxy}, false)
 		case errors.Is(r.Err, crawl.ErrNotVisited):
 			emit(visit{Addr: r.Addr}, false)
 		case r.Skipped != "":
 			// Not dialled and never will be: a failure, so that the
 			// schedule backs off rather than offering it again at once.
-			emit(visit{Addr: r.Addr, Time: r.Time.UTC(), Status: handshake.StatusFailed.String(), Err: "skipped: " + r.Skipped}, true)
+			emit(visit{Addr: r.Addr, Network: r.Network.String(), Time: r.Time.UTC(), Status: handshake.StatusFailed.String(),
+				Err: "skipped: " + r.Skipped, ErrKind: "skipped"}, true)
 		default:
-			emit(fromCrawl(r, p.allowPrivate), true)
+			emit(fromCrawl(r, p.allowPrivate, p.reaches), true)
 		}
 	})
 	// Crawl reports every target it admits; should it refuse the batch
@@ -77,8 +96,8 @@ func (p *crawlProber) probe(ctx context.Context, ts []target, emit func(visit, b
 }
 
 // fromCrawl keeps what the seeder needs of a visit.
-func fromCrawl(r crawl.Result, allowPrivate bool) visit {
-	v := visit{Addr: r.Addr, Time: r.Time.UTC(), Status: r.Status.String()}
+func fromCrawl(r crawl.Result, allowPrivate bool, reaches func(handshake.AddrNetwork) bool) visit {
+	v := visit{Addr: r.Addr, Network: r.Network.String(), Time: r.Time.UTC(), Status: r.Status.String()}
 	if r.Handshake != nil {
 		fromResult(&v, *r.Handshake)
 	}
@@ -88,7 +107,10 @@ func fromCrawl(r crawl.Result, allowPrivate bool) visit {
 	if r.Err != nil {
 		v.Err = r.Err.Error()
 	}
-	v.Learned = admissible(r.Addrs, allowPrivate)
+	if r.Status == handshake.StatusFailed {
+		v.ErrKind = handshake.ErrorKind(r.Err)
+	}
+	v.Learned = admissible(r.Addrs, allowPrivate, reaches)
 	return v
 }
 
@@ -133,46 +155,56 @@ func negotiation(resultJSON []byte) ([]string, []feature) {
 	return cmds, feats
 }
 
-// admissible keeps the gossiped addresses the seeder may visit: IPv4 and
-// IPv6 with a port, public unless allowPrivate, so that a hostile peer
-// cannot aim the seeder at its operator's own network.
-func admissible(addrs []handshake.Addr, allowPrivate bool) []learned {
+// networks are the AddrNetworks by the names the table keeps.
+var networks = map[string]handshake.AddrNetwork{
+	"ipv4": handshake.NetIPv4, "ipv6": handshake.NetIPv6, "onion": handshake.NetTorV3,
+	"i2p": handshake.NetI2P, "cjdns": handshake.NetCJDNS,
+}
+
+// admissible keeps the gossiped addresses the seeder may visit: those of a
+// network it reaches, with a port (I2P's is 0, BIP 155), IPv4 and IPv6
+// public unless allowPrivate, so that a hostile peer cannot aim the seeder
+// at its operator's own network.
+func admissible(addrs []handshake.Addr, allowPrivate bool, reaches func(handshake.AddrNetwork) bool) []learned {
 	out := make([]learned, 0, len(addrs))
 	for _, a := range addrs {
-		if a.Network != handshake.NetIPv4 && a.Network != handshake.NetIPv6 || a.Port == 0 {
+		if !reaches(a.Network) || (a.Port == 0) != (a.Network == handshake.NetI2P) {
 			continue
 		}
-		ip, err := netip.ParseAddr(a.Host)
-		if err != nil || !allowPrivate && !handshake.IsPublic(ip) {
-			continue
+		addr := net.JoinHostPort(a.Host, strconv.Itoa(int(a.Port)))
+		if a.Network == handshake.NetIPv4 || a.Network == handshake.NetIPv6 || a.Network == handshake.NetCJDNS {
+			ip, err := netip.ParseAddr(a.Host)
+			if err != nil || a.Network != handshake.NetCJDNS && !allowPrivate && !handshake.IsPublic(ip) {
+				continue
+			}
+			addr = netip.AddrPortFrom(ip.Unmap(), a.Port).String()
 		}
-		ip = ip.Unmap()
-		network := "ipv4"
-		if !ip.Is4() {
-			network = "ipv6"
-		}
-		out = append(out, learned{Addr: netip.AddrPortFrom(ip, a.Port).String(), Network: network, Services: uint64(a.Services)})
+		out = append(out, learned{Addr: addr, Network: a.Network.String(), Services: uint64(a.Services)})
 	}
 	return out
 }
 
-// networkOf names the network of an "ip:port" given by the operator.
+// networkOf names the network of an address given by the operator,
+// "ip:port", "<onion>:port" or "<i2p>:0".
 func networkOf(addr string) (string, bool) {
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil || ap.Port() == 0 {
+	host, ps, err := net.SplitHostPort(addr)
+	if err != nil {
 		return "", false
 	}
-	if ap.Addr().Unmap().Is4() {
-		return "ipv4", true
+	n, err := handshake.ParseHost(host)
+	port, perr := strconv.ParseUint(ps, 10, 16)
+	if err != nil || perr != nil || (port == 0) != (n == handshake.NetI2P) {
+		return "", false
 	}
-	return "ipv6", true
+	return n.String(), true
 }
 
-// normalize writes an "ip:port" the way the table keys it.
+// normalize writes an address the way the table keys it: IP addresses
+// unmapped, names in lower case.
 func normalize(addr string) string {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
-		return addr
+		return strings.ToLower(addr)
 	}
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String()
 }

@@ -49,7 +49,7 @@ func TestCrawlProber(t *testing.T) {
 	defer cancel()
 	got := map[string]visit{}
 	var mu sync.Mutex
-	pr := newCrawlProber(handshake.Options{ChainParams: &params}, 2*time.Second, false)
+	pr := newCrawlProber(handshake.Options{ChainParams: &params}, 2*time.Second, false, nil, nil)
 	pr.probe(ctx, []target{
 		{Addr: v2.Addr, Network: "ipv4", Services: 0xc09}, // announces P2P_V2: v2 first
 		{Addr: v1.Addr, Network: "ipv4", Services: 0x49},

@@ -39,6 +39,7 @@ type target struct {
 // visit is what one visit to a node learned, whichever engine made it.
 type visit struct {
 	Addr            string
+	Network         string    // ipv4, ipv6, onion, i2p or cjdns
 	Time            time.Time // when the visit started
 	Status          string    // OK | PARTIALLY OK | FAILED
 	Services        uint64
@@ -51,6 +52,8 @@ type visit struct {
 	PingMS          float64
 	HasPing         bool
 	Err             string
+	ErrKind         string // handshake.ErrorKind of a failed visit's error
+	ProxyDown       string // the proxy that was down, for a visit not made
 	Learned         []learned
 }
 

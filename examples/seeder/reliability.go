@@ -2,7 +2,9 @@ package main
 
 import (
 	"math"
+	"net"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/bitcoin-handshake/handshake"
@@ -83,13 +85,8 @@ const (
 // thresholds (any one window suffices; a new node needs half of its first
 // three visits to succeed).
 func (r *record) isGood(p goodPolicy) bool {
-	ap, err := netip.ParseAddrPort(r.Addr)
 	switch {
-	case err != nil: // onion, i2p: no A/AAAA record can name them
-		return false
-	case ap.Port() != p.defaultPort:
-		return false
-	case !p.allowPrivate && !handshake.IsPublic(ap.Addr()):
+	case !r.placed(p):
 		return false
 	case r.LastStatus != "OK" || r.LastSuccess.IsZero():
 		return false
@@ -109,6 +106,33 @@ func (r *record) isGood(p goodPolicy) bool {
 		s[2].ratio() > 0.55 && s[2].Count > 8 ||
 		s[3].ratio() > 0.45 && s[3].Count > 16 ||
 		s[4].ratio() > 0.35 && s[4].Count > 32
+}
+
+// placed is the address part of the good rule, by network. IPv4 and IPv6
+// (what DNS hands out) must be public and on the default port, since a
+// DNS answer cannot carry a port; onion and CJDNS nodes on the default
+// port too, as makeseeds.py's fixed seeds are; I2P nodes on port 0, I2P's
+// only port (BIP 155). CJDNS's fc00::/8 is private to IP, and onion and
+// I2P names are not IP at all: no public check applies to them.
+func (r *record) placed(p goodPolicy) bool {
+	host, ps, err := net.SplitHostPort(r.Addr)
+	if err != nil {
+		return false
+	}
+	port, err := strconv.ParseUint(ps, 10, 16)
+	if err != nil {
+		return false
+	}
+	switch r.Network {
+	case "ipv4", "ipv6":
+		ip, err := netip.ParseAddr(host)
+		return err == nil && port == uint64(p.defaultPort) && (p.allowPrivate || handshake.IsPublic(ip))
+	case "onion", "cjdns":
+		return port == uint64(p.defaultPort)
+	case "i2p":
+		return port == 0
+	}
+	return false
 }
 
 // ratio is the share of the observed part of the window during which the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/bitcoin-handshake/handshake/handshaketest"
 	"math"
 	"testing"
 	"time"
@@ -21,9 +22,12 @@ func TestStatUpdate(t *testing.T) {
 	}
 }
 
+// onionAddr and i2pAddr are well-formed names without their ports.
+var onionAddr, i2pAddr = handshaketest.OnionName(0), handshaketest.I2PName(0)
+
 // goodNode is a node that passes the good rule; each case breaks one part.
 func goodNode() record {
-	r := record{Addr: "203.0.113.7:8333", LastStatus: "OK", LastSuccess: time.Now(), Services: 0xc09,
+	r := record{Addr: "203.0.113.7:8333", Network: "ipv4", LastStatus: "OK", LastSuccess: time.Now(), Services: 0xc09,
 		ProtocolVersion: 70016, StartHeight: 870000, Tries: 1, Successes: 1}
 	return r
 }
@@ -46,6 +50,13 @@ func TestGoodRule(t *testing.T) {
 		{"private address", func(r *record) { r.Addr = "10.0.0.1:8333" }, nil, false},
 		{"private address with -allow-private", func(r *record) { r.Addr = "10.0.0.1:8333" }, func(p *goodPolicy) { p.allowPrivate = true }, true},
 		{"loopback", func(r *record) { r.Addr = "127.0.0.1:8333" }, nil, false},
+		{"onion", func(r *record) { r.Addr, r.Network = onionAddr+":8333", "onion" }, nil, true},
+		{"onion on another port", func(r *record) { r.Addr, r.Network = onionAddr+":18333", "onion" }, nil, false},
+		{"i2p on port 0", func(r *record) { r.Addr, r.Network = i2pAddr+":0", "i2p" }, nil, true},
+		{"i2p on a port", func(r *record) { r.Addr, r.Network = i2pAddr+":8333", "i2p" }, nil, false},
+		{"cjdns, private to IP", func(r *record) { r.Addr, r.Network = "[fc00::1]:8333", "cjdns" }, nil, true},
+		{"cjdns on another port", func(r *record) { r.Addr, r.Network = "[fc00::1]:18333", "cjdns" }, nil, false},
+		{"unknown network", func(r *record) { r.Network = "" }, nil, false},
 		{"no NODE_NETWORK (pruned)", func(r *record) { r.Services = 0x408 }, nil, false},
 		{"old protocol", func(r *record) { r.ProtocolVersion = 70000 }, nil, false},
 		{"behind the median height", func(r *record) { r.StartHeight = 868999 }, nil, false},

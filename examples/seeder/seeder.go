@@ -28,6 +28,32 @@ type seeder struct {
 	dumpPath    string // "" for none
 
 	lastGood int // for refresh's log, which runs on one goroutine at a time
+
+	downMu     sync.Mutex
+	downLogged map[string]time.Time // proxy: when it was last logged down
+}
+
+// proxyRetry is how long the addresses of a proxy found down wait before
+// they are offered again: handshake.DefaultProxyRetry, the time Tor and
+// I2P dialers leave a proxy alone.
+const proxyRetry = handshake.DefaultProxyRetry
+
+// proxyDown notes a visit not made because its proxy was down: it is not
+// counted against the node, which is offered again after proxyRetry, and
+// the proxy is logged at most once every 10 minutes.
+func (s *seeder) proxyDown(v visit) {
+	now := time.Now()
+	s.table.postpone(v.Addr, now.Add(proxyRetry))
+	s.metrics.down.WithLabelValues(v.Network, v.ProxyDown).Inc()
+	s.downMu.Lock()
+	defer s.downMu.Unlock()
+	if s.downLogged == nil {
+		s.downLogged = map[string]time.Time{}
+	}
+	if now.Sub(s.downLogged[v.ProxyDown]) >= 10*time.Minute {
+		s.downLogged[v.ProxyDown] = now
+		s.log.Error("proxy down: its network's nodes wait for it, not counted as failing", "proxy", v.ProxyDown, "network", v.Network)
+	}
 }
 
 // start loads the table from the store and publishes it, so DNS answers
@@ -130,12 +156,19 @@ func (s *seeder) dispatch(ctx context.Context) {
 			batches.Go(func() {
 				s.prober.probe(ctx, due, func(v visit, visited bool) {
 					defer inflight.Add(-1)
-					if !visited || ctx.Err() != nil {
+					switch {
+					case v.ProxyDown != "" && ctx.Err() == nil:
+						s.proxyDown(v)
+						return
+					case !visited || ctx.Err() != nil:
 						s.table.release(v.Addr) // cut short by the stop, not the node's fault
 						return
 					}
 					n := s.table.apply(v, time.Now())
-					s.metrics.visits.WithLabelValues(v.Status).Inc()
+					s.metrics.visits.WithLabelValues(v.Network, v.Status).Inc()
+					if v.ErrKind != "" {
+						s.metrics.fails.WithLabelValues(v.Network, v.ErrKind).Inc()
+					}
 					s.metrics.learned.Add(float64(n))
 					s.log.Debug("visit", "addr", v.Addr, "status", v.Status, "transport", v.Transport,
 						"learned", len(v.Learned), "new", n, "err", v.Err)

@@ -129,6 +129,18 @@ func (t *table) release(addr string) {
 	delete(t.inflight, addr)
 }
 
+// postpone gives back an address taken by due whose visit could not be
+// made for a cause not its own (its proxy was down), to be offered again
+// at until, not counted as a try.
+func (t *table) postpone(addr string, until time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.inflight, addr)
+	if r, ok := t.nodes[addr]; ok && r.NextTry.Before(until) {
+		r.NextTry = until
+	}
+}
+
 // apply records a visit and admits what the node gossiped; it returns how
 // many gossiped addresses were new and admitted.
 func (t *table) apply(v visit, now time.Time) (admitted int) {
@@ -292,6 +304,9 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 			continue
 		}
 		tallies[i].good++
+		if r.Network != "ipv4" && r.Network != "ipv6" {
+			continue // good for the dump; A and AAAA answers carry IPv4 and IPv6 only
+		}
 		ap, err := netip.ParseAddrPort(r.Addr)
 		if err != nil {
 			continue

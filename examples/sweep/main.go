@@ -6,6 +6,7 @@
 //	go run ./examples/sweep -demo           # a simulated network on loopback
 //	go run ./examples/sweep -network testnet4 -json > nodes.jsonl
 //	go run ./examples/sweep -demo -report report.html  # and an HTML report
+//	go run ./examples/sweep -proxy 127.0.0.1:9050 -addr <name>.onion  # through Tor (docs/networks-programs.md)
 //
 // Bad flags exit with status 2; a sweep that could not obtain any address
 // exits with status 1.
@@ -54,6 +55,7 @@ type config struct {
 	demo         bool
 	demoPeers    int
 	timeoutSet   bool
+	net          cli.Net // -proxy, -i2psam, -cjdnsreachable
 }
 
 func parse(args []string) (*config, error) {
@@ -74,6 +76,7 @@ func parse(args []string) (*config, error) {
 	fs.BoolVar(&c.verbose, "v", false, "log every message sent and received")
 	fs.BoolVar(&c.demo, "demo", false, "sweep a simulated network on loopback instead")
 	fs.IntVar(&c.demoPeers, "demo-peers", 40, "nodes in the -demo network")
+	c.net.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(os.Stderr)
@@ -96,6 +99,9 @@ func parse(args []string) (*config, error) {
 		if _, _, err := net.SplitHostPort(c.resolver); err != nil {
 			return nil, fmt.Errorf("-resolver %q: want host:port", c.resolver)
 		}
+	}
+	if err := c.net.Check(); err != nil {
+		return nil, err
 	}
 	if c.services != "" {
 		if _, err := strconv.ParseUint(strings.TrimPrefix(c.services, "0x"), 16, 64); err != nil {
@@ -158,7 +164,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, s := range c.seeds {
 		opts.Seeds = append(opts.Seeds, chaincfg.DNSSeed{Host: s, HasFiltering: seedFilters(opts.Handshake.ChainParams, s)})
 	}
-	opts.Addrs = c.addrs
+	dialers, closeDialers, err := c.net.Dialers()
+	if err != nil {
+		lg.Log("ERROR", "%v", err)
+		return 1
+	}
+	defer closeDialers()
+	opts.Handshake.Dialer = handshake.ByNetwork(dialers)
+	var unreached map[string]int
+	opts.Addrs, unreached = c.net.Reachable(c.addrs)
+	c.net.LogSkipped(lg, unreached)
 	if c.services != "" {
 		bits, _ := strconv.ParseUint(strings.TrimPrefix(c.services, "0x"), 16, 64)
 		opts.RequiredServices = wire.ServiceFlag(bits)
@@ -188,7 +203,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		prog.SetTotal(sum.Addresses)
 	}
 
-	enc := json.NewEncoder(stdout)
+	var tally cli.NetTally
 	var rep *report.Data // only for -report: what the page shows of each result
 	if c.report != "" {
 		rep = &report.Data{}
@@ -196,13 +211,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	sum, err := handshake.Sweep(ctx, opts, func(r handshake.Result) {
 		prog.Clear()
+		line, _ := cli.TaggedJSON(r)
 		if rep != nil {
-			rep.Collect(r)
+			rep.Collect(json.RawMessage(line))
 		}
 		if c.json {
-			enc.Encode(r)
+			stdout.Write(append(line, '\n'))
 		}
-		logResult(lg, r)
+		if !tally.Note(lg, cli.NetworkOf(r.Addr), r.Status, r.Transport, r.Err) {
+			logResult(lg, r)
+		}
 		prog.Done()
 	})
 	prog.Clear()
@@ -213,8 +231,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		lg.Log("WARN", "Sweep interrupted: %v", err)
 	}
-	lg.Log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED", sum.OK, sum.PartiallyOK, sum.Failed)
+	if down := tally.ProxyDown(); down > 0 { // not dead nodes: their proxy was
+		lg.Log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED | %d NOT REACHED (proxy down)", sum.OK, sum.PartiallyOK, sum.Failed-down, down)
+	} else {
+		lg.Log("INFO", "Finished! Handshake results: %d OK | %d PARTIALLY OK | %d FAILED", sum.OK, sum.PartiallyOK, sum.Failed)
+	}
 	lg.Log("INFO", "%d addresses in %v, %d skipped", sum.Addresses, sum.Elapsed.Round(time.Millisecond), len(sum.Skipped))
+	tally.Log(lg)
 	if rep != nil {
 		rep.Facts = report.Facts{
 			Title: "Sweep of " + c.network, Program: "sweep", Network: c.network,
@@ -229,6 +252,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		lg.Log("INFO", "Wrote the report to %s", c.report)
+	}
+	if sum.OK == 0 {
+		return 1 // no handshake completed
 	}
 	return 0
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -297,6 +298,18 @@ func TestReportInBrowser(t *testing.T) {
 	}
 
 	tableLayout(t, b)
+
+	// The by-network table counts every address crawled, by network.
+	nets := eval[[][]string](t, b, `Array.from(document.querySelectorAll("#networks tbody tr")).map(tr =>
+		[tr.dataset.network, tr.cells[1].innerText])`)
+	total := 0
+	for _, r := range nets {
+		n, _ := strconv.Atoi(r[1])
+		total += n
+	}
+	if len(nets) == 0 || nets[0][0] != "ipv4" || total != 320 {
+		t.Errorf("by-network rows %q, want ipv4 first and the 320 addresses in all", nets)
+	}
 
 	// The table sorts by handshake time, as numbers (1.9 < 38.7 < 153.7, which
 	// as text would not be), both ways, and by user agent.

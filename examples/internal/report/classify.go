@@ -3,7 +3,11 @@ package report
 import (
 	"net"
 	"net/netip"
+	"regexp"
+	"strconv"
 	"strings"
+
+	"github.com/bitcoin-handshake/handshake"
 )
 
 // networkOf names the network of a host:port as dialled, for handshake
@@ -88,4 +92,26 @@ func classify(addr, msg string) (step, class string) {
 		}
 	}
 	return step, "other"
+}
+
+// proxyAnswer finds a proxy's answer in an error's text, as
+// handshake.ProxyError writes it: "proxy down", "socks5 reply 0xf0: ..." or
+// "sam result KEY_NOT_FOUND".
+var proxyAnswer = regexp.MustCompile(`proxy down|socks5 reply 0x([0-9a-f]{2})|sam result ([A-Z_]+)`)
+
+// kindOf is the handshake.ErrorKind of an error known only by its text, as
+// the seeder's database keeps it: a proxy's answer as the library names
+// it, otherwise the error's class.
+func kindOf(msg, class string) string {
+	m := proxyAnswer.FindStringSubmatch(msg)
+	switch {
+	case m == nil:
+		return class
+	case m[1] != "":
+		code, _ := strconv.ParseUint(m[1], 16, 8)
+		return handshake.SOCKSReply(code).Kind()
+	case m[2] != "":
+		return handshake.SAMResult(m[2]).Kind()
+	}
+	return "proxy-down"
 }

@@ -76,6 +76,10 @@ type Node struct {
 	Error string // the error, as written
 	Step  string // the handshake step the error names, "" when none
 	Class string // the error's class, see classify
+	// Kind is the failure's handshake.ErrorKind ("timeout",
+	// "onion-not-found", ...): as the record wrote it, else read from the
+	// error's text where it names a proxy's answer, else Class.
+	Kind string
 }
 
 // Malformed is an input line that could not be read as a record.

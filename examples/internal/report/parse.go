@@ -111,16 +111,20 @@ func (d *Data) AddJSON(line []byte) error {
 		return err
 	}
 	var n Node
-	if rec.Handshake != nil || rec.Network != "" || rec.Depth != nil {
+	// A crawl record always has "depth"; a sweep's line may have "network"
+	// and "error_kind" too.
+	if rec.Handshake != nil || rec.Depth != nil {
 		n = rec.node()
 	} else {
 		var res handshakeJSON
 		if err := json.Unmarshal(line, &res); err != nil {
 			return err
 		}
-		n = Node{Addr: res.Addr, Status: res.Status, Depth: -1}
+		n = Node{Addr: res.Addr, Status: res.Status, Depth: -1, Network: rec.Network}
 		res.fill(&n)
-		n.Network = networkOf(n.Addr)
+		if n.Network == "" {
+			n.Network = networkOf(n.Addr)
+		}
 	}
 	if n.Addr == "" || n.Status == "" {
 		return errNotRecord
@@ -129,9 +133,13 @@ func (d *Data) AddJSON(line []byte) error {
 	return nil
 }
 
-// AddNode appends n, reading its Error's step and class.
+// AddNode appends n, reading its Error's step, class and, unless n has
+// one, kind.
 func (d *Data) AddNode(n Node) {
 	n.Step, n.Class = classify(n.Addr, n.Error)
+	if n.Kind == "" && n.Error != "" {
+		n.Kind = kindOf(n.Error, n.Class)
+	}
 	d.Nodes = append(d.Nodes, n)
 }
 
@@ -149,6 +157,7 @@ type crawlRecord struct {
 	AddrsGiven int            `json:"addrs_given"`
 	AddrsNew   int            `json:"addrs_new"`
 	Error      string         `json:"error"`
+	ErrorKind  string         `json:"error_kind"`
 	Skipped    string         `json:"skipped"`
 }
 
@@ -176,6 +185,9 @@ func (rec *crawlRecord) node() Node {
 	if rec.Error != "" {
 		n.Error = rec.Error
 	}
+	if rec.ErrorKind != "" {
+		n.Kind = rec.ErrorKind
+	}
 	return n
 }
 
@@ -201,6 +213,7 @@ type handshakeJSON struct {
 	PeerVerackMS  float64           `json:"peer_verack_ms"`
 	TotalMS       float64           `json:"total_ms"`
 	Error         string            `json:"error"`
+	ErrorKind     string            `json:"error_kind"`
 }
 
 func (h *handshakeJSON) fill(n *Node) {
@@ -233,4 +246,7 @@ func (h *handshakeJSON) fill(n *Node) {
 	n.Ignored = h.Ignored
 	n.ConnectMS, n.PeerVersionMS, n.PeerVerackMS, n.TotalMS = h.ConnectMS, h.PeerVersionMS, h.PeerVerackMS, h.TotalMS
 	n.Error = h.Error
+	if h.ErrorKind != "" {
+		n.Kind = h.ErrorKind
+	}
 }

@@ -117,6 +117,23 @@ func titles(n *html.Node) []string {
 	return out
 }
 
+// byID is the element of doc with id, nil when there is none.
+func byID(doc *html.Node, id string) *html.Node {
+	if doc.Type == html.ElementNode {
+		for _, a := range doc.Attr {
+			if a.Key == "id" && a.Val == id {
+				return doc
+			}
+		}
+	}
+	for c := doc.FirstChild; c != nil; c = c.NextSibling {
+		if n := byID(c, id); n != nil {
+			return n
+		}
+	}
+	return nil
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if strings.Contains(x, s) {
@@ -280,7 +297,7 @@ func TestRenderBoundsTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := parsePage(t, b.Bytes())
-	if rows := len(texts(doc, "tr")); rows != MaxRows+1 { // and the head
+	if rows := len(texts(byID(doc, "nodes"), "tr")); rows != MaxRows+1 { // and the head
 		t.Errorf("%d table rows, want %d", rows, MaxRows+1)
 	}
 	if !contains(texts(doc, "p"), "the first 10000 nodes; 5 more are counted in the charts only") {
@@ -354,7 +371,7 @@ func TestRenderErrorColumn(t *testing.T) {
 			walk(c)
 		}
 	}
-	walk(doc)
+	walk(byID(doc, "nodes"))
 	if len(rows) != 4 {
 		t.Fatalf("%d rows, want a heading and 3 nodes: %q", len(rows), rows)
 	}

@@ -46,6 +46,27 @@ type Summary struct {
 	MaxHeight               int32
 	Behind                  []Count // start heights below MaxHeight, bucketed
 	Networks                []Count
+	ByNetwork               []NetworkRow // every figure by network, in networks' order
+}
+
+// NetworkRow is one network's figures: its addresses, how many were
+// reached (OK or partial) and over v2, and its failures by kind.
+type NetworkRow struct {
+	Network                          string
+	Nodes, OK, Partial, Failed, Skip int
+	V2                               int // reached over BIP324 v2
+	Failures                         []Count
+}
+
+// Reached is OK + Partial: the nodes that answered.
+func (r NetworkRow) Reached() int { return r.OK + r.Partial }
+
+// V2Share is V2 over Reached as a percentage, "–" when none was reached.
+func (r NetworkRow) V2Share() string {
+	if r.Reached() == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%d%%", 100*r.V2/r.Reached())
 }
 
 // TopN is how many user agents get a bar of their own.
@@ -67,6 +88,8 @@ func Summarize(d *Data) Summary {
 		steps, classes, agents, versions, services = counter{}, counter{}, counter{}, counter{}, counter{}
 		transports, features, negotiation, nets    = counter{}, counter{}, counter{}, counter{}
 		shares                                     = map[string]*Share{}
+		rows                                       = map[string]*NetworkRow{}
+		kinds                                      = map[string]counter{}
 		connect, version, verack, total, ping      []float64
 		heights                                    []int32
 	)
@@ -81,6 +104,26 @@ func Summarize(d *Data) Summary {
 			s.Skipped++
 		default:
 			s.Failed++
+		}
+		row := rows[n.Network]
+		if row == nil {
+			row = &NetworkRow{Network: n.Network}
+			rows[n.Network], kinds[n.Network] = row, counter{}
+		}
+		row.Nodes++
+		switch n.Status {
+		case StatusOK:
+			row.OK++
+		case StatusPartiallyOK:
+			row.Partial++
+		case StatusSkipped:
+			row.Skip++
+		default:
+			row.Failed++
+			kinds[n.Network].add(cmp.Or(n.Kind, "other"))
+		}
+		if n.Transport == "v2" && (n.Status == StatusOK || n.Status == StatusPartiallyOK) {
+			row.V2++
 		}
 		if n.Status == StatusSkipped {
 			nets.add("skipped")
@@ -168,6 +211,12 @@ func Summarize(d *Data) Summary {
 	for _, name := range append(networks, "skipped") {
 		if nets[name] > 0 {
 			s.Networks = append(s.Networks, Count{name, nets[name]})
+		}
+	}
+	for _, name := range networks {
+		if r := rows[name]; r != nil {
+			r.Failures = kinds[name].top(6, "other kinds")
+			s.ByNetwork = append(s.ByNetwork, *r)
 		}
 	}
 	return s

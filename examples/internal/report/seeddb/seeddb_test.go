@@ -166,3 +166,39 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// TestLoadByNetwork: the seeder's onion and I2P rows count in their
+// networks, their failures by the kind the library gives the proxy's
+// answer kept in last_error.
+func TestLoadByNetwork(t *testing.T) {
+	path := newDB(t,
+		`INSERT INTO nodes (addr, network, services, protocol_version, user_agent, start_height, transport,
+			negotiation, features, first_seen, last_try, last_status, last_error, good)
+		VALUES
+		('a.onion:8333', 'onion', 1, 70016, '/Satoshi:29.0.0/', 900000, 'v2', '[]', '[]', 1, 2, 'OK', '', 1),
+		('b.onion:8333', 'onion', 1, 0, '', 0, '', '[]', '[]', 1, 2, 'FAILED',
+			'handshake: b.onion:8333: connect: proxy 127.0.0.1:9050: b.onion:8333: proxy could not connect: socks5 reply 0xf0: onion service descriptor can not be found', 0),
+		('c.b32.i2p:0', 'i2p', 1, 0, '', 0, '', '[]', '[]', 1, 2, 'FAILED',
+			'handshake: c.b32.i2p:0: connect: proxy 127.0.0.1:7656: c.b32.i2p:0: proxy could not connect: sam result CANT_REACH_PEER', 0)`)
+	d := &report.Data{}
+	if err := Load(context.Background(), d, path); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range report.Summarize(d).ByNetwork {
+		var kinds []string
+		for _, c := range r.Failures {
+			kinds = append(kinds, c.Label+" "+strconv.Itoa(c.N))
+		}
+		got[r.Network] = strconv.Itoa(r.Reached()) + " reached, " + r.V2Share() + " v2, failed: " + strings.Join(kinds, ", ")
+	}
+	want := map[string]string{
+		"onion": "1 reached, 100% v2, failed: onion-not-found 1",
+		"i2p":   "0 reached, – v2, failed: i2p-cant-reach-peer 1",
+	}
+	for n, w := range want {
+		if got[n] != w {
+			t.Errorf("%s: %q, want %q", n, got[n], w)
+		}
+	}
+}
