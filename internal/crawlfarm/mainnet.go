@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +17,7 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/bitcoin-handshake/handshake/handshaketest"
+	"github.com/bitcoin-handshake/handshake/internal/simnet"
 )
 
 // The mainnet mode's address plan. Clearnet IPv4 nodes and the loopback
@@ -28,23 +27,13 @@ import (
 // 2001:db8::/32 dev lo, with net.ipv6.ip_nonlocal_bind=1).
 var (
 	mainnetIPv4     = netip.MustParseAddr("127.50.0.1")
-	mainnetOnion    = netip.MustParseAddr("127.60.0.1") // where onion services listen
-	mainnetI2P      = netip.MustParseAddr("127.70.0.1") // where I2P destinations listen
-	mainnetDeadIPv4 = netip.MustParseAddr("127.100.0.1")
+	mainnetOnion    = netip.MustParseAddr("127.60.0.1")  // where onion services listen
+	mainnetI2P      = netip.MustParseAddr("127.70.0.1")  // where I2P destinations listen
+	mainnetDeadIPv4 = netip.MustParseAddr("127.100.0.1") // crawl's BenchmarkMainnet drops SYNs to its /16
+
 	mainnetIPv6     = netip.MustParseAddr("2001:db8:1::1")
-	mainnetDeadIPv6 = netip.MustParseAddr("2001:db8:dead::1")
-	documentation6  = netip.MustParsePrefix("2001:db8::/32")
+	mainnetDeadIPv6 = netip.MustParseAddr("2001:db8:dead::1") // and to this /48
 )
-
-// The mainnet mode's dead ranges, for the caller's firewall rule that
-// drops their SYNs.
-var (
-	MainnetDeadIPv4 = netip.PrefixFrom(mainnetDeadIPv4, 16).Masked()
-	MainnetDeadIPv6 = netip.PrefixFrom(mainnetDeadIPv6, 48).Masked()
-)
-
-// onionPort is the virtual port onion services gossip, as Core's 8333.
-const onionPort = 8333
 
 // mainnetConfig is the mainnet mode's network.
 type mainnetConfig struct {
@@ -110,7 +99,7 @@ func runMainnet(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for sc.Scan() {
 		switch cmd := strings.TrimSpace(sc.Text()); cmd {
 		case "accepted":
-			total, most := m.nodes.accepted()
+			total, most := m.nodes.Accepted()
 			fmt.Fprintf(w, "%d %d\n", total, most)
 		case "proxied":
 			requests, peak := 0, 0
@@ -147,22 +136,20 @@ func parseRange(s string) (lo, hi time.Duration, err error) {
 
 // mainnetAddr is one gossiped address of the mainnet mode.
 type mainnetAddr struct {
-	net     string // "ipv4", "ipv6", "onion", "i2p"
-	addr    string // as a crawl names it: "ip:port", "name.onion:8333", "name.b32.i2p:0"
-	listen  string // a reachable node's loopback "ip:port"; "" for a dead address
-	v2      bool
+	simnet.Addr
+	net     string        // "ipv4", "ipv6", "onion", "i2p"
+	listen  string        // a reachable node's loopback "ip:port"; "" for a dead address
 	answer  time.Duration // the node's delay before its version
 	circuit time.Duration // onion and I2P: the proxy's set-up, or its failure
-	entry   []byte        // the address as an addrv2 entry (BIP 155)
 }
 
 type mainnet struct {
-	nodes   *farmNodes
+	nodes   *simnet.Nodes
 	proxies []*handshaketest.Proxy
 }
 
 func (m *mainnet) close() {
-	m.nodes.close()
+	m.nodes.Close()
 	for _, p := range m.proxies {
 		p.Close()
 	}
@@ -215,7 +202,6 @@ func startMainnet(c mainnetConfig, w io.Writer) (*mainnet, error) {
 	uniform := func(lo, hi time.Duration) time.Duration {
 		return lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
 	}
-	now := uint32(time.Now().Unix())
 	var live, dead []mainnetAddr
 	onionHost, i2pHost := mainnetOnion, mainnetI2P
 	for _, n := range mainnetNets {
@@ -224,56 +210,43 @@ func startMainnet(c mainnetConfig, w io.Writer) (*mainnet, error) {
 			ip, deadIP = mainnetIPv6, mainnetDeadIPv6
 		}
 		for i := range c.reach[n] + c.dead[n] {
-			a := mainnetAddr{net: n, v2: c.v2Every > 0 && i%c.v2Every == 0}
 			isLive := i < c.reach[n]
-			var id byte
-			var raw []byte
+			s := wire.SFNodeNetwork | wire.SFNodeWitness
+			if c.v2Every > 0 && i%c.v2Every == 0 {
+				s |= wire.SFNodeP2PV2
+			}
+			a := mainnetAddr{net: n}
 			switch n {
 			case "ipv4", "ipv6":
 				addr := &ip
 				if !isLive {
 					addr = &deadIP
 				}
-				id, raw = 1, addr.AsSlice()
-				if n == "ipv6" {
-					id = 2
-				}
-				a.addr = net.JoinHostPort(addr.String(), port)
-				a.listen = a.addr
+				a.Addr = simnet.IPAddr(*addr, uint16(p), s)
+				a.listen = a.Addr.Addr
 				*addr = addr.Next()
 			case "onion":
-				k := handshaketest.OnionKey(i)
-				id, raw = 4, k[:]
-				a.addr = net.JoinHostPort(handshaketest.OnionName(i), strconv.Itoa(onionPort))
+				a.Addr = simnet.OnionAddr(i, s)
 				a.listen = net.JoinHostPort(onionHost.String(), port)
 				a.circuit = uniform(c.circuitMin, c.circuitMax)
 			case "i2p":
-				h := handshaketest.I2PHash(i)
-				id, raw = 5, h[:]
-				a.addr = net.JoinHostPort(handshaketest.I2PName(i), "0")
+				a.Addr = simnet.I2PAddr(i, s)
 				a.listen = net.JoinHostPort(i2pHost.String(), port)
 				a.circuit = uniform(c.circuitMin, c.circuitMax)
 			}
-			gossipPort := uint16(p)
-			switch n {
-			case "onion":
-				gossipPort = onionPort
-			case "i2p":
-				gossipPort = 0 // BIP 155: I2P has no ports
-			}
-			a.entry = bip155Entry(now, servicesOf(a), id, raw, gossipPort)
-			if isLive {
-				a.answer = logUniform(c.answerMin, c.answerMax)
-				if n == "onion" {
-					onionHost = onionHost.Next()
-				} else if n == "i2p" {
-					i2pHost = i2pHost.Next()
-				}
-				live = append(live, a)
-			} else {
+			if !isLive {
 				a.listen = ""
 				dead = append(dead, a)
+				continue
 			}
+			a.answer = logUniform(c.answerMin, c.answerMax)
+			switch n {
+			case "onion":
+				onionHost = onionHost.Next()
+			case "i2p":
+				i2pHost = i2pHost.Next()
+			}
+			live = append(live, a)
 		}
 	}
 	for _, ip := range []netip.Addr{onionHost, i2pHost, mainnetIPv4, mainnetDeadIPv4} {
@@ -289,18 +262,19 @@ func startMainnet(c mainnetConfig, w io.Writer) (*mainnet, error) {
 	live = append(append([]mainnetAddr(nil), seeds...), rest...)
 
 	payloads := mainnetGossip(live, dead, c, rng)
-	m := &mainnet{nodes: &farmNodes{}}
+	m := &mainnet{nodes: &simnet.Nodes{}}
 	for i, a := range live {
 		if i%c.parts != c.part {
 			continue
 		}
-		cfg := handshaketest.Config{V2: a.v2, StartHeight: 870000, Handler: gossiper(a.answer, payloads[i])}
-		if err := m.nodes.listen(a.listen, cfg); err != nil {
+		cfg := handshaketest.Config{V2: a.Services&wire.SFNodeP2PV2 != 0, StartHeight: 870000,
+			Handler: simnet.Gossiper(a.answer, payloads[i])}
+		if err := m.nodes.Listen(a.listen, cfg); err != nil {
 			m.close()
 			return nil, err
 		}
 	}
-	fmt.Fprintf(w, "part\t%d\t%d\n", c.part, len(m.nodes.nodes))
+	fmt.Fprintf(w, "part\t%d\t%d\n", c.part, m.nodes.Len())
 	if c.part != 0 {
 		return m, nil // the proxies and the listing are part 0's
 	}
@@ -313,15 +287,15 @@ func startMainnet(c mainnetConfig, w io.Writer) (*mainnet, error) {
 		m.proxies = append(m.proxies, px)
 		for _, a := range live {
 			if a.net == "onion" || a.net == "i2p" {
-				px.Set(hostOf(a.addr), handshaketest.Route{Target: a.listen, Delay: a.circuit})
+				px.Set(a.Host(), handshaketest.Route{Target: a.listen, Delay: a.circuit})
 			}
 		}
 		for _, a := range dead {
 			switch a.net {
 			case "onion": // offline: Tor finds no descriptor, after trying
-				px.Set(hostOf(a.addr), handshaketest.Route{Reply: 0xF0, Delay: a.circuit})
+				px.Set(a.Host(), handshaketest.Route{Reply: 0xF0, Delay: a.circuit})
 			case "i2p": // offline: the router finds no lease set
-				px.Set(hostOf(a.addr), handshaketest.Route{SAM: "KEY_NOT_FOUND", Delay: a.circuit})
+				px.Set(a.Host(), handshaketest.Route{SAM: "KEY_NOT_FOUND", Delay: a.circuit})
 			}
 		}
 	}
@@ -332,29 +306,15 @@ func startMainnet(c mainnetConfig, w io.Writer) (*mainnet, error) {
 	for _, a := range live[:c.seeded] {
 		// With its services, as a DNS seed's answers for a service
 		// filter imply them, so the crawl picks its transport at once.
-		fmt.Fprintf(w, "seed\t%s\t%x\n", a.addr, uint64(servicesOf(a)))
+		fmt.Fprintf(w, "seed\t%s\t%x\n", a.Addr.Addr, uint64(a.Services))
 	}
 	for _, a := range live {
-		fmt.Fprintf(w, "node\t%s\t%s\t%d\t%d\n", a.net, a.addr, a.answer.Milliseconds(), a.circuit.Milliseconds())
+		fmt.Fprintf(w, "node\t%s\t%s\t%d\t%d\n", a.net, a.Addr.Addr, a.answer.Milliseconds(), a.circuit.Milliseconds())
 	}
 	for _, a := range dead {
-		fmt.Fprintf(w, "dead\t%s\t%s\t%d\n", a.net, a.addr, a.circuit.Milliseconds())
+		fmt.Fprintf(w, "dead\t%s\t%s\t%d\n", a.net, a.Addr.Addr, a.circuit.Milliseconds())
 	}
 	return m, nil
-}
-
-// servicesOf is what the node announces, and its gossip repeats.
-func servicesOf(a mainnetAddr) wire.ServiceFlag {
-	s := wire.SFNodeNetwork | wire.SFNodeWitness
-	if a.v2 {
-		s |= wire.SFNodeP2PV2
-	}
-	return s
-}
-
-func hostOf(addr string) string {
-	h, _, _ := net.SplitHostPort(addr)
-	return h
 }
 
 // mainnetGossip returns each live node's answer to getaddr as an addrv2
@@ -373,6 +333,7 @@ func mainnetGossip(live, dead []mainnetAddr, c mainnetConfig, rng *rand.Rand) []
 		known[giver] = append(known[giver], &dead[j])
 	}
 	all := len(live) + len(dead)
+	now := time.Now()
 	payloads := make([][]byte, len(live))
 	for i := range known {
 		for len(known[i]) < c.fanout {
@@ -386,26 +347,11 @@ func mainnetGossip(live, dead []mainnetAddr, c mainnetConfig, rng *rand.Rand) []
 		// An answer over 1,000 would be cut by the client: trim to the
 		// protocol's most, dead addresses past it are given by others.
 		known[i] = known[i][:min(len(known[i]), wire.MaxAddrPerMsg-1)]
-		var b bytes.Buffer
-		wire.WriteVarInt(&b, 0, uint64(len(known[i])))
-		for _, a := range known[i] {
-			b.Write(a.entry)
+		addrs := make([]simnet.Addr, len(known[i]))
+		for j, a := range known[i] {
+			addrs[j] = a.Addr
 		}
-		payloads[i] = b.Bytes()
+		payloads[i] = simnet.Payload(addrs, now)
 	}
 	return payloads
-}
-
-// bip155Entry encodes one addrv2 entry (BIP 155): time, services as a
-// CompactSize, network id, address with its length, port big-endian. It
-// is written by hand because wire's NetAddressV2 cannot carry I2P.
-func bip155Entry(time uint32, s wire.ServiceFlag, id byte, raw []byte, port uint16) []byte {
-	var b bytes.Buffer
-	binary.Write(&b, binary.LittleEndian, time)
-	wire.WriteVarInt(&b, 0, uint64(s))
-	b.WriteByte(id)
-	wire.WriteVarInt(&b, 0, uint64(len(raw)))
-	b.Write(raw)
-	binary.Write(&b, binary.BigEndian, port)
-	return b.Bytes()
 }
