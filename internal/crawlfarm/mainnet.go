@@ -27,12 +27,12 @@ import (
 // 2001:db8::/32 dev lo, with net.ipv6.ip_nonlocal_bind=1).
 var (
 	mainnetIPv4     = netip.MustParseAddr("127.50.0.1")
-	mainnetOnion    = netip.MustParseAddr("127.60.0.1")  // where onion services listen
-	mainnetI2P      = netip.MustParseAddr("127.70.0.1")  // where I2P destinations listen
-	mainnetDeadIPv4 = netip.MustParseAddr("127.100.0.1") // crawl's BenchmarkMainnet drops SYNs to its /16
+	mainnetOnion    = netip.MustParseAddr("127.60.0.1") // where onion services listen
+	mainnetI2P      = netip.MustParseAddr("127.70.0.1") // where I2P destinations listen
+	mainnetDeadIPv4 = simnet.DeadIPv4.Addr().Next()     // a simnet.Namespace drops SYNs to these
 
 	mainnetIPv6     = netip.MustParseAddr("2001:db8:1::1")
-	mainnetDeadIPv6 = netip.MustParseAddr("2001:db8:dead::1") // and to this /48
+	mainnetDeadIPv6 = simnet.DeadIPv6.Addr().Next()
 )
 
 // mainnetConfig is the mainnet mode's network.
