@@ -141,22 +141,31 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return total, most
 		}
 	}
+	if err := answer(stdin, w, map[string]func() (int, int){"accepted": accepted}); err != nil {
+		return fail(err)
+	}
+	return 0
+}
+
+// answer prints the empty line that says the farm is ready, then answers
+// each command read from stdin with its two numbers, until stdin closes.
+func answer(stdin io.Reader, w *bufio.Writer, cmds map[string]func() (int, int)) error {
 	fmt.Fprintln(w)
 	if err := w.Flush(); err != nil {
-		return fail(err)
+		return err
 	}
 	sc := bufio.NewScanner(stdin)
 	for sc.Scan() {
-		switch cmd := strings.TrimSpace(sc.Text()); cmd {
-		case "accepted":
-			total, most := accepted()
-			fmt.Fprintf(w, "%d %d\n", total, most)
-		default:
+		cmd := strings.TrimSpace(sc.Text())
+		if f, ok := cmds[cmd]; ok {
+			a, b := f()
+			fmt.Fprintf(w, "%d %d\n", a, b)
+		} else {
 			fmt.Fprintf(w, "error: unknown command %q\n", cmd)
 		}
 		w.Flush()
 	}
-	return 0
+	return nil
 }
 
 type farmConfig struct {

@@ -70,7 +70,7 @@ func runMainnet(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.part, "part", 0, "which part of the nodes this process serves, from 0; part 0 also runs the proxies and lists the network")
 	fs.IntVar(&c.parts, "parts", 1, "processes the nodes are split over, for their file descriptors")
 	fs.StringVar(&c.port, "port", "", "the nodes' port (default: one free now; the other parts take part 0's)")
-	answer := fs.String("answer", "20ms,400ms", "range of a node's answer delay (log-uniform)")
+	answerRange := fs.String("answer", "20ms,400ms", "range of a node's answer delay (log-uniform)")
 	circuit := fs.String("circuit", "1s,5s", "range of a proxied name's circuit set-up, or of its failure (uniform)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -79,7 +79,7 @@ func runMainnet(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		c.reach[n], c.dead[n] = *reach[n], *dead[n]
 	}
 	var err error
-	if c.answerMin, c.answerMax, err = parseRange(*answer); err != nil {
+	if c.answerMin, c.answerMax, err = parseRange(*answerRange); err != nil {
 		return fail(fmt.Errorf("-answer: %w", err))
 	}
 	if c.circuitMin, c.circuitMax, err = parseRange(*circuit); err != nil {
@@ -91,27 +91,15 @@ func runMainnet(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer m.close()
-	fmt.Fprintln(w)
-	if err := w.Flush(); err != nil {
-		return fail(err)
-	}
-	sc := bufio.NewScanner(stdin)
-	for sc.Scan() {
-		switch cmd := strings.TrimSpace(sc.Text()); cmd {
-		case "accepted":
-			total, most := m.nodes.Accepted()
-			fmt.Fprintf(w, "%d %d\n", total, most)
-		case "proxied":
-			requests, peak := 0, 0
-			for _, p := range m.proxies {
-				requests += p.Requests()
-				peak = max(peak, p.MaxPending())
-			}
-			fmt.Fprintf(w, "%d %d\n", requests, peak)
-		default:
-			fmt.Fprintf(w, "error: unknown command %q\n", cmd)
+	proxied := func() (requests, peak int) {
+		for _, p := range m.proxies {
+			requests += p.Requests()
+			peak = max(peak, p.MaxPending())
 		}
-		w.Flush()
+		return requests, peak
+	}
+	if err := answer(stdin, w, map[string]func() (int, int){"accepted": m.nodes.Accepted, "proxied": proxied}); err != nil {
+		return fail(err)
 	}
 	return 0
 }
