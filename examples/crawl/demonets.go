@@ -1,11 +1,6 @@
 package main
 
 import (
-	"net/netip"
-	"time"
-
-	"github.com/btcsuite/btcd/wire/v2"
-
 	"github.com/bitcoin-handshake/handshake"
 	"github.com/bitcoin-handshake/handshake/crawl"
 	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
@@ -24,21 +19,7 @@ const demoTorPending = 256
 // nodes. It points opts at the proxy and returns the overlay's seeds, to
 // start from as Bitcoin Core starts from its fixed seeds.
 func startDemoNetworks(d *demo, peers int, opts *crawl.Options, lg *cli.Logger) (*simnet.Overlay, []crawl.Target, error) {
-	var clear []simnet.Addr
-	for _, a := range d.net.Addrs()[:min(50, len(d.net.Addrs()))] {
-		ap, err := netip.ParseAddrPort(a)
-		if err != nil {
-			return nil, nil, err
-		}
-		clear = append(clear, simnet.IPAddr(ap.Addr(), ap.Port(), wire.SFNodeNetwork|wire.SFNodeWitness))
-	}
-	cfg := simnet.OverlayConfig{
-		IPv6: max(peers/10, 1), Onion: max(peers/5, 1), I2P: max(peers/20, 1),
-		DeadOnion: peers / 10, DeadI2P: peers / 50,
-		SetupMin: 200 * time.Millisecond, SetupMax: 2 * time.Second,
-		Clearnet: clear,
-	}
-	o, err := simnet.NewOverlay(cfg)
+	o, err := simnet.NewDemoOverlay(peers, d.net.Addrs())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -46,7 +27,8 @@ func startDemoNetworks(d *demo, peers int, opts *crawl.Options, lg *cli.Logger) 
 		lg.Log("WARN", "Demo: %v", o.NoIPv6)
 	}
 	lg.Log("INFO", "Started %d IPv6 nodes on [::1], %d onion and %d I2P nodes (and %d offline onion and %d offline I2P names) behind a fake Tor SOCKS port at %s and I2P SAM bridge at %s",
-		len(o.Addrs[handshake.NetIPv6]), cfg.Onion, cfg.I2P, cfg.DeadOnion, cfg.DeadI2P, o.Proxy.SOCKSAddr(), o.Proxy.SAMAddr())
+		len(o.Addrs[handshake.NetIPv6]), len(o.Addrs[handshake.NetTorV3]), len(o.Addrs[handshake.NetI2P]), peers/10, peers/50,
+		o.Proxy.SOCKSAddr(), o.Proxy.SAMAddr())
 	opts.Tor = &handshake.TorOptions{Proxies: []string{o.Proxy.SOCKSAddr()}, MaxPending: demoTorPending}
 	opts.I2P = &handshake.I2POptions{SAM: o.Proxy.SAMAddr(), MaxPending: demoTorPending}
 	var start []crawl.Target

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -181,12 +180,6 @@ func startMainnet(c mainnetConfig, w io.Writer) (*mainnet, error) {
 	}
 	p, _ := strconv.Atoi(port)
 	rng := rand.New(rand.NewPCG(uint64(reachable), uint64(c.fanout)))
-	logUniform := func(lo, hi time.Duration) time.Duration {
-		if lo <= 0 || hi <= lo {
-			return hi
-		}
-		return time.Duration(float64(lo) * math.Exp(rng.Float64()*math.Log(float64(hi)/float64(lo))))
-	}
 	uniform := func(lo, hi time.Duration) time.Duration {
 		return lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
 	}
@@ -227,7 +220,7 @@ func startMainnet(c mainnetConfig, w io.Writer) (*mainnet, error) {
 				dead = append(dead, a)
 				continue
 			}
-			a.answer = logUniform(c.answerMin, c.answerMax)
+			a.answer = simnet.LogUniform(rng, c.answerMin, c.answerMax)
 			switch n {
 			case "onion":
 				onionHost = onionHost.Next()

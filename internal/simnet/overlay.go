@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -203,7 +202,7 @@ func NewOverlay(cfg OverlayConfig) (*Overlay, error) {
 				known[i] = append(known[i], cfg.Clearnet[k-len(nodes)-len(dead)])
 			}
 		}
-		delay := time.Duration(float64(cfg.DelayMin) * math.Exp(rng.Float64()*math.Log(float64(cfg.DelayMax)/float64(cfg.DelayMin))))
+		delay := LogUniform(rng, cfg.DelayMin, cfg.DelayMax)
 		o.nodes.Serve(n.ln, handshaketest.Config{V2: n.Services&wire.SFNodeP2PV2 != 0, StartHeight: 870000,
 			Handler: Gossiper(delay, Payload(known[i], now))})
 	}
@@ -221,4 +220,26 @@ func (o *Overlay) Accepted() int {
 func (o *Overlay) Close() {
 	o.nodes.Close()
 	o.Proxy.Close()
+}
+
+// NewDemoOverlay starts the Overlay the programs' -demo runs beside a
+// network of peers IPv4 nodes: a tenth as many IPv6 nodes, a fifth as many
+// onion ones and a twentieth as many I2P ones, and offline names, set up
+// in 0.2–2 s so that a demo takes seconds; its nodes gossip the first 50
+// of clearnet ("ip:port").
+func NewDemoOverlay(peers int, clearnet []string) (*Overlay, error) {
+	var clear []Addr
+	for _, a := range clearnet[:min(50, len(clearnet))] {
+		ap, err := netip.ParseAddrPort(a)
+		if err != nil {
+			return nil, fmt.Errorf("simnet: %w", err)
+		}
+		clear = append(clear, IPAddr(ap.Addr(), ap.Port(), wire.SFNodeNetwork|wire.SFNodeWitness))
+	}
+	return NewOverlay(OverlayConfig{
+		IPv6: max(peers/10, 1), Onion: max(peers/5, 1), I2P: max(peers/20, 1),
+		DeadOnion: peers / 10, DeadI2P: peers / 50,
+		SetupMin: 200 * time.Millisecond, SetupMax: 2 * time.Second,
+		Clearnet: clear,
+	})
 }
