@@ -218,12 +218,16 @@ func (r *reader) varInt() uint64 {
 }
 
 // withDefaultPort adds port to a host given without one: "1.2.3.4",
-// "::1", "[::1]" and "seed.example" all work.
+// "::1", "[::1]" and "seed.example" all work. An I2P name gets port 0, the
+// only one I2P has (BIP 155).
 func withDefaultPort(addr, port string) string {
 	if _, _, err := net.SplitHostPort(addr); err == nil {
 		return addr
 	}
 	host := strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+	if isI2P(host) {
+		port = "0"
+	}
 	return net.JoinHostPort(host, port)
 }
 

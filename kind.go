@@ -16,6 +16,7 @@ import (
 //	i2p-*                    an I2P router's SAM result (SAMResult.Kind)
 //	proxy-refused            another refusal by a proxy
 //	invalid-address          ErrInvalidAddress
+//	no-dialer                ErrNoDialer
 //	timeout                  a time limit ended the call (context.DeadlineExceeded)
 //	canceled                 the caller's context was canceled
 //	refused                  the node refused the connection
@@ -55,6 +56,7 @@ var errorKinds = [...]struct {
 	{ErrProxyDown, "proxy-down"},
 	{ErrProxyRefused, "proxy-refused"},
 	{ErrInvalidAddress, "invalid-address"},
+	{ErrNoDialer, "no-dialer"},
 	{ErrInvalidOptions, "invalid-options"},
 	{ErrWrongNetwork, "wrong-network"},
 	{ErrSelfConnection, "self-connection"},

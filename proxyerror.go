@@ -29,8 +29,8 @@ var (
 )
 
 // SOCKSReply is a SOCKS5 reply code (RFC 1928 section 6), with Tor's
-// extended codes for onion services (Tor's socks-extensions.txt, enabled by
-// ExtendedErrors, which Tor sets on its SocksPort for onion requests).
+// extended codes for onion services (Tor's proposal 304), which Tor sends
+// on a SocksPort with the ExtendedErrors flag.
 // Each code is an error, so errors.Is(err, handshake.SOCKSOnionNotFound)
 // tells an offline onion service from a slow one (a context error) or an
 // unreachable proxy (ErrProxyDown).

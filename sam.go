@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"time"
 )
@@ -160,14 +161,17 @@ func (t *samTalk) request(ctx context.Context, line, want string) (map[string]st
 	if err == nil {
 		reply, err = t.readLine()
 	}
+	// The connection's deadline is the context's, and may pass a moment
+	// before the context says so.
+	timedOut := ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded)
 	switch {
 	case err != nil && errors.Is(ctx.Err(), context.Canceled):
 		return nil, ctx.Err()
-	case err != nil && ctx.Err() != nil && t.answered:
+	case err != nil && timedOut && t.answered:
 		// The bridge works and is still at it: the destination is
 		// slow, as any connect that times out.
-		return nil, ctx.Err()
-	case err != nil && ctx.Err() != nil:
+		return nil, cmp.Or(ctx.Err(), context.DeadlineExceeded)
+	case err != nil && timedOut:
 		return nil, t.down("no answer to HELLO", nil)
 	case err != nil && t.answered:
 		return nil, &ProxyError{Proxy: t.sam, Addr: t.addr, Err: fmt.Errorf("%w: closed without a reply: %w", ErrProxyRefused, err)}

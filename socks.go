@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/net/proxy"
 )
@@ -122,20 +124,23 @@ func (f *recDialer) DialContext(ctx context.Context, network, addr string) (net.
 // credentials' status and the CONNECT reply's first two bytes.
 const recMax = 2 + 2 + 2
 
-// recConn keeps the first recMax bytes read.
+// recConn keeps the first recMax bytes read. It stays under the
+// connection for its life, so once full it costs one atomic load a read.
 type recConn struct {
 	net.Conn
-	mu  sync.Mutex
-	got []byte
+	full atomic.Bool
+	mu   sync.Mutex
+	got  []byte
 }
 
 func (c *recConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 {
+	if n > 0 && !c.full.Load() {
 		c.mu.Lock()
 		if k := min(n, recMax-len(c.got)); k > 0 {
 			c.got = append(c.got, p[:k]...)
 		}
+		c.full.Store(len(c.got) == recMax)
 		c.mu.Unlock()
 	}
 	return n, err
@@ -161,9 +166,11 @@ func (f *recDialer) classify(ctx context.Context, proxyAddr, addr string, err er
 	}
 	// The caller giving up says nothing about the proxy.
 	if errors.Is(ctx.Err(), context.Canceled) {
-		return err
+		return fmt.Errorf("socks5 %s: %w (%v)", proxyAddr, ctx.Err(), err)
 	}
-	timedOut := ctx.Err() != nil
+	// x/net sets the context's deadline on the connection, which may pass
+	// a moment before the context says so.
+	timedOut := ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded)
 	if conn == nil {
 		if dialErr == nil { // x/net refused the request before dialling
 			return fmt.Errorf("socks5 %s: %w", proxyAddr, err)

@@ -93,23 +93,32 @@ type crawler struct {
 	ready   []*group // groups with pending targets and room, in turn
 	pending int      // targets queued
 	active  int      // visits in flight
-	sum     Summary  // counts under mu, except the results' (under emitMu)
+	// Per network under Options.NetworkConcurrency: visits in flight,
+	// and the groups with pending targets and room of their own that
+	// wait for their network to have room.
+	netActive map[handshake.AddrNetwork]int
+	parked    map[handshake.AddrNetwork][]*group
+	sum       Summary // counts under mu, except the results' (under emitMu)
 
 	emitMu sync.Mutex
 }
 
 // group holds the pending targets of one network group (all of them in
-// one group when Options.PerNetgroup is 0).
+// one group when Options.PerNetgroup is 0), of one network when
+// Options.NetworkConcurrency caps any.
 type group struct {
 	key     string
+	net     handshake.AddrNetwork
 	queue   []Target
 	head    int
 	active  int
 	inReady bool
+	parked  bool
 }
 
 func newCrawler(o *Options, fn func(Result)) *crawler {
-	c := &crawler{o: o, fn: fn, known: map[string]struct{}{}, groups: map[string]*group{}}
+	c := &crawler{o: o, fn: fn, known: map[string]struct{}{}, groups: map[string]*group{},
+		netActive: map[handshake.AddrNetwork]int{}, parked: map[handshake.AddrNetwork][]*group{}}
 	c.sum = newSummary()
 	c.cond = sync.NewCond(&c.mu)
 	return c
@@ -132,9 +141,12 @@ func (c *crawler) enqueue(t Target) {
 	if c.o.PerNetgroup > 0 {
 		key = netgroup(t)
 	}
+	if len(c.o.NetworkConcurrency) > 0 {
+		key = t.Network.String() + " " + key
+	}
 	g := c.groups[key]
 	if g == nil {
-		g = &group{key: key}
+		g = &group{key: key, net: t.Network}
 		c.groups[key] = g
 	}
 	g.queue = append(g.queue, t)
@@ -143,11 +155,40 @@ func (c *crawler) enqueue(t Target) {
 	c.cond.Signal()
 }
 
-// makeReady puts g in turn if it has pending targets and room.
+// makeReady puts g in turn if it has pending targets and room, or parks
+// it while its network has none.
 func (c *crawler) makeReady(g *group) {
-	if !g.inReady && g.head < len(g.queue) && (c.o.PerNetgroup == 0 || g.active < c.o.PerNetgroup) {
-		g.inReady = true
-		c.ready = append(c.ready, g)
+	if g.inReady || g.parked || g.head == len(g.queue) || (c.o.PerNetgroup > 0 && g.active >= c.o.PerNetgroup) {
+		return
+	}
+	if !c.netRoom(g.net) {
+		g.parked = true
+		c.parked[g.net] = append(c.parked[g.net], g)
+		return
+	}
+	g.inReady = true
+	c.ready = append(c.ready, g)
+}
+
+// netRoom reports whether network n may have another visit in flight.
+func (c *crawler) netRoom(n handshake.AddrNetwork) bool {
+	limit := c.o.NetworkConcurrency[n]
+	return limit == 0 || c.netActive[n] < limit
+}
+
+// unpark puts in turn a group that waits for network n, which has just
+// freed a visit's room: one is enough for one room, and a parked group
+// still has pending targets and room of its own.
+func (c *crawler) unpark(n handshake.AddrNetwork) {
+	if q := c.parked[n]; len(q) > 0 {
+		g := q[0]
+		q[0] = nil
+		c.parked[n] = q[1:]
+		if len(q) == 1 {
+			delete(c.parked, n)
+		}
+		g.parked = false
+		c.makeReady(g)
 	}
 }
 
@@ -166,6 +207,11 @@ func (c *crawler) take(ctx context.Context) (Target, *group, bool) {
 			c.ready[0] = nil
 			c.ready = c.ready[1:]
 			g.inReady = false
+			if !c.netRoom(g.net) {
+				// Its network filled since g was put in turn.
+				c.makeReady(g)
+				continue
+			}
 			t := g.queue[g.head]
 			g.queue[g.head] = Target{}
 			g.head++
@@ -180,6 +226,7 @@ func (c *crawler) take(ctx context.Context) (Target, *group, bool) {
 				g.queue, g.head = g.queue[:n], 0
 			}
 			g.active++
+			c.netActive[g.net]++
 			c.pending--
 			c.active++
 			c.makeReady(g) // round robin: back of the line
@@ -210,7 +257,9 @@ func (c *crawler) work(ctx context.Context) {
 		c.learn(&r)
 		g.active--
 		c.active--
+		c.netActive[g.net]--
 		c.makeReady(g)
+		c.unpark(g.net)
 		if g.head == len(g.queue) && g.active == 0 {
 			delete(c.groups, g.key)
 		}

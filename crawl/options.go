@@ -132,6 +132,16 @@ type Options struct {
 	// outbound connections. Default: 0, no cap.
 	PerNetgroup int
 
+	// NetworkConcurrency caps, per network, the visits in flight, within
+	// Concurrency. A network reached through a proxy that takes seconds
+	// per connection (onion, I2P) would otherwise hold most of the
+	// workers waiting for its proxy's slots while addresses of other
+	// networks wait; a cap near the proxies' own (proxies times
+	// MaxPending, a few times over for the handshakes that follow) keeps
+	// the rest of the workers for the others. Default: none, Concurrency
+	// alone bounds every network.
+	NetworkConcurrency map[handshake.AddrNetwork]int
+
 	// NoPing skips the ping after the handshake. Default: false.
 	NoPing bool
 
@@ -152,6 +162,11 @@ func (o Options) withDefaults() (Options, error) {
 	switch {
 	case o.Concurrency < 0, o.MaxKnown < 0, o.MaxAddrs < 0, o.MaxVisits < 0, o.PerNetgroup < 0:
 		return o, fmt.Errorf("crawl: %w: Concurrency, MaxKnown, MaxAddrs, MaxVisits and PerNetgroup must not be negative", handshake.ErrInvalidOptions)
+	}
+	for n, c := range o.NetworkConcurrency {
+		if c < 0 {
+			return o, fmt.Errorf("crawl: %w: negative NetworkConcurrency for %v", handshake.ErrInvalidOptions, n)
+		}
 	}
 	for n, l := range o.Limits {
 		if l.Connect < 0 || l.Handshake < 0 || l.GetAddr < 0 || l.Ping < 0 {
@@ -236,6 +251,8 @@ func cmpOr(v, def time.Duration) time.Duration {
 
 // ErrNotVisited is in the Err of a Result for an address admitted but not
 // visited because the context ended first, or whose failing visit the
-// context's end cut short, with the context's error: such an address
-// belongs in the start targets of a resumed crawl.
+// context's end cut short, with the context's error; or that was never
+// tried because the proxy of its network was down, with the
+// *handshake.ProxyError (handshake.ErrProxyDown). Such an address belongs
+// in the start targets of a resumed crawl.
 var ErrNotVisited = errors.New("not visited")

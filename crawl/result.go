@@ -35,8 +35,11 @@ type Result struct {
 	// Err is the first error of the visit: the handshake's (a
 	// *handshake.Error), the addresses' or the ping's. It wraps
 	// ErrNotVisited, and the context's error, when the crawl ended before
-	// the visit or cut a failing visit short: such an address belongs in
-	// the start targets of a resumed crawl.
+	// the visit or cut a failing visit short, or handshake.ErrProxyDown
+	// when the network's proxy was down: such an address belongs in the
+	// start targets of a resumed crawl. A malformed onion or I2P name
+	// fails with handshake.ErrInvalidAddress, never dialled.
+	// handshake.ErrorKind names the failure for counting.
 	Err error
 }
 
@@ -51,7 +54,8 @@ type Summary struct {
 	Visited, OK, PartiallyOK, Failed int
 	// Skipped counts addresses of a network without a dialer.
 	Skipped int
-	// NotVisited counts the Results whose Err wraps ErrNotVisited.
+	// NotVisited counts the Results whose Err wraps ErrNotVisited: the
+	// context ended, or the network's proxy was down (see ProxiesDown).
 	NotVisited int
 	// Known is the number of distinct addresses known at the end: Seen,
 	// start targets and gossip, at most Options.MaxKnown.

@@ -31,11 +31,14 @@ func (o *Options) visit(ctx context.Context, t Target) (r Result) {
 		hopts.Transport = t.transport()
 	}
 	hopts.Dialer = connectLimit{d, l.Connect}
+	var preDial time.Duration
+	preConnected := false
 	if w, ok := d.(withinDialer); ok {
 		// Connect first, so that the wait for a slot at the proxy
 		// counts against neither limit; the handshake then starts on
 		// that connection with its limits whole.
 		c, err := w.DialWithin(ctx, l.Connect, "tcp", t.Addr)
+		preDial, preConnected = time.Since(r.Time), err == nil
 		pd := &preDialed{conn: c, err: err, next: hopts.Dialer}
 		defer pd.closeUnused()
 		hopts.Dialer = pd
@@ -44,6 +47,7 @@ func (o *Options) visit(ctx context.Context, t Target) (r Result) {
 	// after it; a fallback to v1 reconnects within the same total.
 	hopts.Timeout = l.Connect + l.Handshake
 	conn, res, err := handshake.DialConn(ctx, t.Addr, hopts)
+	shift(&res.Timings, preDial, preConnected)
 	r.Handshake, r.Status = &res, res.Status
 	if err != nil {
 		r.Err = err
@@ -110,4 +114,23 @@ func (p *preDialed) closeUnused() {
 	if !p.used && p.conn != nil {
 		p.conn.Close()
 	}
+}
+
+// shift makes the timings of a handshake over a connection made before it
+// count from the start of that connect, which took d (through a proxy,
+// the wait for a slot included) and succeeded if connected, as they do
+// for a handshake that connects. A stage not reached stays zero.
+func shift(t *handshake.Timings, d time.Duration, connected bool) {
+	if d == 0 {
+		return
+	}
+	if connected {
+		t.Connect += d
+	}
+	for _, x := range []*time.Duration{&t.PeerVersion, &t.PeerVerack} {
+		if *x != 0 {
+			*x += d
+		}
+	}
+	t.Total += d
 }

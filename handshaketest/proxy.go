@@ -1,8 +1,10 @@
 package handshaketest
 
 import (
+	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -72,7 +74,7 @@ type Credential struct {
 }
 
 // Proxy is a fake Tor and I2P router on loopback: a SOCKS5 port that
-// behaves like Tor's (a delay per connection, Tor's extended reply codes
+// behaves like Tor's with the ExtendedErrors flag (a delay per connection, Tor's extended reply codes
 // for onion services that are offline or unknown (0xF0) and for malformed
 // onion names (0xF6), credentials accepted and recorded, so that tests can
 // check stream isolation) and a SAM 3.1 bridge that behaves like an I2P
@@ -89,14 +91,15 @@ type Proxy struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 
-	mu       sync.Mutex
-	routes   map[string]Route
-	conns    map[net.Conn]struct{}
-	creds    []Credential
-	pending  int
-	peak     int
-	requests int
-	sessions map[string]net.Conn // SAM session id -> its control socket
+	mu           sync.Mutex
+	routes       map[string]Route
+	conns        map[net.Conn]struct{}
+	creds        []Credential
+	pending      int
+	peak         int
+	requests     int
+	sessions     map[string]net.Conn // SAM session id -> its control socket
+	sessionsMade int
 }
 
 // NewProxy starts a Proxy on two ports of 127.0.0.1.
@@ -160,6 +163,13 @@ func (p *Proxy) Requests() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.requests
+}
+
+// Sessions counts the SAM sessions ever made.
+func (p *Proxy) Sessions() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sessionsMade
 }
 
 // DropSessions closes every SAM session, as a router restart does: the
@@ -257,8 +267,11 @@ func (p *Proxy) end() {
 	p.mu.Unlock()
 }
 
-// delay waits r's set-up time; false when the Proxy closed first.
-func (p *Proxy) delay(r Route) bool {
+// delay waits r's set-up time; false when the Proxy closed first or the
+// client hung up, as Tor gives up a stream whose client left. A client
+// sends nothing while it waits for the answer, so anything read from c
+// meanwhile ends the wait too.
+func (p *Proxy) delay(r Route, c net.Conn) bool {
 	d := p.cfg.Delay
 	if r.Delay != 0 {
 		d = r.Delay
@@ -266,14 +279,28 @@ func (p *Proxy) delay(r Route) bool {
 	if d <= 0 {
 		return true
 	}
+	gone := make(chan struct{})
+	var watch sync.WaitGroup
+	watch.Go(func() {
+		var b [1]byte
+		if _, err := c.Read(b[:]); !errors.Is(err, os.ErrDeadlineExceeded) {
+			close(gone)
+		}
+	})
+	defer func() {
+		c.SetReadDeadline(time.Unix(1, 0)) // ends the watch
+		watch.Wait()
+		c.SetReadDeadline(time.Time{})
+	}()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
 	case <-p.done:
-		return false
+	case <-gone:
 	}
+	return false
 }
 
 // carry connects c to target, sends the success answer with ok, and copies

@@ -76,6 +76,7 @@ func (p *Proxy) serveSAM(c net.Conn) {
 			_, dup := p.sessions[id]
 			if !dup && id != "" {
 				p.sessions[id] = c
+				p.sessionsMade++
 			}
 			p.mu.Unlock()
 			if dup || id == "" {
@@ -102,7 +103,7 @@ func (p *Proxy) serveSAM(c net.Conn) {
 			rt, ok := p.route(name)
 			if !ok || rt.SAM == "KEY_NOT_FOUND" {
 				// The router looks for the lease set, and gives up.
-				if !p.delay(rt) {
+				if !p.delay(rt, c) {
 					return
 				}
 				say("NAMING REPLY RESULT=KEY_NOT_FOUND NAME=%s", name)
@@ -130,7 +131,7 @@ func (p *Proxy) serveSAM(c net.Conn) {
 				inFlight = true
 			}
 			rt, _ := p.route(name)
-			if !p.delay(rt) {
+			if !p.delay(rt, c) {
 				return
 			}
 			if rt.SAM != "" || rt.Target == "" {

@@ -95,7 +95,7 @@ func (p *Proxy) serveSOCKS(c net.Conn) {
 	}
 	p.begin()
 	r, ok := p.route(host)
-	if !p.delay(r) {
+	if !p.delay(r, c) {
 		p.end()
 		return
 	}
