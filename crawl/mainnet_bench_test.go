@@ -34,6 +34,9 @@ import (
 //	                               default 128
 //	MAINNET_BENCH_LOSS=p           per cent of TCP packets dropped in the
 //	                               namespace; default 1
+//	MAINNET_BENCH_NETWORK_CONCURRENCY=onion=n,i2p=m,...
+//	                               crawl.Options.NetworkConcurrency;
+//	                               default none
 //
 // At scale 1: 8,000 reachable IPv4 nodes, 2,000 IPv6, 12,000 onion, 2,000
 // I2P; 18,000 dead IPv4 addresses, 6,000 IPv6, 10,000 onion, 2,000 I2P:
@@ -45,13 +48,17 @@ type mainnetConfig struct {
 	TorPending   int
 	I2PPending   int
 	LossPercent  float64
-	Namespace    bool // in a network namespace of its own: IPv6, dropped SYNs, loss
-	NodesPerFarm int  // nodes one farm process serves, within its file limit
+	PerNetwork   map[string]int // visits in flight per network ("onion", ...); none by default
+	Namespace    bool           // in a network namespace of its own: IPv6, dropped SYNs, loss
+	NodesPerFarm int            // nodes one farm process serves, within its file limit
 }
 
 var mainnetFull = map[string][2]int{"ipv4": {8000, 18000}, "ipv6": {2000, 6000}, "onion": {12000, 10000}, "i2p": {2000, 2000}}
 
 var mainnetNets = []string{"ipv4", "ipv6", "onion", "i2p"}
+
+var mainnetNetwork = map[string]handshake.AddrNetwork{"ipv4": handshake.NetIPv4, "ipv6": handshake.NetIPv6,
+	"onion": handshake.NetTorV3, "i2p": handshake.NetI2P}
 
 func readMainnetConfig(b *testing.B) mainnetConfig {
 	c := mainnetConfig{Scale: 0.05, Concurrency: 1000, Proxies: 8, TorPending: 64, I2PPending: 128, LossPercent: 1}
@@ -87,6 +94,21 @@ func readMainnetConfig(b *testing.B) mainnetConfig {
 			return err
 		}
 		return positive(&c.TorPending)(m)
+	})
+	num("MAINNET_BENCH_NETWORK_CONCURRENCY", func(v string) error {
+		c.PerNetwork = map[string]int{}
+		for _, kv := range strings.Split(v, ",") {
+			k, n, _ := strings.Cut(kv, "=")
+			if mainnetNetwork[k] == 0 {
+				return fmt.Errorf("no network %q", k)
+			}
+			var cap int
+			if err := positive(&cap)(n); err != nil {
+				return err
+			}
+			c.PerNetwork[k] = cap
+		}
+		return nil
 	})
 	num("MAINNET_BENCH_LOSS", func(v string) (err error) {
 		c.LossPercent, err = strconv.ParseFloat(v, 64)
@@ -143,8 +165,9 @@ func (c mainnetConfig) count(network string, i int) int {
 //	                 namespace's firewall saw them (target 1; root only)
 //	wall-s, ideal-s  the crawl's wall time, and the least it could take:
 //	                 the largest of the visits' time over Concurrency, the
-//	                 onion circuits' over the Tor slots and the I2P
-//	                 tunnels' over the I2P slots, a visit's time not
+//	                 onion circuits' over the Tor slots, the I2P
+//	                 tunnels' over the I2P slots, and a capped network's
+//	                 visits' over its cap, a visit's time not
 //	                 counting its wait for a proxy's slot
 //	x-ideal          wall-s / ideal-s (target 1.15 or less)
 //	peak-RSS-MB      the crawling process's peak resident memory (target
@@ -190,6 +213,7 @@ type mainnetFigures struct {
 	MostSYNs                   int
 	Wall, Ideal                float64
 	IdealVisits, IdealTor      float64
+	IdealNetwork               map[string]float64 // a network's visits over its NetworkConcurrency
 	IdealI2P                   float64
 	PeakRSS                    float64 // MiB
 	Failures                   map[string]map[string]int
@@ -224,6 +248,9 @@ func (m mainnetFigures) report(b *testing.B) {
 		m.Accepted, m.Nodes, m.ProxyRequests, m.Proxied, m.ProxyPeak, m.DeadSYNs, m.DeadSeen, m.Dead)
 	b.Logf("wall %.1fs, ideal %.1fs (%.2fx): visits %.1fs over %d, Tor circuits %.1fs over %d slots, I2P tunnels %.1fs over %d slots; peak RSS %.0f MB",
 		m.Wall, m.Ideal, m.Wall/m.Ideal, m.IdealVisits, m.Concurrency, m.IdealTor, m.TorSlots, m.IdealI2P, m.I2P, m.PeakRSS)
+	if len(m.IdealNetwork) > 0 {
+		b.Logf("per-network caps: each network's visits over its cap, in seconds: %v", m.IdealNetwork)
+	}
 	b.Logf("failures by network and kind: %v", m.Failures)
 	for _, n := range mainnetNets {
 		if m.Found[n] != m.Reachable[n] {
@@ -351,8 +378,15 @@ func crawlMainnet(b *testing.B, cfg mainnetConfig) mainnetFigures {
 		AllowPrivate: true, // loopback and 2001:db8::/32 stand in for the Internet
 		Dialers:      map[handshake.AddrNetwork]handshake.Dialer{handshake.NetTorV3: torT, handshake.NetI2P: i2pT},
 	}
+	if len(cfg.PerNetwork) > 0 {
+		opts.NetworkConcurrency = map[handshake.AddrNetwork]int{}
+		for n, cap := range cfg.PerNetwork {
+			opts.NetworkConcurrency[mainnetNetwork[n]] = cap
+		}
+	}
 	results := map[string]int{}
 	var visits, torCircuits, i2pTunnels time.Duration
+	perNetwork := map[string]time.Duration{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
 	meas := measure(b, nil, func() {
@@ -368,6 +402,7 @@ func crawlMainnet(b *testing.B, cfg mainnetConfig) mainnetFigures {
 				i2pTunnels += circuit[r.Addr]
 			}
 			visits += d
+			perNetwork[n] += d
 			if r.Status == handshake.StatusOK || r.Status == handshake.StatusPartiallyOK {
 				if live[r.Addr] {
 					m.Found[n]++
@@ -407,6 +442,11 @@ func crawlMainnet(b *testing.B, cfg mainnetConfig) mainnetFigures {
 	m.IdealTor = torCircuits.Seconds() / float64(m.TorSlots)
 	m.IdealI2P = i2pTunnels.Seconds() / float64(cfg.I2PPending)
 	m.Ideal = max(m.IdealVisits, m.IdealTor, m.IdealI2P)
+	m.IdealNetwork = map[string]float64{}
+	for n, cap := range cfg.PerNetwork {
+		m.IdealNetwork[n] = perNetwork[n].Seconds() / float64(cap)
+		m.Ideal = max(m.Ideal, m.IdealNetwork[n])
+	}
 	m.PeakRSS = float64(meas.peakRSS) / (1 << 20)
 	return m
 }
