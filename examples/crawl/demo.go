@@ -6,6 +6,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/v2"
 
 	"github.com/bitcoin-handshake/handshake/handshaketest"
+	"github.com/bitcoin-handshake/handshake/internal/simnet"
 )
 
 // demo is a simulated network on loopback reachable only through address
@@ -42,6 +43,7 @@ func startDemo(peers, unreachable int) (*demo, error) {
 			cfgs[i].Behavior = handshaketest.CloseAfterVersion
 		}
 	}
+	simnet.SetDelays(cfgs) // each node answers after tens to hundreds of ms
 	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
 		Peers:  cfgs,
 		Seeds:  []string{"seed1.demo.test.", "seed2.demo.test."},

@@ -172,6 +172,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		opts.MaxDepth = -1 // the starting nodes only
 	}
 	resolver := net.DefaultResolver
+	var demoStart []crawl.Target // the demo's other networks' seeds
 	if c.demo {
 		d, err := startDemo(c.demoPeers, c.demoUnreachable)
 		if err != nil {
@@ -181,6 +182,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer d.close()
 		lg.Log("INFO", "Started a simulated network of %d nodes on loopback (and %d addresses where nothing listens), %d of them named by a DNS seed at %s",
 			c.demoPeers, c.demoUnreachable, 4, d.seedAddr)
+		ov, fixed, err := startDemoNetworks(d, c.demoPeers, &opts, lg)
+		if err != nil {
+			fmt.Fprintf(stderr, "crawl: demo: %v\n", err)
+			return 1
+		}
+		defer ov.Close()
+		demoStart = fixed
 		opts.Handshake.ChainParams, resolver = d.params, d.resolver
 		opts.AllowPrivate = true // the simulated nodes live on loopback
 		if !c.limitsSet {
@@ -194,7 +202,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	c.net.Crawl(&opts)
 
-	start := startTargets(ctx, c, opts.Handshake.ChainParams, resolver, lg)
+	start := append(startTargets(ctx, c, opts.Handshake.ChainParams, resolver, lg), demoStart...)
 	if len(start) == 0 {
 		lg.Log("ERROR", "No address to start from")
 		return 1

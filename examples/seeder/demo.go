@@ -7,6 +7,7 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/bitcoin-handshake/handshake/handshaketest"
+	"github.com/bitcoin-handshake/handshake/internal/simnet"
 )
 
 // demo is a simulated network on loopback, found through a DNS seed that
@@ -38,6 +39,7 @@ func startDemo(peers int, port string) (*demo, error) {
 			cfgs[i].Behavior = handshaketest.Btcd
 		}
 	}
+	simnet.SetDelays(cfgs) // each node answers after tens to hundreds of ms
 	n, err := handshaketest.NewNetwork(handshaketest.NetworkConfig{
 		Peers:  cfgs,
 		Seeds:  []string{"seed1.demo.test.", "seed2.demo.test."},

@@ -228,6 +228,12 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		defer d.close()
 		params, resolver, allowPrivate = d.params, d.resolver, true
 		log.Info("started a simulated network on loopback", "nodes", c.demoPeers, "port", params.DefaultPort, "dns_seed", d.seedAddr)
+		ov, seeds, err := startDemoNetworks(d, c.demoPeers, log)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer ov.Close()
+		c.addrs = append(c.addrs, seeds...)
 		if !c.set["db"] || !c.set["dump"] {
 			dir, err := os.MkdirTemp("", "seeder-demo")
 			if err != nil {

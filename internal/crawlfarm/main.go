@@ -34,6 +34,17 @@
 // its payload one byte per -drip: the hostile node a crawler's memory
 // must survive. It prints "trickle<TAB>address" per node.
 //
+//	crawlfarm mainnet -ipv4 8000 -ipv6 2000 -onion 12000 -i2p 2000 \
+//	    -dead-ipv4 18000 -dead-ipv6 6000 -dead-onion 10000 -dead-i2p 2000
+//
+// serves a network shaped like mainnet (mainnet.go): nodes on IPv4, on
+// IPv6 (in 2001:db8::/32, which only a network namespace routing it to
+// its loopback can bind) and behind onion and I2P names that -proxies
+// handshaketest proxy doubles route, each node answering after a delay
+// of its own, and dead addresses gossiped among them. It answers
+// "proxied" too, with "requests peak": the connection requests all the
+// proxies received, and the most one held at once.
+//
 // All print an empty line once ready, then answer "accepted" on standard
 // input with "total max": the connections accepted by all nodes, and by
 // the busiest one (0 0 in hang mode). Both exit when standard input closes.
@@ -70,8 +81,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "crawlfarm:", err)
 		return 1
 	}
+	if len(args) > 0 && args[0] == "mainnet" {
+		return runMainnet(args[1:], stdin, stdout, stderr)
+	}
 	if len(args) == 0 || (args[0] != "hang" && args[0] != "nodes" && args[0] != "trickle") {
-		return fail(errors.New("want a mode: hang, nodes or trickle"))
+		return fail(errors.New("want a mode: hang, nodes, trickle or mainnet"))
 	}
 	fs := flag.NewFlagSet("crawlfarm "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -130,22 +144,31 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return total, most
 		}
 	}
+	if err := answer(stdin, w, map[string]func() (int, int){"accepted": accepted}); err != nil {
+		return fail(err)
+	}
+	return 0
+}
+
+// answer prints the empty line that says the farm is ready, then answers
+// each command read from stdin with its two numbers, until stdin closes.
+func answer(stdin io.Reader, w *bufio.Writer, cmds map[string]func() (int, int)) error {
 	fmt.Fprintln(w)
 	if err := w.Flush(); err != nil {
-		return fail(err)
+		return err
 	}
 	sc := bufio.NewScanner(stdin)
 	for sc.Scan() {
-		switch cmd := strings.TrimSpace(sc.Text()); cmd {
-		case "accepted":
-			total, most := accepted()
-			fmt.Fprintf(w, "%d %d\n", total, most)
-		default:
+		cmd := strings.TrimSpace(sc.Text())
+		if f, ok := cmds[cmd]; ok {
+			a, b := f()
+			fmt.Fprintf(w, "%d %d\n", a, b)
+		} else {
 			fmt.Fprintf(w, "error: unknown command %q\n", cmd)
 		}
 		w.Flush()
 	}
-	return 0
+	return nil
 }
 
 type farmConfig struct {
