@@ -171,6 +171,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if c.depth == 0 {
 		opts.MaxDepth = -1 // the starting nodes only
 	}
+	// Before the demo, which points onion and I2P at its own proxy double.
+	c.net.Crawl(&opts)
 	resolver := net.DefaultResolver
 	var demoStart []crawl.Target // the demo's other networks' seeds
 	if c.demo {
@@ -200,8 +202,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if c.resolver != "" {
 		resolver = handshake.NewResolver(c.resolver)
 	}
-	c.net.Crawl(&opts)
-
 	start := append(startTargets(ctx, c, opts.Handshake.ChainParams, resolver, lg), demoStart...)
 	if len(start) == 0 {
 		lg.Log("ERROR", "No address to start from")

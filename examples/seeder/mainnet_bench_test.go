@@ -196,7 +196,7 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 		table: newTable(1_000_000, goodPolicy{defaultPort: uint16(p), services: requiredServices, minVersion: minGoodVersion, allowPrivate: true},
 			schedule{retest: DefaultRetest}),
 		store: st, resp: &responder{zone: testZone(b)}, metrics: newMetrics(), log: slog.New(slog.DiscardHandler),
-		prober:      newCrawlProber(handshake.Options{ChainParams: &params}, 5*time.Second, true),
+		prober:      newCrawlProber(handshake.Options{ChainParams: &params}, 5*time.Second, true, nil, nil),
 		concurrency: conc,
 		tick:        250 * time.Millisecond,
 		publish:     time.Second,
