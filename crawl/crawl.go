@@ -246,12 +246,9 @@ func (c *crawler) work(ctx context.Context) {
 		var r Result
 		if ctx.Err() != nil {
 			r = notVisited(ctx, t, time.Now())
-		} else if r = c.o.visit(ctx, t); ended(ctx) && r.Status == handshake.StatusFailed && r.Skipped == "" ||
-			errors.Is(r.Err, handshake.ErrProxyDown) {
-			// Cut short by the crawl's end, or never tried for want of
-			// a proxy: as good as not visited, and due again in a
-			// resumed crawl.
-			r.Err = fmt.Errorf("%w: %w", ErrNotVisited, r.Err)
+		} else {
+			r = c.o.visit(ctx, t)
+			cutShort(ctx, &r)
 		}
 		c.mu.Lock()
 		c.learn(&r)
@@ -341,6 +338,29 @@ func (c *crawler) giveUp(ctx context.Context) {
 func notVisited(ctx context.Context, t Target, now time.Time) Result {
 	return Result{Target: t, Time: now, Status: handshake.StatusFailed,
 		Err: fmt.Errorf("crawl: %s: %w: %w", t.Addr, ErrNotVisited, context.Cause(ctx))}
+}
+
+// cutShort marks r not visited when the crawl's end cut its failing visit
+// short, with the context's error as Result.Err promises, even when the
+// visit failed for a reason of its own at that moment; or when it was
+// never tried for want of a proxy. Either way it is due again in a resumed
+// crawl.
+func cutShort(ctx context.Context, r *Result) {
+	switch {
+	case r.Skipped != "" || r.Status != handshake.StatusFailed:
+	case ended(ctx):
+		end := context.Cause(ctx)
+		if end == nil { // its deadline passed a moment before it says so
+			end = context.DeadlineExceeded
+		}
+		if errors.Is(r.Err, end) {
+			r.Err = fmt.Errorf("%w: %w", ErrNotVisited, r.Err)
+		} else {
+			r.Err = fmt.Errorf("%w: %w: %w", ErrNotVisited, end, r.Err)
+		}
+	case errors.Is(r.Err, handshake.ErrProxyDown):
+		r.Err = fmt.Errorf("%w: %w", ErrNotVisited, r.Err)
+	}
 }
 
 // ended reports whether ctx has ended, or its deadline has passed a moment
