@@ -143,7 +143,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.UserAgent = DefaultUserAgent
 	}
 	if o.Dialer == nil {
-		o.Dialer = &net.Dialer{}
+		o.Dialer = directDialer{}
 	}
 	if o.MinPeerVersion == 0 {
 		o.MinPeerVersion = DefaultMinPeerVersion

@@ -63,9 +63,9 @@ func (s *session) keyExchange(version *wire.MsgVersion) error {
 	// On v2 the byte counts are the raw socket's, key exchange included,
 	// which the bip324 package cannot report when it fails.
 	s.rawCount = true
-	cr := &countingReader{r: s.conn, n: &s.res.BytesReceived}
-	cw := &countingWriter{w: s.conn, n: &s.res.BytesSent}
-	t := &v2Transport{}
+	s.cr = countingReader{r: s.conn, n: &s.res.BytesReceived}
+	s.cw = countingWriter{w: s.conn, n: &s.res.BytesSent}
+	t := &s.v2
 	payload := appendVersion(t.vbuf[:0], version)
 	// Over a synchronous connection such as net.Pipe the buffer must hold
 	// a responder's whole first flight (key, up to 4,095 bytes of garbage,
@@ -76,8 +76,9 @@ func (s *session) keyExchange(version *wire.MsgVersion) error {
 	if _, ok := s.conn.(*net.TCPConn); !ok {
 		size = v2BufferSize
 	}
-	t.br = bufio.NewReaderSize(cr, size)
-	c, err := bip324.Handshake(t.br, cw, bip324.Initiator, bip324.Config{
+	s.br = *bufio.NewReaderSize(&s.cr, size)
+	t.br = &s.br
+	c, err := bip324.Handshake(t.br, &s.cw, bip324.Initiator, bip324.Config{
 		Magic: uint32(s.o.ChainParams.Net),
 		// Random, as BIP324 intends, but short: the garbage we send
 		// was a sixth of a handshake's CPU at Bitcoin Core's 0-4,095.
