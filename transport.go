@@ -44,6 +44,10 @@ const maxGarbage = 255
 // bytes of garbage, the terminator and a version packet.
 const v2BufferSize = 8192
 
+// v2SocketBufferSize holds a responder's key and the 4,111 bytes that may
+// hold its garbage and terminator, and the packets that usually follow.
+const v2SocketBufferSize = 4608
+
 // v2Overhead is what a packet adds to its contents (length, header, tag)
 // plus the long form of a message type, the most a command may take.
 const v2Overhead = 3 + 1 + 16 + 13
@@ -70,9 +74,11 @@ func (s *session) keyExchange(version *wire.MsgVersion) error {
 	// Over a synchronous connection such as net.Pipe the buffer must hold
 	// a responder's whole first flight (key, up to 4,095 bytes of garbage,
 	// terminator, version packet), or its write never completes before we
-	// write again. A socket buffers in the kernel: a small buffer costs a
-	// few more reads but 7 KiB less per handshake in flight.
-	size := readBufferSize
+	// write again. Over a socket it holds the key and the whole search for
+	// the garbage terminator, so that a flight that arrived whole is read
+	// in one call and searched at once, and another network's terminators
+	// are derived only when the peer's is not there and more must be read.
+	size := v2SocketBufferSize
 	if _, ok := s.conn.(*net.TCPConn); !ok {
 		size = v2BufferSize
 	}

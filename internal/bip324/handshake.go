@@ -244,11 +244,12 @@ func (c *Conn) skipGarbage() ([]byte, error) {
 			return got[:end-termLen], nil
 		}
 		c.discard(len(chunk))
-		if magic, ok, err := c.otherNetwork(got); err != nil || ok {
-			if err == nil {
-				err = &WrongNetworkError{Magic: magic, How: "garbage terminator"}
-			}
-			return nil, err
+		// Another network's terminator is looked for only when ours is
+		// not among the bytes that have arrived and more must be read,
+		// which may block: a peer whose first flight arrives whole (in a
+		// buffer that holds it) and is on our network never pays for it.
+		if magic, ok := c.otherNetwork(got); ok {
+			return nil, &WrongNetworkError{Magic: magic, How: "garbage terminator"}
 		}
 		if len(got) > MaxGarbageLen && !c.terminatorCanFit(got) {
 			return nil, fmt.Errorf("%w (%d bytes received)", ErrGarbageTooLong, len(got))

@@ -2,16 +2,17 @@ package bip324
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ellswift"
 	"github.com/btcsuite/btcd/v2transport"
-	"golang.org/x/crypto/hkdf"
 )
 
 // sessionKeys is everything BIP324's initialize_v2_transport derives from the
@@ -41,67 +42,81 @@ var hkdfInfo = [...][]byte{
 // deriveKeys runs HKDF-SHA256 over the ECDH secret with the salt
 // "bitcoin_v2_shared_secret" + magic (little-endian) and the BIP324 labels.
 func deriveKeys(secret []byte, magic uint32) (sessionKeys, error) {
-	var salt [len(hkdfSaltPrefix) + 4]byte
-	copy(salt[:], hkdfSaltPrefix)
-	binary.LittleEndian.PutUint32(salt[len(hkdfSaltPrefix):], magic)
-	prk := hkdf.Extract(sha256.New, secret, salt[:])
-	defer clear(prk)
+	var prk [sha256.Size]byte
+	extract(&prk, secret, magic)
+	defer clear(prk[:])
 
 	var k sessionKeys
 	var terms [2 * termLen]byte
+	// One HMAC keyed with the PRK serves all six labels.
+	mac := hmac.New(sha256.New, prk[:])
 	for i, out := range [...][]byte{
 		k.sessionID[:], k.initiatorL[:], k.initiatorP[:], k.responderL[:], k.responderP[:], terms[:],
 	} {
-		if _, err := io.ReadFull(hkdf.Expand(sha256.New, prk, hkdfInfo[i]), out); err != nil {
-			return sessionKeys{}, fmt.Errorf("bip324: HKDF-Expand %s: %w", hkdfInfo[i], err)
-		}
+		expand(mac, out, hkdfInfo[i])
 	}
 	copy(k.initiatorTerm[:], terms[:termLen])
 	copy(k.responderTerm[:], terms[termLen:])
 	return k, nil
 }
 
-// terminator derives, for another network's magic, the garbage terminator
-// the peer would send if it were on that network.
-func (c *Conn) terminator(magic uint32) ([termLen]byte, error) {
+// extract is HKDF-Extract with BIP324's salt for magic.
+func extract(prk *[sha256.Size]byte, secret []byte, magic uint32) {
 	var salt [len(hkdfSaltPrefix) + 4]byte
 	copy(salt[:], hkdfSaltPrefix)
 	binary.LittleEndian.PutUint32(salt[len(hkdfSaltPrefix):], magic)
-	prk := hkdf.Extract(sha256.New, c.secret[:], salt[:])
-	defer clear(prk)
+	mac := hmac.New(sha256.New, salt[:])
+	mac.Write(secret)
+	mac.Sum(prk[:0])
+}
+
+// expand is HKDF-Expand (RFC 5869) for an output of at most one hash
+// length, all BIP324 asks for: T(1) = HMAC(PRK, info || 0x01), truncated.
+// mac is keyed with the PRK and reused across labels, where hkdf.Expand
+// would key a new HMAC each time; TestExpandMatchesHKDF holds the two to
+// the same bytes.
+func expand(mac hash.Hash, out, info []byte) {
+	var t [sha256.Size]byte
+	mac.Reset()
+	mac.Write(info)
+	mac.Write([]byte{1})
+	copy(out, mac.Sum(t[:0]))
+	clear(t[:])
+}
+
+// terminator derives, for another network's magic, the garbage terminator
+// the peer would send if it were on that network.
+func (c *Conn) terminator(magic uint32) [termLen]byte {
+	var prk [sha256.Size]byte
+	extract(&prk, c.secret[:], magic)
+	defer clear(prk[:])
 	var terms [2 * termLen]byte
-	if _, err := io.ReadFull(hkdf.Expand(sha256.New, prk, hkdfInfo[5]), terms[:]); err != nil {
-		return [termLen]byte{}, fmt.Errorf("bip324: HKDF-Expand %s: %w", hkdfInfo[5], err)
-	}
+	expand(hmac.New(sha256.New, prk[:]), terms[:], hkdfInfo[5])
 	if c.role == Initiator {
-		return [termLen]byte(terms[termLen:]), nil // the responder's
+		return [termLen]byte(terms[termLen:]) // the responder's
 	}
-	return [termLen]byte(terms[:termLen]), nil
+	return [termLen]byte(terms[:termLen])
 }
 
 // otherNetwork reports the magic of another network (Config.OtherMagics)
 // whose garbage terminator got holds, deriving those terminators on first
 // use: only a peer that is not on ours pays for it.
-func (c *Conn) otherNetwork(got []byte) (uint32, bool, error) {
+func (c *Conn) otherNetwork(got []byte) (uint32, bool) {
 	if len(c.otherMagics) == 0 || len(got) < termLen {
-		return 0, false, nil
+		return 0, false
 	}
 	if c.otherTerms == nil {
 		c.otherTerms = make([][termLen]byte, len(c.otherMagics))
 		for i, m := range c.otherMagics {
-			t, err := c.terminator(m)
-			if err != nil {
-				return 0, false, err
-			}
-			c.otherTerms[i] = t
+			c.otherTerms[i] = c.terminator(m)
 		}
 	}
 	for i, t := range c.otherTerms {
 		if bytes.Contains(got, t[:]) {
-			return c.otherMagics[i], true, nil
+			return c.otherMagics[i], true
 		}
 	}
-	return 0, false, nil
+	return 0, false
 }
 
 // initCiphers sets up the packet ciphers and terminators for c.role and wipes
@@ -115,18 +130,23 @@ func (c *Conn) initCiphers(k *sessionKeys) error {
 	}
 	c.sessionID = k.sessionID
 	// The v2transport ciphers keep the slices they are given: hand them
-	// copies and wipe ours.
+	// copies, four parts of one allocation, and wipe ours.
+	keys := make([]byte, 4*32)
+	copy(keys[0:32], sendL[:])
+	copy(keys[32:64], sendP[:])
+	copy(keys[64:96], recvL[:])
+	copy(keys[96:128], recvP[:])
 	var err error
-	if c.sendL, err = v2transport.NewFSChaCha20(clone32(sendL)); err != nil {
+	if c.sendL, err = v2transport.NewFSChaCha20(keys[0:32:32]); err != nil {
 		return err
 	}
-	if c.sendP, err = v2transport.NewFSChaCha20Poly1305(clone32(sendP)); err != nil {
+	if c.sendP, err = v2transport.NewFSChaCha20Poly1305(keys[32:64:64]); err != nil {
 		return err
 	}
-	if c.recvL, err = v2transport.NewFSChaCha20(clone32(recvL)); err != nil {
+	if c.recvL, err = v2transport.NewFSChaCha20(keys[64:96:96]); err != nil {
 		return err
 	}
-	if c.recvP, err = v2transport.NewFSChaCha20Poly1305(clone32(recvP)); err != nil {
+	if c.recvP, err = v2transport.NewFSChaCha20Poly1305(keys[96:128:128]); err != nil {
 		return err
 	}
 	clear(k.initiatorL[:])
@@ -134,12 +154,6 @@ func (c *Conn) initCiphers(k *sessionKeys) error {
 	clear(k.responderL[:])
 	clear(k.responderP[:])
 	return nil
-}
-
-func clone32(k *[32]byte) []byte {
-	b := make([]byte, 32)
-	copy(b, k[:])
-	return b
 }
 
 var errZeroKey = errors.New("bip324: entropy source produced a zero private key")

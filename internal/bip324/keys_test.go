@@ -1,0 +1,53 @@
+package bip324
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"io"
+	"testing"
+
+	"golang.org/x/crypto/hkdf"
+)
+
+// TestExpandMatchesHKDF: deriveKeys and terminator, which key one HMAC
+// per PRK and take one block of HKDF-Expand, give the bytes
+// golang.org/x/crypto/hkdf gives for every label, on random secrets and
+// every network's magic.
+func TestExpandMatchesHKDF(t *testing.T) {
+	reference := func(secret []byte, magic uint32, label int, n int) []byte {
+		salt := binary.LittleEndian.AppendUint32([]byte(hkdfSaltPrefix), magic)
+		out := make([]byte, n)
+		if _, err := io.ReadFull(hkdf.New(sha256.New, secret, salt, hkdfInfo[label]), out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for range 20 {
+		secret := make([]byte, 32)
+		rand.Read(secret)
+		for _, magic := range []uint32{0xd9b4bef9, 0x0709110b, 0x283f161c, 0x40cf030a, 0xdab5bffa, 0x12141c16} {
+			k, err := deriveKeys(secret, magic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			terms := append(k.initiatorTerm[:], k.responderTerm[:]...)
+			for i, got := range [][]byte{k.sessionID[:], k.initiatorL[:], k.initiatorP[:], k.responderL[:], k.responderP[:], terms} {
+				if want := reference(secret, magic, i, len(got)); !bytes.Equal(got, want) {
+					t.Fatalf("magic %08x, %s: %x, want %x", magic, hkdfInfo[i], got, want)
+				}
+			}
+			for _, role := range []Role{Initiator, Responder} {
+				c := &Conn{role: role, secret: [32]byte(secret)}
+				want := k.responderTerm // the peer's, as the initiator sees it
+				if role == Responder {
+					want = k.initiatorTerm
+				}
+				if got := c.terminator(magic); got != want {
+					t.Fatalf("magic %08x, %v: terminator %x, want %x", magic, role, got, want)
+				}
+			}
+		}
+	}
+}
