@@ -54,10 +54,12 @@ const v2Overhead = 3 + 1 + 16 + 13
 
 // v2Transport carries messages over an established BIP324 session.
 type v2Transport struct {
-	c    *bip324.Conn
-	br   *bufio.Reader // under c, for wait
-	msgs []bip324.Message
-	vbuf [160]byte // backs our version payload
+	c      *bip324.Conn
+	br     *bufio.Reader // under c, for wait
+	msgs   []bip324.Message
+	vbuf   [160]byte                // backs our version payload
+	msga   [4]bip324.Message        // backs msgs: a verack flight fits
+	others [len(knownMagics)]uint32 // backs Config.OtherMagics
 }
 
 // keyExchange runs the BIP324 handshake as the initiator and makes the
@@ -91,10 +93,10 @@ func (s *session) keyExchange(version *wire.MsgVersion) error {
 		GarbageLen: garbageLen(),
 		// Our version message rides in the write that completes the
 		// key exchange.
-		Messages: []bip324.Message{{Cmd: wire.CmdVersion, Payload: payload}},
+		Messages: append(t.msga[:0], bip324.Message{Cmd: wire.CmdVersion, Payload: payload}),
 		// A peer of another network is recognised by its garbage
 		// terminator, where v1 would have shown its magic.
-		OtherMagics: otherMagics(s.o.ChainParams.Net),
+		OtherMagics: otherMagics(t.others[:0], s.o.ChainParams.Net),
 	})
 	var we *bip324.WrongNetworkError
 	if errors.As(err, &we) {
@@ -110,8 +112,11 @@ func (s *session) keyExchange(version *wire.MsgVersion) error {
 		return v2Error(err)
 	}
 	id := c.SessionID()
-	s.res.SessionID = hex.EncodeToString(id[:])
+	var h [2 * len(id)]byte
+	hex.Encode(h[:], id[:])
+	s.res.SessionID = string(h[:])
 	t.c = c
+	t.msgs = t.msga[:0]
 	s.t = t
 	s.log("sent", wire.CmdVersion, v2Overhead+len(payload))
 	return nil
@@ -204,9 +209,8 @@ func v2Error(err error) error {
 // knownMagics are the networks netName knows.
 var knownMagics = [...]wire.BitcoinNet{wire.MainNet, wire.TestNet3, wire.TestNet4, wire.SigNet, wire.TestNet, wire.SimNet}
 
-// otherMagics returns the known networks' magics other than ours.
-func otherMagics(ours wire.BitcoinNet) []uint32 {
-	others := make([]uint32, 0, len(knownMagics))
+// otherMagics appends the known networks' magics other than ours to others.
+func otherMagics(others []uint32, ours wire.BitcoinNet) []uint32 {
 	for _, m := range knownMagics {
 		if m != ours {
 			others = append(others, uint32(m))

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/bitcoin-handshake/handshake/internal/p2p"
-	"github.com/btcsuite/btcd/v2transport"
 )
 
 // Conn is an established v2 connection. It encrypts and decrypts application
@@ -29,8 +28,8 @@ type Conn struct {
 
 	sessionID          [32]byte
 	sendTerm, recvTerm [termLen]byte
-	sendL, recvL       *v2transport.FSChaCha20
-	sendP, recvP       *v2transport.FSChaCha20Poly1305
+	sendL, recvL       fsChaCha20
+	sendP, recvP       fsAEAD
 	maxDecoys          int
 
 	// During the handshake only: to recognise a peer of another network
@@ -43,11 +42,11 @@ type Conn struct {
 
 	// Read side.
 	rbuf []byte // ciphertext of packets larger than the bufio buffer
+	dbuf []byte // plaintext of the packet last read
 	rerr error
 
 	// Write side.
-	ptbuf []byte // plaintext being encrypted
-	wbuf  []byte // packets being written
+	wbuf []byte // packets being written
 	werr  error
 }
 
@@ -112,7 +111,8 @@ func (c *Conn) readGrowing(buf []byte, n int) ([]byte, error) {
 }
 
 // appendPacket encrypts one packet whose contents are typ + payload + zeros
-// zero bytes and appends it (length field + AEAD ciphertext) to dst.
+// zero bytes and appends it (length field + AEAD ciphertext) to dst. The
+// contents are written where their ciphertext goes and encrypted in place.
 func (c *Conn) appendPacket(dst, aad []byte, ignore bool, typ, payload []byte, zeros int) ([]byte, error) {
 	n := len(typ) + len(payload) + zeros
 	if n > MaxContentsLen {
@@ -123,24 +123,23 @@ func (c *Conn) appendPacket(dst, aad []byte, ignore bool, typ, payload []byte, z
 	if ignore {
 		hdr = ignoreBit
 	}
-	pt := append(c.ptbuf[:0], hdr)
-	pt = append(pt, typ...)
-	pt = append(pt, payload...)
-	pt = append(pt, make([]byte, zeros)...)
-	if cap(pt) <= p2p.RetainLimit {
-		c.ptbuf = pt
+	at := len(dst)
+	dst = slices.Grow(dst, lengthLen+headerLen+n+tagLen)
+	dst = append(dst, byte(n), byte(n>>8), byte(n>>16))
+	if err := c.sendL.crypt(dst[at:]); err != nil {
+		return dst[:at], err
 	}
-	ct, err := c.sendP.Encrypt(aad, pt)
+	pt := len(dst)
+	dst = append(dst, hdr)
+	dst = append(dst, typ...)
+	dst = append(dst, payload...)
+	dst = append(dst, make([]byte, zeros)...)
+	// The room for the tag was grown above, so Seal works in place.
+	ct, err := c.sendP.seal(dst[pt:pt], aad, dst[pt:])
 	if err != nil {
-		return dst, err
+		return dst[:at], err
 	}
-	l := [lengthLen]byte{byte(n), byte(n >> 8), byte(n >> 16)}
-	el, err := c.sendL.Crypt(l[:])
-	if err != nil {
-		return dst, err
-	}
-	dst = append(dst, el...)
-	return append(dst, ct...), nil
+	return dst[:pt+len(ct)], nil
 }
 
 // readPacket reads and decrypts one packet whose contents may be at most
@@ -156,11 +155,10 @@ func (c *Conn) readPacket(aad []byte, maxLen int) (contents []byte, ignore bool,
 		}
 		return nil, false, err
 	}
-	dl, err := c.recvL.Crypt(l[:])
-	if err != nil {
+	if err := c.recvL.crypt(l[:]); err != nil {
 		return nil, false, err
 	}
-	size := int(dl[0]) | int(dl[1])<<8 | int(dl[2])<<16
+	size := int(l[0]) | int(l[1])<<8 | int(l[2])<<16
 	if size > maxLen {
 		return nil, false, fmt.Errorf("%w: length field says %d bytes, limit %d", ErrPacketTooLarge, size, maxLen)
 	}
@@ -183,9 +181,12 @@ func (c *Conn) readPacket(aad []byte, maxLen int) (contents []byte, ignore bool,
 			return nil, false, eofUnexpected(err)
 		}
 	}
-	pt, err := c.recvP.Decrypt(aad, ct)
+	pt, err := c.recvP.open(c.dbuf[:0], aad, ct)
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %d-byte packet: %v", ErrBadTag, size, err)
+	}
+	if cap(pt) <= p2p.RetainLimit {
+		c.dbuf = pt[:0]
 	}
 	return pt[headerLen:], pt[0]&ignoreBit != 0, nil
 }
@@ -219,7 +220,8 @@ func (c *Conn) WriteLengthField(n int) error {
 	if n < 0 || n > MaxContentsLen {
 		return fmt.Errorf("%w: length %d", ErrPacketTooLarge, n)
 	}
-	l, err := c.sendL.Crypt([]byte{byte(n), byte(n >> 8), byte(n >> 16)})
+	l := []byte{byte(n), byte(n >> 8), byte(n >> 16)}
+	err := c.sendL.crypt(l)
 	if err == nil {
 		err = c.write(l)
 	}

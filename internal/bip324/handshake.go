@@ -84,10 +84,13 @@ func (c *Conn) handshake(cfg *Config) error {
 	}
 
 	// Our first flight: key + garbage, and for a responder also the
-	// terminator, decoys and version packet. Size it once.
-	flight := keyLen + garbageLen
-	if c.role == Responder {
-		flight += secondFlightLen(cfg.Decoys)
+	// terminator, decoys and version packet. One buffer holds both
+	// flights and the messages after them, the first flight kept intact
+	// while the second is written: its garbage is the AAD of our first
+	// packet.
+	flight := keyLen + garbageLen + secondFlightLen(cfg.Decoys)
+	for _, m := range cfg.Messages {
+		flight += typeLen(m.Cmd) + len(m.Payload) + packetExtra
 	}
 	out := make([]byte, keyLen+garbageLen, flight)
 	priv, ours, err := cfg.newKey()
@@ -132,7 +135,7 @@ func (c *Conn) handshake(cfg *Config) error {
 
 	// Second flight: terminator + decoys + version packet.
 	if c.role == Initiator {
-		out = make([]byte, 0, secondFlightLen(cfg.Decoys))
+		out = out[len(out):]
 	}
 	if out, err = c.appendSecondFlight(out, garbage, cfg.Decoys); err != nil {
 		return err
@@ -145,6 +148,9 @@ func (c *Conn) handshake(cfg *Config) error {
 	}
 	if err := c.write(out); err != nil {
 		return fmt.Errorf("bip324: sending our version packet: %w", err)
+	}
+	if cap(out) <= p2p.RetainLimit {
+		c.wbuf = out[:0] // for WriteMessages
 	}
 
 	theirGarbage, err := c.skipGarbage()

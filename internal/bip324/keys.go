@@ -12,7 +12,6 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ellswift"
-	"github.com/btcsuite/btcd/v2transport"
 )
 
 // sessionKeys is everything BIP324's initialize_v2_transport derives from the
@@ -42,26 +41,29 @@ var hkdfInfo = [...][]byte{
 // deriveKeys runs HKDF-SHA256 over the ECDH secret with the salt
 // "bitcoin_v2_shared_secret" + magic (little-endian) and the BIP324 labels.
 func deriveKeys(secret []byte, magic uint32) (sessionKeys, error) {
-	var prk [sha256.Size]byte
-	extract(&prk, secret, magic)
-	defer clear(prk[:])
+	// The HMACs are interfaces, so what they write to escapes: one
+	// buffer for the PRK and each output block.
+	buf := new([2 * sha256.Size]byte)
+	defer clear(buf[:])
+	prk, sum := buf[:sha256.Size], buf[sha256.Size:]
+	extract(prk, secret, magic)
 
 	var k sessionKeys
 	var terms [2 * termLen]byte
 	// One HMAC keyed with the PRK serves all six labels.
-	mac := hmac.New(sha256.New, prk[:])
+	mac := hmac.New(sha256.New, prk)
 	for i, out := range [...][]byte{
 		k.sessionID[:], k.initiatorL[:], k.initiatorP[:], k.responderL[:], k.responderP[:], terms[:],
 	} {
-		expand(mac, out, hkdfInfo[i])
+		expand(mac, out, hkdfInfo[i], sum)
 	}
 	copy(k.initiatorTerm[:], terms[:termLen])
 	copy(k.responderTerm[:], terms[termLen:])
 	return k, nil
 }
 
-// extract is HKDF-Extract with BIP324's salt for magic.
-func extract(prk *[sha256.Size]byte, secret []byte, magic uint32) {
+// extract is HKDF-Extract with BIP324's salt for magic, into prk.
+func extract(prk, secret []byte, magic uint32) {
 	var salt [len(hkdfSaltPrefix) + 4]byte
 	copy(salt[:], hkdfSaltPrefix)
 	binary.LittleEndian.PutUint32(salt[len(hkdfSaltPrefix):], magic)
@@ -74,24 +76,23 @@ func extract(prk *[sha256.Size]byte, secret []byte, magic uint32) {
 // length, all BIP324 asks for: T(1) = HMAC(PRK, info || 0x01), truncated.
 // mac is keyed with the PRK and reused across labels, where hkdf.Expand
 // would key a new HMAC each time; TestExpandMatchesHKDF holds the two to
-// the same bytes.
-func expand(mac hash.Hash, out, info []byte) {
-	var t [sha256.Size]byte
+// the same bytes. sum is scratch of a hash's length.
+func expand(mac hash.Hash, out, info, sum []byte) {
 	mac.Reset()
 	mac.Write(info)
 	mac.Write([]byte{1})
-	copy(out, mac.Sum(t[:0]))
-	clear(t[:])
+	copy(out, mac.Sum(sum[:0]))
 }
 
 // terminator derives, for another network's magic, the garbage terminator
 // the peer would send if it were on that network.
 func (c *Conn) terminator(magic uint32) [termLen]byte {
-	var prk [sha256.Size]byte
-	extract(&prk, c.secret[:], magic)
-	defer clear(prk[:])
+	buf := new([2 * sha256.Size]byte)
+	defer clear(buf[:])
+	prk, sum := buf[:sha256.Size], buf[sha256.Size:]
+	extract(prk, c.secret[:], magic)
 	var terms [2 * termLen]byte
-	expand(hmac.New(sha256.New, prk[:]), terms[:], hkdfInfo[5])
+	expand(hmac.New(sha256.New, prk), terms[:], hkdfInfo[5], sum)
 	if c.role == Initiator {
 		return [termLen]byte(terms[termLen:]) // the responder's
 	}
@@ -129,24 +130,16 @@ func (c *Conn) initCiphers(k *sessionKeys) error {
 		c.sendTerm, c.recvTerm = c.recvTerm, c.sendTerm
 	}
 	c.sessionID = k.sessionID
-	// The v2transport ciphers keep the slices they are given: hand them
-	// copies, four parts of one allocation, and wipe ours.
-	keys := make([]byte, 4*32)
-	copy(keys[0:32], sendL[:])
-	copy(keys[32:64], sendP[:])
-	copy(keys[64:96], recvL[:])
-	copy(keys[96:128], recvP[:])
-	var err error
-	if c.sendL, err = v2transport.NewFSChaCha20(keys[0:32:32]); err != nil {
+	if err := c.sendL.init(sendL[:], nil); err != nil {
 		return err
 	}
-	if c.sendP, err = v2transport.NewFSChaCha20Poly1305(keys[32:64:64]); err != nil {
+	if err := c.sendP.init(sendP[:]); err != nil {
 		return err
 	}
-	if c.recvL, err = v2transport.NewFSChaCha20(keys[64:96:96]); err != nil {
+	if err := c.recvL.init(recvL[:], nil); err != nil {
 		return err
 	}
-	if c.recvP, err = v2transport.NewFSChaCha20Poly1305(keys[96:128:128]); err != nil {
+	if err := c.recvP.init(recvP[:]); err != nil {
 		return err
 	}
 	clear(k.initiatorL[:])

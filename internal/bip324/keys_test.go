@@ -8,6 +8,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/btcsuite/btcd/v2transport"
 	"golang.org/x/crypto/hkdf"
 )
 
@@ -48,6 +49,58 @@ func TestExpandMatchesHKDF(t *testing.T) {
 					t.Fatalf("magic %08x, %v: terminator %x, want %x", magic, role, got, want)
 				}
 			}
+		}
+	}
+}
+
+// TestFSCiphersMatchV2Transport: our FSChaCha20 and FSChaCha20Poly1305,
+// which write into the caller's buffers, give btcd v2transport's bytes
+// for 1,000 packets and length fields (four rekeyings) of varied sizes,
+// and decrypt what they encrypt.
+func TestFSCiphersMatchV2Transport(t *testing.T) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	var ours, back fsAEAD
+	var oursL fsChaCha20
+	if err := ours.init(key); err != nil {
+		t.Fatal(err)
+	}
+	if err := back.init(key); err != nil {
+		t.Fatal(err)
+	}
+	if err := oursL.init(key, nil); err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := v2transport.NewFSChaCha20Poly1305(bytes.Clone(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirsL, err := v2transport.NewFSChaCha20(bytes.Clone(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		pt := make([]byte, i%70)
+		rand.Read(pt)
+		aad := pt[:min(len(pt), i%3)]
+		want, err := theirs.Encrypt(aad, pt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ours.seal(nil, aad, pt)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("packet %d: sealed %x (%v), want %x", i, got, err, want)
+		}
+		if opened, err := back.open(nil, aad, got); err != nil || !bytes.Equal(opened, pt) {
+			t.Fatalf("packet %d: opened %x (%v), want %x", i, opened, err, pt)
+		}
+		l := pt[:min(len(pt), 3)]
+		wantL, err := theirsL.Crypt(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if oursL.crypt(l); !bytes.Equal(l, wantL) {
+			t.Fatalf("length %d: %x, want %x", i, l, wantL)
 		}
 	}
 }
