@@ -47,7 +47,7 @@ type Conn struct {
 
 	// Write side.
 	wbuf []byte // packets being written
-	werr  error
+	werr error
 }
 
 // Message is one application message for WriteMessages.
