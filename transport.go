@@ -98,12 +98,11 @@ func (s *session) keyExchange(version *wire.MsgVersion) error {
 		// terminator, where v1 would have shown its magic.
 		OtherMagics: otherMagics(t.others[:0], s.o.ChainParams.Net),
 	})
-	var we *bip324.WrongNetworkError
-	if errors.As(err, &we) {
-		return fmt.Errorf("%w: got %s (by its %s), want %s", ErrWrongNetwork,
-			netName(wire.BitcoinNet(we.Magic)), we.How, netName(s.o.ChainParams.Net))
-	}
 	if err != nil {
+		if we := wrongNetwork(err); we != nil {
+			return fmt.Errorf("%w: got %s (by its %s), want %s", ErrWrongNetwork,
+				netName(wire.BitcoinNet(we.Magic)), we.How, netName(s.o.ChainParams.Net))
+		}
 		switch {
 		case errors.Is(err, bip324.ErrV1Peer),
 			errors.Is(err, bip324.ErrPeerClosed) && s.res.BytesReceived == 0:
@@ -190,6 +189,17 @@ func (t *v2Transport) write() (int, error) {
 	err := t.c.WriteMessages(t.msgs...)
 	t.msgs = t.msgs[:0]
 	return int(t.c.BytesWritten() - before), err
+}
+
+// wrongNetwork returns the *bip324.WrongNetworkError in err's chain, or
+// nil. A function of its own, so that the variable errors.As needs is an
+// allocation of failed handshakes only.
+func wrongNetwork(err error) *bip324.WrongNetworkError {
+	var we *bip324.WrongNetworkError
+	if errors.As(err, &we) {
+		return we
+	}
+	return nil
 }
 
 // v2Error files a BIP324 failure under the package's error classes, keeping

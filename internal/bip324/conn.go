@@ -40,6 +40,13 @@ type Conn struct {
 
 	nRead, nWritten atomic.Int64
 
+	// What io.ReadFull reads into, here rather than on the stack, where
+	// a reader behind an interface would make it an allocation per call.
+	scratch struct {
+		key    [keyLen]byte    // the peer's key
+		length [lengthLen]byte // a packet's length field
+	}
+
 	// Read side.
 	rbuf []byte // ciphertext of packets larger than the bufio buffer
 	dbuf []byte // plaintext of the packet last read
@@ -146,7 +153,7 @@ func (c *Conn) appendPacket(dst, aad []byte, ignore bool, typ, payload []byte, z
 // maxLen bytes, returning its contents and ignore bit. The length is checked
 // before the body is read or any buffer for it is allocated.
 func (c *Conn) readPacket(aad []byte, maxLen int) (contents []byte, ignore bool, err error) {
-	var l [lengthLen]byte
+	l := &c.scratch.length
 	n, err := io.ReadFull(c.r, l[:])
 	c.addRead(n)
 	if err != nil {

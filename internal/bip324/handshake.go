@@ -103,21 +103,21 @@ func (c *Conn) handshake(cfg *Config) error {
 		return fmt.Errorf("bip324: generating garbage: %w", err)
 	}
 
-	var theirs [keyLen]byte
+	theirs := &c.scratch.key
 	if c.role == Initiator {
 		if err := c.write(out); err != nil {
 			return keyExchangeErr("sending our key", err)
 		}
-		if err := c.readInitiatorKey(&theirs, cfg.Magic); err != nil {
+		if err := c.readInitiatorKey(theirs, cfg.Magic); err != nil {
 			return err
 		}
 	} else {
-		if err := c.readResponderKey(&theirs); err != nil {
+		if err := c.readResponderKey(theirs); err != nil {
 			return err
 		}
 	}
 
-	secret, err := ellswift.V2Ecdh(priv, theirs, ours, c.role == Initiator)
+	secret, err := ellswift.V2Ecdh(priv, *theirs, ours, c.role == Initiator)
 	if err != nil {
 		return fmt.Errorf("bip324: ECDH: %w", err)
 	}

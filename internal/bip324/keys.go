@@ -28,25 +28,25 @@ type sessionKeys struct {
 
 const hkdfSaltPrefix = "bitcoin_v2_shared_secret"
 
-// hkdfInfo are BIP324's HKDF-Expand labels, in the order deriveKeys uses them.
+// hkdfInfo are BIP324's HKDF-Expand labels, in the order deriveKeys uses
+// them, each followed by the counter byte of HKDF-Expand's first block.
 var hkdfInfo = [...][]byte{
-	[]byte("session_id"),
-	[]byte("initiator_L"),
-	[]byte("initiator_P"),
-	[]byte("responder_L"),
-	[]byte("responder_P"),
-	[]byte("garbage_terminators"),
+	[]byte("session_id\x01"),
+	[]byte("initiator_L\x01"),
+	[]byte("initiator_P\x01"),
+	[]byte("responder_L\x01"),
+	[]byte("responder_P\x01"),
+	[]byte("garbage_terminators\x01"),
 }
 
 // deriveKeys runs HKDF-SHA256 over the ECDH secret with the salt
 // "bitcoin_v2_shared_secret" + magic (little-endian) and the BIP324 labels.
 func deriveKeys(secret []byte, magic uint32) (sessionKeys, error) {
-	// The HMACs are interfaces, so what they write to escapes: one
-	// buffer for the PRK and each output block.
-	buf := new([2 * sha256.Size]byte)
+	// What the HMACs read and write escapes, as they are interfaces: one
+	// buffer holds the salt, the PRK and each output block.
+	buf := new(hkdfBuf)
 	defer clear(buf[:])
-	prk, sum := buf[:sha256.Size], buf[sha256.Size:]
-	extract(prk, secret, magic)
+	prk := extract(buf, secret, magic)
 
 	var k sessionKeys
 	var terms [2 * termLen]byte
@@ -55,44 +55,46 @@ func deriveKeys(secret []byte, magic uint32) (sessionKeys, error) {
 	for i, out := range [...][]byte{
 		k.sessionID[:], k.initiatorL[:], k.initiatorP[:], k.responderL[:], k.responderP[:], terms[:],
 	} {
-		expand(mac, out, hkdfInfo[i], sum)
+		expand(mac, out, hkdfInfo[i], buf)
 	}
 	copy(k.initiatorTerm[:], terms[:termLen])
 	copy(k.responderTerm[:], terms[termLen:])
 	return k, nil
 }
 
-// extract is HKDF-Extract with BIP324's salt for magic, into prk.
-func extract(prk, secret []byte, magic uint32) {
-	var salt [len(hkdfSaltPrefix) + 4]byte
-	copy(salt[:], hkdfSaltPrefix)
+// hkdfBuf is deriveKeys's scratch: the salt, the PRK, an output block.
+type hkdfBuf [len(hkdfSaltPrefix) + 4 + 2*sha256.Size]byte
+
+// extract is HKDF-Extract with BIP324's salt for magic; the PRK it returns
+// is part of buf.
+func extract(buf *hkdfBuf, secret []byte, magic uint32) []byte {
+	salt := buf[:len(hkdfSaltPrefix)+4]
+	copy(salt, hkdfSaltPrefix)
 	binary.LittleEndian.PutUint32(salt[len(hkdfSaltPrefix):], magic)
-	mac := hmac.New(sha256.New, salt[:])
+	mac := hmac.New(sha256.New, salt)
 	mac.Write(secret)
-	mac.Sum(prk[:0])
+	return mac.Sum(buf[len(salt):len(salt)])
 }
 
 // expand is HKDF-Expand (RFC 5869) for an output of at most one hash
-// length, all BIP324 asks for: T(1) = HMAC(PRK, info || 0x01), truncated.
-// mac is keyed with the PRK and reused across labels, where hkdf.Expand
-// would key a new HMAC each time; TestExpandMatchesHKDF holds the two to
-// the same bytes. sum is scratch of a hash's length.
-func expand(mac hash.Hash, out, info, sum []byte) {
+// length, all BIP324 asks for: T(1) = HMAC(PRK, info || 0x01), truncated;
+// info carries the 0x01. mac is keyed with the PRK and reused across
+// labels, where hkdf.Expand would key a new HMAC each time;
+// TestExpandMatchesHKDF holds the two to the same bytes.
+func expand(mac hash.Hash, out, info []byte, buf *hkdfBuf) {
 	mac.Reset()
 	mac.Write(info)
-	mac.Write([]byte{1})
-	copy(out, mac.Sum(sum[:0]))
+	copy(out, mac.Sum(buf[len(buf)-sha256.Size:len(buf)-sha256.Size]))
 }
 
 // terminator derives, for another network's magic, the garbage terminator
 // the peer would send if it were on that network.
 func (c *Conn) terminator(magic uint32) [termLen]byte {
-	buf := new([2 * sha256.Size]byte)
+	buf := new(hkdfBuf)
 	defer clear(buf[:])
-	prk, sum := buf[:sha256.Size], buf[sha256.Size:]
-	extract(prk, c.secret[:], magic)
+	prk := extract(buf, c.secret[:], magic)
 	var terms [2 * termLen]byte
-	expand(hmac.New(sha256.New, prk), terms[:], hkdfInfo[5], sum)
+	expand(hmac.New(sha256.New, prk), terms[:], hkdfInfo[5], buf)
 	if c.role == Initiator {
 		return [termLen]byte(terms[termLen:]) // the responder's
 	}

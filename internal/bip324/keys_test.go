@@ -20,7 +20,8 @@ func TestExpandMatchesHKDF(t *testing.T) {
 	reference := func(secret []byte, magic uint32, label int, n int) []byte {
 		salt := binary.LittleEndian.AppendUint32([]byte(hkdfSaltPrefix), magic)
 		out := make([]byte, n)
-		if _, err := io.ReadFull(hkdf.New(sha256.New, secret, salt, hkdfInfo[label]), out); err != nil {
+		info := hkdfInfo[label][:len(hkdfInfo[label])-1] // without the counter byte
+		if _, err := io.ReadFull(hkdf.New(sha256.New, secret, salt, info), out); err != nil {
 			t.Fatal(err)
 		}
 		return out
