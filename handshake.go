@@ -146,11 +146,14 @@ func isLiteral(addr string) bool {
 	return err == nil
 }
 
-// directDialer is the default Dialer: a zero net.Dialer that is not an
+// directDialer is the default Dialer: a net.Dialer without TCP
+// keep-alives, which a handshake of a second does not need and Bitcoin's
+// own pings replace on a kept connection (Bitcoin Core sets none either):
+// four fewer system calls per connect. A value type, so that it is not an
 // allocation of every call.
 type directDialer struct{}
 
 func (directDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer
+	d := net.Dialer{KeepAlive: -1}
 	return d.DialContext(ctx, network, addr)
 }

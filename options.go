@@ -93,7 +93,8 @@ type Options struct {
 	// cannot reconnect and speaks v1).
 	Transport Transport
 
-	// Dialer opens the TCP connection in Dial. Default: a zero net.Dialer.
+	// Dialer opens the TCP connection in Dial. Default: a net.Dialer
+	// without TCP keep-alives (Bitcoin's pings serve instead).
 	Dialer Dialer
 
 	// MinPeerVersion is the lowest protocol version accepted from a peer;
