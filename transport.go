@@ -48,6 +48,11 @@ const v2BufferSize = 8192
 // hold its garbage and terminator, and the packets that usually follow.
 const v2SocketBufferSize = 4608
 
+// It must hold the key and the whole garbage search (64 + 4,095 + 16), or
+// other networks' terminators are derived for a flight that arrived whole:
+// this fails to compile if it does not.
+const _ = uint(v2SocketBufferSize - (64 + 4095 + 16))
+
 // v2Overhead is what a packet adds to its contents (length, header, tag)
 // plus the long form of a message type, the most a command may take.
 const v2Overhead = 3 + 1 + 16 + 13

@@ -37,6 +37,7 @@ type Conn struct {
 	secret      [32]byte
 	otherMagics []uint32
 	otherTerms  [][termLen]byte
+	derived     bool // whether otherTerms had to be derived
 
 	nRead, nWritten atomic.Int64
 

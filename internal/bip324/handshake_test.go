@@ -618,3 +618,31 @@ func TestV1VersionOfOtherNetwork(t *testing.T) {
 		t.Fatalf("got %v, want a WrongNetworkError", err)
 	}
 }
+
+// TestOtherNetworksDerivedOnlyWhenNeeded: a responder of our network whose
+// first flight arrives whole, in a reader that holds the key and the whole
+// garbage search (as the handshake package's over a socket), costs the
+// initiator no derivation of other networks' terminators; a reader too
+// small for the flight must look for them before it reads on.
+func TestOtherNetworksDerivedOnlyWhenNeeded(t *testing.T) {
+	for _, tt := range []struct {
+		bufSize, garbage int
+		derive           bool
+	}{
+		{4608, NoGarbage, false}, {4608, 2048, false}, {4608, MaxGarbageLen, false},
+		{1024, MaxGarbageLen, true},
+	} {
+		a, b := tcpPair(t)
+		setDeadline(t, a, b)
+		ini, _, ierr, rerr := handshakePair(t, a, b, tt.bufSize,
+			Config{Magic: mainnet, OtherMagics: []uint32{0x0709110b, 0xdab5bffa}},
+			Config{Magic: mainnet, GarbageLen: tt.garbage})
+		if ierr != nil || rerr != nil {
+			t.Fatalf("buffer %d, garbage %d: %v, %v", tt.bufSize, tt.garbage, ierr, rerr)
+		}
+		if ini.derived != tt.derive {
+			t.Errorf("buffer %d, garbage %d: derived other networks' terminators %v, want %v",
+				tt.bufSize, tt.garbage, ini.derived, tt.derive)
+		}
+	}
+}

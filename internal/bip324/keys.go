@@ -109,6 +109,7 @@ func (c *Conn) otherNetwork(got []byte) (uint32, bool) {
 		return 0, false
 	}
 	if c.otherTerms == nil {
+		c.derived = true
 		c.otherTerms = make([][termLen]byte, len(c.otherMagics))
 		for i, m := range c.otherMagics {
 			c.otherTerms[i] = c.terminator(m)
