@@ -78,20 +78,7 @@ func (s *session) keyExchange(version *wire.MsgVersion) error {
 	s.cw = countingWriter{w: s.conn, n: &s.res.BytesSent}
 	t := &s.v2
 	payload := appendVersion(t.vbuf[:0], version)
-	// Over a synchronous connection such as net.Pipe the buffer must hold
-	// a responder's whole first flight (key, up to 4,095 bytes of garbage,
-	// terminator, version packet), or its write never completes before we
-	// write again. Over a socket it holds the key and the whole search for
-	// the garbage terminator, so that a flight that arrived whole is read
-	// in one call and searched at once, and another network's terminators
-	// are derived only when the peer's is not there and more must be read.
-	size := v2SocketBufferSize
-	if _, ok := s.conn.(*net.TCPConn); !ok {
-		size = v2BufferSize
-	}
-	s.br = *bufio.NewReaderSize(&s.cr, size)
-	t.br = &s.br
-	c, err := bip324.Handshake(t.br, &s.cw, bip324.Initiator, bip324.Config{
+	cfg := bip324.Config{
 		Magic: uint32(s.o.ChainParams.Net),
 		// Random, as BIP324 intends, but short: the garbage we send
 		// was a sixth of a handshake's CPU at Bitcoin Core's 0-4,095.
@@ -102,7 +89,26 @@ func (s *session) keyExchange(version *wire.MsgVersion) error {
 		// A peer of another network is recognised by its garbage
 		// terminator, where v1 would have shown its magic.
 		OtherMagics: otherMagics(t.others[:0], s.o.ChainParams.Net),
-	})
+	}
+	var c *bip324.Conn
+	var err error
+	if _, ok := s.conn.(*net.TCPConn); ok {
+		// A socket buffers in the kernel: the read buffer is made once
+		// the peer's key has arrived, so that a handshake waiting for
+		// its peer holds none, and it holds the whole search for the
+		// garbage terminator, so that a flight that arrived whole is
+		// read in one call and searched at once, and other networks'
+		// terminators are derived only when the peer's is not there
+		// and more must be read.
+		c, err = bip324.Initiate(&s.cr, &s.cw, v2SocketBufferSize, cfg)
+	} else {
+		// Over a synchronous connection such as net.Pipe the buffer
+		// must hold a responder's whole first flight (key, up to 4,095
+		// bytes of garbage, terminator, version packet) from the
+		// start, or its write never completes before we write again.
+		s.br = *bufio.NewReaderSize(&s.cr, v2BufferSize)
+		c, err = bip324.Handshake(&s.br, &s.cw, bip324.Initiator, cfg)
+	}
 	if err != nil {
 		if we := wrongNetwork(err); we != nil {
 			return fmt.Errorf("%w: got %s (by its %s), want %s", ErrWrongNetwork,
@@ -115,6 +121,7 @@ func (s *session) keyExchange(version *wire.MsgVersion) error {
 		}
 		return v2Error(err)
 	}
+	t.br = c.Reader()
 	id := c.SessionID()
 	var h [2 * len(id)]byte
 	hex.Encode(h[:], id[:])

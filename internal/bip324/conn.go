@@ -26,6 +26,12 @@ type Conn struct {
 	w    io.Writer
 	role Role
 
+	// Initiate's: the connection, read directly until the peer's key has
+	// arrived, and then through br, of bufSize bytes.
+	src     io.Reader
+	bufSize int
+	br      bufio.Reader
+
 	sessionID          [32]byte
 	sendTerm, recvTerm [termLen]byte
 	sendL, recvL       fsChaCha20
@@ -63,6 +69,10 @@ type Message struct {
 	Cmd     string
 	Payload []byte
 }
+
+// Reader returns the buffered reader the Conn reads through: Handshake's
+// or the one Initiate made.
+func (c *Conn) Reader() *bufio.Reader { return c.r }
 
 // SessionID returns the BIP324 session ID, identical on both ends.
 func (c *Conn) SessionID() [32]byte { return c.sessionID }

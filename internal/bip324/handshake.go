@@ -49,20 +49,31 @@ func Handshake(r *bufio.Reader, w io.Writer, role Role, cfg Config) (*Conn, erro
 	if role != Initiator && role != Responder {
 		return nil, fmt.Errorf("%w: role %v", ErrInvalidConfig, role)
 	}
-	for _, n := range cfg.Decoys {
-		if n < 0 || n > MaxContentsLen {
-			return nil, fmt.Errorf("%w: decoy length %d not in [0, %d]", ErrInvalidConfig, n, MaxContentsLen)
-		}
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
-	for _, m := range cfg.Messages {
-		if err := checkCommand(m.Cmd); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-		}
-		if len(m.Payload)+typeLen(m.Cmd) > MaxContentsLen {
-			return nil, fmt.Errorf("%w: %s message of %d bytes", ErrInvalidConfig, m.Cmd, len(m.Payload))
-		}
+	return start(&Conn{r: r, w: w, role: role}, cfg)
+}
+
+// Initiate runs Handshake as the initiator over r and w, reading the
+// responder's 64-byte key straight from r and only then making the
+// buffered reader, of bufSize bytes, that the rest of the handshake and
+// the Conn read through (Conn.Reader): an initiator waiting for its peer
+// holds no read buffer. r must not return more than it is asked for, as a
+// net.Conn does not.
+func Initiate(r io.Reader, w io.Writer, bufSize int, cfg Config) (*Conn, error) {
+	if r == nil || w == nil {
+		return nil, fmt.Errorf("%w: nil reader or writer", ErrInvalidConfig)
 	}
-	c := &Conn{r: r, w: w, role: role, maxDecoys: cfg.maxDecoys(), otherMagics: cfg.OtherMagics}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	return start(&Conn{src: r, bufSize: bufSize, w: w, role: Initiator}, cfg)
+}
+
+// start runs the handshake on a new Conn, which it returns on success.
+func start(c *Conn, cfg Config) (*Conn, error) {
+	c.maxDecoys, c.otherMagics = cfg.maxDecoys(), cfg.OtherMagics
 	err := c.handshake(&cfg)
 	clear(c.secret[:])
 	c.otherMagics, c.otherTerms = nil, nil
@@ -195,7 +206,17 @@ func (c *Conn) readResponderKey(theirs *[keyLen]byte) error {
 // readInitiatorKey (initiator) reads the responder's 64-byte key, detecting a
 // v1 answer.
 func (c *Conn) readInitiatorKey(theirs *[keyLen]byte, magic uint32) error {
-	n, err := io.ReadFull(c.r, theirs[:])
+	var n int
+	var err error
+	if c.r == nil {
+		// Initiate: the key straight from the connection, then the
+		// reader for the rest.
+		n, err = io.ReadFull(c.src, theirs[:])
+		c.br = *bufio.NewReaderSize(c.src, c.bufSize)
+		c.r = &c.br
+	} else {
+		n, err = io.ReadFull(c.r, theirs[:])
+	}
 	c.addRead(n)
 	var m [4]byte
 	binary.LittleEndian.PutUint32(m[:], magic)
