@@ -52,7 +52,7 @@ type session struct {
 	// own beside the session.
 	m       message         // the message being read
 	version wire.MsgVersion // ours
-	br      bufio.Reader    // v1.s reader, or v2.s over a connection not a socket
+	br      bufio.Reader    // v1's reader, or v2's over a connection not a socket
 	v2      v2Transport
 	cr      countingReader
 	cw      countingWriter
