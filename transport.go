@@ -44,14 +44,15 @@ const maxGarbage = 255
 // bytes of garbage, the terminator and a version packet.
 const v2BufferSize = 8192
 
-// v2SocketBufferSize holds a responder's key and the 4,111 bytes that may
-// hold its garbage and terminator, and the packets that usually follow.
+// v2SocketBufferSize holds the 4,111 bytes after a responder's key that
+// may hold its garbage and terminator (the key is read before the buffer is
+// made), and the packets that usually follow.
 const v2SocketBufferSize = 4608
 
-// It must hold the key and the whole garbage search (64 + 4,095 + 16), or
-// other networks' terminators are derived for a flight that arrived whole:
-// this fails to compile if it does not.
-const _ = uint(v2SocketBufferSize - (64 + 4095 + 16))
+// It must hold the whole garbage search (4,095 + 16), or other networks'
+// terminators are derived for a flight that arrived whole: this fails to
+// compile if it does not.
+const _ = uint(v2SocketBufferSize - (4095 + 16))
 
 // v2Overhead is what a packet adds to its contents (length, header, tag)
 // plus the long form of a message type, the most a command may take.
