@@ -107,7 +107,8 @@ type Options struct {
 	// cannot reconnect and speaks v1).
 	Transport Transport
 
-	// Dialer opens the TCP connection in Dial. Default: a zero net.Dialer.
+	// Dialer opens the TCP connection in Dial. Default: a net.Dialer
+	// without TCP keep-alives (Bitcoin's pings serve instead).
 	Dialer Dialer
 
 	// MinPeerVersion is the lowest protocol version accepted from a peer;
@@ -157,7 +158,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.UserAgent = DefaultUserAgent
 	}
 	if o.Dialer == nil {
-		o.Dialer = &net.Dialer{}
+		o.Dialer = directDialer{}
 	}
 	if o.MinPeerVersion == 0 {
 		o.MinPeerVersion = DefaultMinPeerVersion

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
@@ -46,6 +47,16 @@ type session struct {
 
 	fbuf  []byte    // our feature payloads, copied as they are queued
 	wbufs [256]byte // backs t.wbuf: our version fits
+
+	// Parts of the handshake that would each be an allocation of their
+	// own beside the session.
+	m       message         // the message being read
+	version wire.MsgVersion // ours
+	br      bufio.Reader    // v1's reader, or v2's over a connection not a socket
+	v2      v2Transport
+	cr      countingReader
+	cw      countingWriter
+	watch   sync.WaitGroup // the cancellation callback, while it runs
 }
 
 // run handshakes over conn. ctx is the caller's context, watched for
@@ -56,24 +67,6 @@ func run(ctx, bounded context.Context, conn net.Conn, addr string, o *Options, s
 	if dl, ok := bounded.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
-	// Cancellation moves the deadline into the past, which unblocks any
-	// read or write at once. A context that cannot be cancelled, such as
-	// context.Background, needs no watcher: the deadline covers it.
-	if ctx.Done() != nil {
-		unblocked := make(chan struct{})
-		stop := context.AfterFunc(ctx, func() {
-			conn.SetDeadline(time.Unix(1, 0))
-			close(unblocked)
-		})
-		defer func() {
-			// Wait for the callback if it already started, so that
-			// no goroutine of ours outlives the call.
-			if !stop() {
-				<-unblocked
-			}
-		}()
-	}
-
 	s := &session{
 		o:        *o,
 		ctx:      bounded,
@@ -89,14 +82,35 @@ func run(ctx, bounded context.Context, conn net.Conn, addr string, o *Options, s
 			Received:  make([]string, 0, 8),
 		},
 	}
+	// Cancellation moves the deadline into the past, which unblocks any
+	// read or write at once. A context that cannot be cancelled, such as
+	// context.Background, needs no watcher: the deadline covers it.
+	if ctx.Done() != nil {
+		s.watch.Add(1)
+		stop := context.AfterFunc(ctx, func() {
+			defer s.watch.Done()
+			conn.SetDeadline(time.Unix(1, 0))
+		})
+		defer func() {
+			// Wait for the callback if it already started, so that
+			// no goroutine of ours outlives the call.
+			if stop() {
+				s.watch.Done()
+			}
+			s.watch.Wait()
+		}()
+	}
 	s.res.Timings.Connect = connect
 	if t == TransportV2 {
-		v := s.version()
-		if err := s.keyExchange(&v); err != nil {
+		s.setVersion()
+		if err := s.keyExchange(&s.version); err != nil {
 			return nil, &s.res, failed(&s.res, StepKeyExchange, classify(ctx, bounded, err), start)
 		}
 	} else {
-		s.v1 = v1Transport{r: bufio.NewReaderSize(conn, readBufferSize), w: conn, magic: o.ChainParams.Net, wbuf: s.wbufs[:0]}
+		// A copy of the new reader, so that only its buffer is an
+		// allocation of its own.
+		s.br = *bufio.NewReaderSize(conn, readBufferSize)
+		s.v1 = v1Transport{r: &s.br, w: conn, magic: o.ChainParams.Net, wbuf: s.wbufs[:0]}
 		s.t = &s.v1
 	}
 	step, err := s.exchange()
@@ -119,15 +133,15 @@ func run(ctx, bounded context.Context, conn net.Conn, addr string, o *Options, s
 func (s *session) exchange() (Step, error) {
 	if s.res.Transport == TransportV1 {
 		// (On v2 our version went out with the key exchange.)
-		v := s.version()
-		s.log("sent", wire.CmdVersion, s.t.queueVersion(&v))
+		s.setVersion()
+		s.log("sent", wire.CmdVersion, s.t.queueVersion(&s.version))
 		if err := s.flush(StepSendVersion); err != nil {
 			return StepSendVersion, err
 		}
 	}
 	gotVersion := false
 	negotiationFrom := 0
-	var m message
+	m := &s.m
 	for {
 		step := StepReadVersion
 		if gotVersion {
@@ -136,7 +150,7 @@ func (s *session) exchange() (Step, error) {
 		if s.msgsLeft == 0 {
 			return step, fmt.Errorf("%w: %d messages without a completed handshake", ErrLimitExceeded, s.o.MaxMessages)
 		}
-		err := s.t.readMessage(s.left, &m)
+		err := s.t.readMessage(s.left, m)
 		s.left -= m.n
 		if !s.rawCount {
 			s.res.BytesReceived += int64(m.n)
@@ -182,7 +196,7 @@ func (s *session) exchange() (Step, error) {
 			s.res.Status = StatusOK
 			return step, nil
 		default:
-			if err := s.negotiate(&m); err != nil {
+			if err := s.negotiate(m); err != nil {
 				return step, err
 			}
 		}
@@ -217,9 +231,9 @@ func (s *session) ignore(cmd, reason string) {
 	s.res.Ignored = append(s.res.Ignored, Ignored{Command: cmd, Reason: reason})
 }
 
-// version is the version message we send.
-func (s *session) version() wire.MsgVersion {
-	msg := wire.MsgVersion{
+// setVersion sets s.version to the version message we send.
+func (s *session) setVersion() {
+	s.version = wire.MsgVersion{
 		ProtocolVersion: int32(s.o.ProtocolVersion),
 		Services:        s.o.Services,
 		Timestamp:       time.Unix(time.Now().Unix(), 0),
@@ -232,8 +246,7 @@ func (s *session) version() wire.MsgVersion {
 		// about our own.
 		AddrMe: wire.NetAddress{IP: net.IPv6zero, Services: s.o.Services},
 	}
-	msg.AddrYou.IP, msg.AddrYou.Port = addrYou(s.conn)
-	return msg
+	s.version.AddrYou.IP, s.version.AddrYou.Port = addrYou(s.conn)
 }
 
 // sendVerack announces our features, when the negotiated version has them

@@ -44,16 +44,28 @@ const maxGarbage = 255
 // bytes of garbage, the terminator and a version packet.
 const v2BufferSize = 8192
 
+// v2SocketBufferSize holds the 4,111 bytes after a responder's key that
+// may hold its garbage and terminator (the key is read before the buffer is
+// made), and the packets that usually follow.
+const v2SocketBufferSize = 4608
+
+// It must hold the whole garbage search (4,095 + 16), or other networks'
+// terminators are derived for a flight that arrived whole: this fails to
+// compile if it does not.
+const _ = uint(v2SocketBufferSize - (4095 + 16))
+
 // v2Overhead is what a packet adds to its contents (length, header, tag)
 // plus the long form of a message type, the most a command may take.
 const v2Overhead = 3 + 1 + 16 + 13
 
 // v2Transport carries messages over an established BIP324 session.
 type v2Transport struct {
-	c    *bip324.Conn
-	br   *bufio.Reader // under c, for wait
-	msgs []bip324.Message
-	vbuf [160]byte // backs our version payload
+	c      *bip324.Conn
+	br     *bufio.Reader // under c, for wait
+	msgs   []bip324.Message
+	vbuf   [160]byte                // backs our version payload
+	msga   [4]bip324.Message        // backs msgs: a verack flight fits
+	others [len(knownMagics)]uint32 // backs Config.OtherMagics
 }
 
 // keyExchange runs the BIP324 handshake as the initiator and makes the
@@ -63,38 +75,46 @@ func (s *session) keyExchange(version *wire.MsgVersion) error {
 	// On v2 the byte counts are the raw socket's, key exchange included,
 	// which the bip324 package cannot report when it fails.
 	s.rawCount = true
-	cr := &countingReader{r: s.conn, n: &s.res.BytesReceived}
-	cw := &countingWriter{w: s.conn, n: &s.res.BytesSent}
-	t := &v2Transport{}
+	s.cr = countingReader{r: s.conn, n: &s.res.BytesReceived}
+	s.cw = countingWriter{w: s.conn, n: &s.res.BytesSent}
+	t := &s.v2
 	payload := appendVersion(t.vbuf[:0], version)
-	// Over a synchronous connection such as net.Pipe the buffer must hold
-	// a responder's whole first flight (key, up to 4,095 bytes of garbage,
-	// terminator, version packet), or its write never completes before we
-	// write again. A socket buffers in the kernel: a small buffer costs a
-	// few more reads but 7 KiB less per handshake in flight.
-	size := readBufferSize
-	if _, ok := s.conn.(*net.TCPConn); !ok {
-		size = v2BufferSize
-	}
-	t.br = bufio.NewReaderSize(cr, size)
-	c, err := bip324.Handshake(t.br, cw, bip324.Initiator, bip324.Config{
+	cfg := bip324.Config{
 		Magic: uint32(s.o.ChainParams.Net),
 		// Random, as BIP324 intends, but short: the garbage we send
 		// was a sixth of a handshake's CPU at Bitcoin Core's 0-4,095.
 		GarbageLen: garbageLen(),
 		// Our version message rides in the write that completes the
 		// key exchange.
-		Messages: []bip324.Message{{Cmd: wire.CmdVersion, Payload: payload}},
+		Messages: append(t.msga[:0], bip324.Message{Cmd: wire.CmdVersion, Payload: payload}),
 		// A peer of another network is recognised by its garbage
 		// terminator, where v1 would have shown its magic.
-		OtherMagics: otherMagics(s.o.ChainParams.Net),
-	})
-	var we *bip324.WrongNetworkError
-	if errors.As(err, &we) {
-		return fmt.Errorf("%w: got %s (by its %s), want %s", ErrWrongNetwork,
-			netName(wire.BitcoinNet(we.Magic)), we.How, netName(s.o.ChainParams.Net))
+		OtherMagics: otherMagics(t.others[:0], s.o.ChainParams.Net),
+	}
+	var c *bip324.Conn
+	var err error
+	if _, ok := s.conn.(*net.TCPConn); ok {
+		// A socket buffers in the kernel: the read buffer is made once
+		// the peer's key has arrived, so that a handshake waiting for
+		// its peer holds none, and it holds the whole search for the
+		// garbage terminator, so that a flight that arrived whole is
+		// read in one call and searched at once, and other networks'
+		// terminators are derived only when the peer's is not there
+		// and more must be read.
+		c, err = bip324.Initiate(&s.cr, &s.cw, v2SocketBufferSize, cfg)
+	} else {
+		// Over a synchronous connection such as net.Pipe the buffer
+		// must hold a responder's whole first flight (key, up to 4,095
+		// bytes of garbage, terminator, version packet) from the
+		// start, or its write never completes before we write again.
+		s.br = *bufio.NewReaderSize(&s.cr, v2BufferSize)
+		c, err = bip324.Handshake(&s.br, &s.cw, bip324.Initiator, cfg)
 	}
 	if err != nil {
+		if we := wrongNetwork(err); we != nil {
+			return fmt.Errorf("%w: got %s (by its %s), want %s", ErrWrongNetwork,
+				netName(wire.BitcoinNet(we.Magic)), we.How, netName(s.o.ChainParams.Net))
+		}
 		switch {
 		case errors.Is(err, bip324.ErrV1Peer),
 			errors.Is(err, bip324.ErrPeerClosed) && s.res.BytesReceived == 0:
@@ -102,9 +122,13 @@ func (s *session) keyExchange(version *wire.MsgVersion) error {
 		}
 		return v2Error(err)
 	}
+	t.br = c.Reader()
 	id := c.SessionID()
-	s.res.SessionID = hex.EncodeToString(id[:])
+	var h [2 * len(id)]byte
+	hex.Encode(h[:], id[:])
+	s.res.SessionID = string(h[:])
 	t.c = c
+	t.msgs = t.msga[:0]
 	s.t = t
 	s.log("sent", wire.CmdVersion, v2Overhead+len(payload))
 	return nil
@@ -180,6 +204,17 @@ func (t *v2Transport) write() (int, error) {
 	return int(t.c.BytesWritten() - before), err
 }
 
+// wrongNetwork returns the *bip324.WrongNetworkError in err's chain, or
+// nil. A function of its own, so that the variable errors.As needs is an
+// allocation of failed handshakes only.
+func wrongNetwork(err error) *bip324.WrongNetworkError {
+	var we *bip324.WrongNetworkError
+	if errors.As(err, &we) {
+		return we
+	}
+	return nil
+}
+
 // v2Error files a BIP324 failure under the package's error classes, keeping
 // the detail.
 func v2Error(err error) error {
@@ -197,9 +232,8 @@ func v2Error(err error) error {
 // knownMagics are the networks netName knows.
 var knownMagics = [...]wire.BitcoinNet{wire.MainNet, wire.TestNet3, wire.TestNet4, wire.SigNet, wire.TestNet, wire.SimNet}
 
-// otherMagics returns the known networks' magics other than ours.
-func otherMagics(ours wire.BitcoinNet) []uint32 {
-	others := make([]uint32, 0, len(knownMagics))
+// otherMagics appends the known networks' magics other than ours to others.
+func otherMagics(others []uint32, ours wire.BitcoinNet) []uint32 {
 	for _, m := range knownMagics {
 		if m != ours {
 			others = append(others, uint32(m))

@@ -252,8 +252,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if out.err != nil {
 		lg.Log("ERROR", "Writing the results: %v", out.err)
 	}
+	wall := time.Since(began)
 	lg.Log("INFO", "Finished! %d nodes dialled: %d reachable | %d PARTIALLY OK | %d unreachable, in %v",
-		res.Visited, res.OK, res.PartiallyOK, res.Failed, time.Since(began).Round(time.Millisecond))
+		res.Visited, res.OK, res.PartiallyOK, res.Failed, wall.Round(time.Millisecond))
+	sum.logIdeal(lg, c.concurrency, wall)
 	lg.Log("INFO", "%d unique addresses known, %d given in all; %d not visited (interrupted); skipped: %s; not followed: %s",
 		res.Known, res.Given, res.NotVisited, top(sum.skipped, 10), top(res.Dropped, 10))
 	sum.log(lg)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -51,11 +52,12 @@ func TestCrawlProgram(t *testing.T) {
 		t.Errorf("without -allow-private: exit %d, output:\n%s", code, out)
 	}
 
-	out, errOut, code := cli.Run(t, bin, append(args, "-allow-private", "-json")...)
+	out, errOut, code := cli.Run(t, bin, append(args, "-allow-private", "-json", "-concurrency", "50")...)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	seen := map[string]string{}
+	visitMS := 0.0
 	for _, l := range records(t, out) {
 		if _, dup := seen[l.Addr]; dup {
 			t.Errorf("%s reported twice", l.Addr)
@@ -64,6 +66,30 @@ func TestCrawlProgram(t *testing.T) {
 		if l.Status == "OK" && (l.AddrsGiven < 12 || l.PingMS == nil || *l.PingMS <= 0) {
 			t.Errorf("%s gave %d addresses, ping %v; want at least 12 and a ping", l.Addr, l.AddrsGiven, l.PingMS)
 		}
+		// The visit's time holds its handshake and its ping.
+		var h struct {
+			Total float64 `json:"total_ms"`
+		}
+		json.Unmarshal(l.Handshake, &h)
+		switch {
+		case l.ElapsedMS == nil || *l.ElapsedMS <= 0:
+			t.Errorf("%s: elapsed_ms %v, want the visit's time", l.Addr, l.ElapsedMS)
+		case l.Status == "OK" && *l.ElapsedMS < h.Total+*l.PingMS:
+			t.Errorf("%s: elapsed_ms %v, less than the handshake's %v ms and the ping's %v ms", l.Addr, *l.ElapsedMS, h.Total, *l.PingMS)
+		}
+		visitMS += *l.ElapsedMS
+	}
+	// The closing lines give the ideal: the visits' time over the
+	// concurrency, as the records sum it.
+	m := regexp.MustCompile(`Visit time (\S+) in all; ideal at concurrency 50: (\S+); took [0-9.]+x the ideal`).FindStringSubmatch(errOut)
+	if m == nil {
+		t.Fatalf("log lacks the ideal:\n%s", errOut)
+	}
+	total, err1 := time.ParseDuration(m[1])
+	ideal, err2 := time.ParseDuration(m[2])
+	summed := time.Duration(visitMS * float64(time.Millisecond))
+	if err1 != nil || err2 != nil || (total-summed).Abs() > time.Millisecond || (ideal-total/50).Abs() > time.Microsecond {
+		t.Errorf("%q, want the records' %v in all and a 50th of it", m[0], summed)
 	}
 	for _, a := range n.Addrs() {
 		if seen[a] != "OK" {
@@ -175,6 +201,7 @@ type line struct {
 	Status     string          `json:"status"`
 	Handshake  json.RawMessage `json:"handshake"`
 	PingMS     *float64        `json:"ping_ms"`
+	ElapsedMS  *float64        `json:"elapsed_ms"`
 	AddrsGiven int             `json:"addrs_given"`
 	AddrsNew   *int            `json:"addrs_new"`
 	Error      string          `json:"error"`

@@ -25,6 +25,7 @@ type record struct {
 	Status     string                `json:"status"`
 	Handshake  *handshake.Result     `json:"handshake,omitempty"`
 	PingMS     *float64              `json:"ping_ms,omitempty"`
+	ElapsedMS  *float64              `json:"elapsed_ms,omitempty"`
 	AddrsGiven int                   `json:"addrs_given"`
 	AddrsNew   int                   `json:"addrs_new"`
 	Error      string                `json:"error,omitempty"`
@@ -59,6 +60,11 @@ func newRecord(r crawl.Result, chain string) record {
 	if r.Ping > 0 {
 		ms := float64(r.Ping.Microseconds()) / 1000
 		l.PingMS = &ms
+	}
+	if l.Status != "SKIPPED" {
+		// The whole visit: connect, handshake, addresses and ping.
+		ms := float64(r.Elapsed.Microseconds()) / 1000
+		l.ElapsedMS = &ms
 	}
 	return l
 }

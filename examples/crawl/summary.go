@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
 
@@ -19,6 +20,7 @@ import (
 type summary struct {
 	reached, partial, failed int
 	addrsGiven               int
+	visitTime                time.Duration // every visit's Elapsed, summed
 	byNetwork                map[string]int
 	versions                 map[string]int
 	agents                   map[string]int
@@ -45,6 +47,7 @@ var serviceNames = []struct {
 
 func (s *summary) add(n crawl.Result) {
 	s.addrsGiven += len(n.Addrs)
+	s.visitTime += n.Elapsed
 	switch {
 	case n.Skipped != "":
 		s.skipped[n.Skipped]++
@@ -98,4 +101,22 @@ func (s *summary) log(lg *cli.Logger) {
 	lg.Log("INFO", "Top user agents: %s", top(s.agents, 10))
 	lg.Log("INFO", "Service flags: %s", top(s.services, 10))
 	lg.Log("INFO", "Transports: %s", top(s.transports, 2))
+}
+
+// ideal is the least wall time the visits could have taken at concurrency:
+// their time summed over the concurrency, as the crawl benchmark computes
+// it. A crawl close to it kept every slot busy.
+func (s *summary) ideal(concurrency int) time.Duration {
+	return s.visitTime / time.Duration(concurrency)
+}
+
+// logIdeal reports how close a crawl that took wall came to its ideal.
+func (s *summary) logIdeal(lg *cli.Logger, concurrency int, wall time.Duration) {
+	ideal := s.ideal(concurrency)
+	ratio := 0.0
+	if ideal > 0 {
+		ratio = wall.Seconds() / ideal.Seconds()
+	}
+	lg.Log("INFO", "Visit time %v in all; ideal at concurrency %d: %v; took %.2fx the ideal",
+		s.visitTime.Round(time.Microsecond), concurrency, ideal.Round(time.Microsecond), ratio)
 }

@@ -3,10 +3,13 @@
 // terminator framing, version negotiation and packet encryption.
 //
 // The cryptography comes from libraries: ElligatorSwift keys and the x-only
-// ECDH from github.com/btcsuite/btcd/btcec/v2/ellswift, HKDF from
-// golang.org/x/crypto/hkdf, and the rekeying FSChaCha20 / FSChaCha20Poly1305
-// ciphers from github.com/btcsuite/btcd/v2transport. This package only does
-// the framing, so that it can read through a *bufio.Reader in bulk: it finds
+// ECDH from github.com/btcsuite/btcd/btcec/v2/ellswift, HMAC-SHA256 from
+// crypto/hmac (HKDF is its one-block case here), ChaCha20 and
+// ChaCha20-Poly1305 from golang.org/x/crypto. This package does the framing
+// around them (the key schedule, the rekeying of BIP324's FSChaCha20 and
+// FSChaCha20Poly1305, held to btcd v2transport's bytes and to golang.org/x/
+// crypto/hkdf's by tests), writing into its own buffers, and it reads
+// through a *bufio.Reader in bulk: it finds
 // the garbage terminator with one bytes.Index over what is buffered instead
 // of receiving one byte at a time, and it accepts exactly what BIP324 allows
 // (up to 4,095 bytes of garbage followed by the 16-byte terminator).

@@ -125,3 +125,21 @@ func (cfg *Config) newKey() (*btcec.PrivateKey, [64]byte, error) {
 	}
 	return keyFromReader(cfg.Rand)
 }
+
+// check validates the decoys and messages.
+func (cfg *Config) check() error {
+	for _, n := range cfg.Decoys {
+		if n < 0 || n > MaxContentsLen {
+			return fmt.Errorf("%w: decoy length %d not in [0, %d]", ErrInvalidConfig, n, MaxContentsLen)
+		}
+	}
+	for _, m := range cfg.Messages {
+		if err := checkCommand(m.Cmd); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		}
+		if len(m.Payload)+typeLen(m.Cmd) > MaxContentsLen {
+			return fmt.Errorf("%w: %s message of %d bytes", ErrInvalidConfig, m.Cmd, len(m.Payload))
+		}
+	}
+	return nil
+}

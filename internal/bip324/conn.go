@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/bitcoin-handshake/handshake/internal/p2p"
-	"github.com/btcsuite/btcd/v2transport"
 )
 
 // Conn is an established v2 connection. It encrypts and decrypts application
@@ -27,10 +26,16 @@ type Conn struct {
 	w    io.Writer
 	role Role
 
+	// Initiate's: the connection, read directly until the peer's key has
+	// arrived, and then through br, of bufSize bytes.
+	src     io.Reader
+	bufSize int
+	br      bufio.Reader
+
 	sessionID          [32]byte
 	sendTerm, recvTerm [termLen]byte
-	sendL, recvL       *v2transport.FSChaCha20
-	sendP, recvP       *v2transport.FSChaCha20Poly1305
+	sendL, recvL       fsChaCha20
+	sendP, recvP       fsAEAD
 	maxDecoys          int
 
 	// During the handshake only: to recognise a peer of another network
@@ -38,17 +43,25 @@ type Conn struct {
 	secret      [32]byte
 	otherMagics []uint32
 	otherTerms  [][termLen]byte
+	derived     bool // whether otherTerms had to be derived
 
 	nRead, nWritten atomic.Int64
 
+	// What io.ReadFull reads into, here rather than on the stack, where
+	// a reader behind an interface would make it an allocation per call.
+	scratch struct {
+		key    [keyLen]byte    // the peer's key
+		length [lengthLen]byte // a packet's length field
+	}
+
 	// Read side.
 	rbuf []byte // ciphertext of packets larger than the bufio buffer
+	dbuf []byte // plaintext of the packet last read
 	rerr error
 
 	// Write side.
-	ptbuf []byte // plaintext being encrypted
-	wbuf  []byte // packets being written
-	werr  error
+	wbuf []byte // packets being written
+	werr error
 }
 
 // Message is one application message for WriteMessages.
@@ -56,6 +69,10 @@ type Message struct {
 	Cmd     string
 	Payload []byte
 }
+
+// Reader returns the buffered reader the Conn reads through: Handshake's
+// or the one Initiate made.
+func (c *Conn) Reader() *bufio.Reader { return c.r }
 
 // SessionID returns the BIP324 session ID, identical on both ends.
 func (c *Conn) SessionID() [32]byte { return c.sessionID }
@@ -112,7 +129,8 @@ func (c *Conn) readGrowing(buf []byte, n int) ([]byte, error) {
 }
 
 // appendPacket encrypts one packet whose contents are typ + payload + zeros
-// zero bytes and appends it (length field + AEAD ciphertext) to dst.
+// zero bytes and appends it (length field + AEAD ciphertext) to dst. The
+// contents are written where their ciphertext goes and encrypted in place.
 func (c *Conn) appendPacket(dst, aad []byte, ignore bool, typ, payload []byte, zeros int) ([]byte, error) {
 	n := len(typ) + len(payload) + zeros
 	if n > MaxContentsLen {
@@ -123,31 +141,30 @@ func (c *Conn) appendPacket(dst, aad []byte, ignore bool, typ, payload []byte, z
 	if ignore {
 		hdr = ignoreBit
 	}
-	pt := append(c.ptbuf[:0], hdr)
-	pt = append(pt, typ...)
-	pt = append(pt, payload...)
-	pt = append(pt, make([]byte, zeros)...)
-	if cap(pt) <= p2p.RetainLimit {
-		c.ptbuf = pt
+	at := len(dst)
+	dst = slices.Grow(dst, lengthLen+headerLen+n+tagLen)
+	dst = append(dst, byte(n), byte(n>>8), byte(n>>16))
+	if err := c.sendL.crypt(dst[at:]); err != nil {
+		return dst[:at], err
 	}
-	ct, err := c.sendP.Encrypt(aad, pt)
+	pt := len(dst)
+	dst = append(dst, hdr)
+	dst = append(dst, typ...)
+	dst = append(dst, payload...)
+	dst = append(dst, make([]byte, zeros)...)
+	// The room for the tag was grown above, so Seal works in place.
+	ct, err := c.sendP.seal(dst[pt:pt], aad, dst[pt:])
 	if err != nil {
-		return dst, err
+		return dst[:at], err
 	}
-	l := [lengthLen]byte{byte(n), byte(n >> 8), byte(n >> 16)}
-	el, err := c.sendL.Crypt(l[:])
-	if err != nil {
-		return dst, err
-	}
-	dst = append(dst, el...)
-	return append(dst, ct...), nil
+	return dst[:pt+len(ct)], nil
 }
 
 // readPacket reads and decrypts one packet whose contents may be at most
 // maxLen bytes, returning its contents and ignore bit. The length is checked
 // before the body is read or any buffer for it is allocated.
 func (c *Conn) readPacket(aad []byte, maxLen int) (contents []byte, ignore bool, err error) {
-	var l [lengthLen]byte
+	l := &c.scratch.length
 	n, err := io.ReadFull(c.r, l[:])
 	c.addRead(n)
 	if err != nil {
@@ -156,11 +173,10 @@ func (c *Conn) readPacket(aad []byte, maxLen int) (contents []byte, ignore bool,
 		}
 		return nil, false, err
 	}
-	dl, err := c.recvL.Crypt(l[:])
-	if err != nil {
+	if err := c.recvL.crypt(l[:]); err != nil {
 		return nil, false, err
 	}
-	size := int(dl[0]) | int(dl[1])<<8 | int(dl[2])<<16
+	size := int(l[0]) | int(l[1])<<8 | int(l[2])<<16
 	if size > maxLen {
 		return nil, false, fmt.Errorf("%w: length field says %d bytes, limit %d", ErrPacketTooLarge, size, maxLen)
 	}
@@ -183,9 +199,12 @@ func (c *Conn) readPacket(aad []byte, maxLen int) (contents []byte, ignore bool,
 			return nil, false, eofUnexpected(err)
 		}
 	}
-	pt, err := c.recvP.Decrypt(aad, ct)
+	pt, err := c.recvP.open(c.dbuf[:0], aad, ct)
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %d-byte packet: %v", ErrBadTag, size, err)
+	}
+	if cap(pt) <= p2p.RetainLimit {
+		c.dbuf = pt[:0]
 	}
 	return pt[headerLen:], pt[0]&ignoreBit != 0, nil
 }
@@ -219,7 +238,8 @@ func (c *Conn) WriteLengthField(n int) error {
 	if n < 0 || n > MaxContentsLen {
 		return fmt.Errorf("%w: length %d", ErrPacketTooLarge, n)
 	}
-	l, err := c.sendL.Crypt([]byte{byte(n), byte(n >> 8), byte(n >> 16)})
+	l := []byte{byte(n), byte(n >> 8), byte(n >> 16)}
+	err := c.sendL.crypt(l)
 	if err == nil {
 		err = c.write(l)
 	}

@@ -109,8 +109,8 @@ func TestReadMessageTooLarge(t *testing.T) {
 	allocated := uint64(1 << 62)
 	for range 5 {
 		s, buf, recv := connPair(t)
-		l, err := s.sendL.Crypt([]byte{0xff, 0xff, 0xff})
-		if err != nil {
+		l := []byte{0xff, 0xff, 0xff}
+		if err := s.sendL.crypt(l); err != nil {
 			t.Fatal(err)
 		}
 		buf.Write(l)

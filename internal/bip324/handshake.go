@@ -49,20 +49,31 @@ func Handshake(r *bufio.Reader, w io.Writer, role Role, cfg Config) (*Conn, erro
 	if role != Initiator && role != Responder {
 		return nil, fmt.Errorf("%w: role %v", ErrInvalidConfig, role)
 	}
-	for _, n := range cfg.Decoys {
-		if n < 0 || n > MaxContentsLen {
-			return nil, fmt.Errorf("%w: decoy length %d not in [0, %d]", ErrInvalidConfig, n, MaxContentsLen)
-		}
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
-	for _, m := range cfg.Messages {
-		if err := checkCommand(m.Cmd); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-		}
-		if len(m.Payload)+typeLen(m.Cmd) > MaxContentsLen {
-			return nil, fmt.Errorf("%w: %s message of %d bytes", ErrInvalidConfig, m.Cmd, len(m.Payload))
-		}
+	return start(&Conn{r: r, w: w, role: role}, cfg)
+}
+
+// Initiate runs Handshake as the initiator over r and w, reading the
+// responder's 64-byte key straight from r and only then making the
+// buffered reader, of bufSize bytes, that the rest of the handshake and
+// the Conn read through (Conn.Reader): an initiator waiting for its peer
+// holds no read buffer. r must not return more than it is asked for, as a
+// net.Conn does not.
+func Initiate(r io.Reader, w io.Writer, bufSize int, cfg Config) (*Conn, error) {
+	if r == nil || w == nil {
+		return nil, fmt.Errorf("%w: nil reader or writer", ErrInvalidConfig)
 	}
-	c := &Conn{r: r, w: w, role: role, maxDecoys: cfg.maxDecoys(), otherMagics: cfg.OtherMagics}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	return start(&Conn{src: r, bufSize: bufSize, w: w, role: Initiator}, cfg)
+}
+
+// start runs the handshake on a new Conn, which it returns on success.
+func start(c *Conn, cfg Config) (*Conn, error) {
+	c.maxDecoys, c.otherMagics = cfg.maxDecoys(), cfg.OtherMagics
 	err := c.handshake(&cfg)
 	clear(c.secret[:])
 	c.otherMagics, c.otherTerms = nil, nil
@@ -84,10 +95,13 @@ func (c *Conn) handshake(cfg *Config) error {
 	}
 
 	// Our first flight: key + garbage, and for a responder also the
-	// terminator, decoys and version packet. Size it once.
-	flight := keyLen + garbageLen
-	if c.role == Responder {
-		flight += secondFlightLen(cfg.Decoys)
+	// terminator, decoys and version packet. One buffer holds both
+	// flights and the messages after them, the first flight kept intact
+	// while the second is written: its garbage is the AAD of our first
+	// packet.
+	flight := keyLen + garbageLen + secondFlightLen(cfg.Decoys)
+	for _, m := range cfg.Messages {
+		flight += typeLen(m.Cmd) + len(m.Payload) + packetExtra
 	}
 	out := make([]byte, keyLen+garbageLen, flight)
 	priv, ours, err := cfg.newKey()
@@ -100,21 +114,21 @@ func (c *Conn) handshake(cfg *Config) error {
 		return fmt.Errorf("bip324: generating garbage: %w", err)
 	}
 
-	var theirs [keyLen]byte
+	theirs := &c.scratch.key
 	if c.role == Initiator {
 		if err := c.write(out); err != nil {
 			return keyExchangeErr("sending our key", err)
 		}
-		if err := c.readInitiatorKey(&theirs, cfg.Magic); err != nil {
+		if err := c.readInitiatorKey(theirs, cfg.Magic); err != nil {
 			return err
 		}
 	} else {
-		if err := c.readResponderKey(&theirs); err != nil {
+		if err := c.readResponderKey(theirs); err != nil {
 			return err
 		}
 	}
 
-	secret, err := ellswift.V2Ecdh(priv, theirs, ours, c.role == Initiator)
+	secret, err := ellswift.V2Ecdh(priv, *theirs, ours, c.role == Initiator)
 	if err != nil {
 		return fmt.Errorf("bip324: ECDH: %w", err)
 	}
@@ -132,7 +146,7 @@ func (c *Conn) handshake(cfg *Config) error {
 
 	// Second flight: terminator + decoys + version packet.
 	if c.role == Initiator {
-		out = make([]byte, 0, secondFlightLen(cfg.Decoys))
+		out = out[len(out):]
 	}
 	if out, err = c.appendSecondFlight(out, garbage, cfg.Decoys); err != nil {
 		return err
@@ -145,6 +159,9 @@ func (c *Conn) handshake(cfg *Config) error {
 	}
 	if err := c.write(out); err != nil {
 		return fmt.Errorf("bip324: sending our version packet: %w", err)
+	}
+	if cap(out) <= p2p.RetainLimit {
+		c.wbuf = out[:0] // for WriteMessages
 	}
 
 	theirGarbage, err := c.skipGarbage()
@@ -189,7 +206,17 @@ func (c *Conn) readResponderKey(theirs *[keyLen]byte) error {
 // readInitiatorKey (initiator) reads the responder's 64-byte key, detecting a
 // v1 answer.
 func (c *Conn) readInitiatorKey(theirs *[keyLen]byte, magic uint32) error {
-	n, err := io.ReadFull(c.r, theirs[:])
+	var n int
+	var err error
+	if c.r == nil {
+		// Initiate: the key straight from the connection, then the
+		// reader for the rest.
+		n, err = io.ReadFull(c.src, theirs[:])
+		c.br = *bufio.NewReaderSize(c.src, c.bufSize)
+		c.r = &c.br
+	} else {
+		n, err = io.ReadFull(c.r, theirs[:])
+	}
 	c.addRead(n)
 	var m [4]byte
 	binary.LittleEndian.PutUint32(m[:], magic)
@@ -244,11 +271,12 @@ func (c *Conn) skipGarbage() ([]byte, error) {
 			return got[:end-termLen], nil
 		}
 		c.discard(len(chunk))
-		if magic, ok, err := c.otherNetwork(got); err != nil || ok {
-			if err == nil {
-				err = &WrongNetworkError{Magic: magic, How: "garbage terminator"}
-			}
-			return nil, err
+		// Another network's terminator is looked for only when ours is
+		// not among the bytes that have arrived and more must be read,
+		// which may block: a peer whose first flight arrives whole (in a
+		// buffer that holds it) and is on our network never pays for it.
+		if magic, ok := c.otherNetwork(got); ok {
+			return nil, &WrongNetworkError{Magic: magic, How: "garbage terminator"}
 		}
 		if len(got) > MaxGarbageLen && !c.terminatorCanFit(got) {
 			return nil, fmt.Errorf("%w (%d bytes received)", ErrGarbageTooLong, len(got))

@@ -618,3 +618,73 @@ func TestV1VersionOfOtherNetwork(t *testing.T) {
 		t.Fatalf("got %v, want a WrongNetworkError", err)
 	}
 }
+
+// TestOtherNetworksDerivedOnlyWhenNeeded: a responder of our network whose
+// first flight arrives whole, in a reader that holds the key and the whole
+// garbage search (as the handshake package's over a socket), costs the
+// initiator no derivation of other networks' terminators; a reader too
+// small for the flight must look for them before it reads on.
+func TestOtherNetworksDerivedOnlyWhenNeeded(t *testing.T) {
+	for _, tt := range []struct {
+		bufSize, garbage int
+		derive           bool
+	}{
+		{4608, NoGarbage, false}, {4608, 2048, false}, {4608, MaxGarbageLen, false},
+		{1024, MaxGarbageLen, true},
+	} {
+		a, b := tcpPair(t)
+		setDeadline(t, a, b)
+		ini, _, ierr, rerr := handshakePair(t, a, b, tt.bufSize,
+			Config{Magic: mainnet, OtherMagics: []uint32{0x0709110b, 0xdab5bffa}},
+			Config{Magic: mainnet, GarbageLen: tt.garbage})
+		if ierr != nil || rerr != nil {
+			t.Fatalf("buffer %d, garbage %d: %v, %v", tt.bufSize, tt.garbage, ierr, rerr)
+		}
+		if ini.derived != tt.derive {
+			t.Errorf("buffer %d, garbage %d: derived other networks' terminators %v, want %v",
+				tt.bufSize, tt.garbage, ini.derived, tt.derive)
+		}
+	}
+}
+
+// TestInitiate: Initiate, which reads the responder's key straight from the
+// connection and only then makes its reader, completes the handshake
+// (same session on both ends, application messages through Conn.Reader)
+// for garbage of every length, pays no derivation of other networks'
+// terminators for a flight that arrived whole, and still tells a v1 answer.
+func TestInitiate(t *testing.T) {
+	for _, garbage := range []int{NoGarbage, 1, 2048, MaxGarbageLen} {
+		a, b := tcpPair(t)
+		setDeadline(t, a, b)
+		ch := make(chan result, 1)
+		go func() {
+			c, err := Handshake(bufio.NewReader(b), b, Responder, Config{Magic: mainnet, GarbageLen: garbage})
+			if err == nil {
+				err = c.WriteMessage("ping", []byte("12345678"))
+			}
+			ch <- result{c, err}
+		}()
+		ini, err := Initiate(a, a, 4608, Config{Magic: mainnet, OtherMagics: []uint32{0x0709110b}})
+		r := <-ch
+		if err != nil || r.err != nil {
+			t.Fatalf("garbage %d: %v, %v", garbage, err, r.err)
+		}
+		if ini.SessionID() != r.c.SessionID() || ini.Reader().Size() != 4608 || ini.derived {
+			t.Errorf("garbage %d: session %x and %x, reader of %d, derived %v",
+				garbage, ini.SessionID(), r.c.SessionID(), ini.Reader().Size(), ini.derived)
+		}
+		if cmd, payload, err := ini.ReadMessage(0); err != nil || cmd != "ping" || string(payload) != "12345678" {
+			t.Errorf("garbage %d: read %q %q %v", garbage, cmd, payload, err)
+		}
+	}
+
+	a, b := tcpPair(t)
+	setDeadline(t, a, b)
+	go func() {
+		io.ReadFull(b, make([]byte, 64))
+		b.Write(append(binary.LittleEndian.AppendUint32(nil, mainnet), "version\x00\x00\x00\x00\x00"...))
+		b.Write(make([]byte, 100))
+	}()
+	_, err := Initiate(a, a, 4608, Config{Magic: mainnet})
+	mustIs(t, err, ErrV1Peer)
+}

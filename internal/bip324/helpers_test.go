@@ -108,8 +108,8 @@ func (s *script) packet(t testing.TB, aad []byte, ignore bool, contents []byte) 
 // claiming n bytes of contents.
 func (s *script) lengthField(t testing.TB, n int) []byte {
 	t.Helper()
-	b, err := s.peerConn.sendL.Crypt([]byte{byte(n), byte(n >> 8), byte(n >> 16)})
-	if err != nil {
+	b := []byte{byte(n), byte(n >> 8), byte(n >> 16)}
+	if err := s.peerConn.sendL.crypt(b); err != nil {
 		t.Fatal(err)
 	}
 	return b
