@@ -26,7 +26,7 @@ func FuzzAnswer(f *testing.F) {
 		f.Add(q, true)
 	}
 	r := &responder{zone: testZone(f)}
-	r.snap.Store(testSnapshot())
+	r.set(testSnapshot())
 	f.Fuzz(func(t *testing.T, q []byte, udp bool) {
 		if len(q) > maxQuery {
 			q = q[:maxQuery] // the listeners never pass more
@@ -71,6 +71,6 @@ func hasOPT(q []byte) bool {
 	if _, err := p.Start(q); err != nil || p.SkipAllQuestions() != nil {
 		return false
 	}
-	_, ok := ednsSize(&p)
+	_, _, ok := ednsOf(&p)
 	return ok
 }
