@@ -41,6 +41,7 @@ type dnsServer struct {
 	wg     sync.WaitGroup
 	limit  *rrl          // nil: no rate limit
 	counts *serverCounts // never nil
+	idle   time.Duration
 
 	hooks dnsHooks
 
@@ -65,6 +66,7 @@ type dnsHooks struct {
 type dnsOptions struct {
 	limit  *rrl
 	counts *serverCounts
+	idle   time.Duration // a TCP connection's idle limit; 0: tcpIdle
 }
 
 // listenDNS binds UDP and TCP on addr (port 0: one port free for both).
@@ -94,6 +96,9 @@ func tryListen(addr string, r *responder, log *slog.Logger, o dnsOptions) (*dnsS
 	}
 	s := serveDNS(tcp, udp, r, log, dnsHooks{})
 	s.limit = o.limit
+	if o.idle > 0 {
+		s.idle = o.idle
+	}
 	if o.counts != nil {
 		s.counts = o.counts
 	}
@@ -124,7 +129,7 @@ func listenUDP(addr string, n int) ([]net.PacketConn, error) {
 // serveDNS makes a server of listeners already bound; it owns them. Its
 // goroutines start with start.
 func serveDNS(tcp net.Listener, udp []net.PacketConn, r *responder, log *slog.Logger, hooks dnsHooks) *dnsServer {
-	return &dnsServer{r: r, log: log, udp: udp, tcp: tcp, hooks: hooks, counts: &serverCounts{},
+	return &dnsServer{r: r, log: log, udp: udp, tcp: tcp, hooks: hooks, counts: &serverCounts{}, idle: tcpIdle,
 		done: make(chan struct{}), conns: make(map[net.Conn]bool)}
 }
 
@@ -307,7 +312,7 @@ func (s *dnsServer) serveConn(c net.Conn) {
 	var buf [2 + maxQuery]byte
 	out := make([]byte, 2, 2+maxAnswer)
 	for {
-		c.SetDeadline(time.Now().Add(tcpIdle))
+		c.SetDeadline(time.Now().Add(s.idle))
 		if _, err := io.ReadFull(c, buf[:2]); err != nil {
 			return
 		}
