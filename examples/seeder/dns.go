@@ -65,13 +65,13 @@ type responder struct {
 }
 
 // set publishes a snapshot: its answers are prepared at once (for a
-// signed zone, at most every signedRebuild).
+// signed zone, at most every signedRebuild once it has nodes to hand out).
 func (r *responder) set(s *snapshot) {
 	r.snap.Store(s)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now()
-	if r.keys != nil && r.cur.Load() != nil && now.Sub(r.rebuilt) < signedRebuild {
+	if cur := r.cur.Load(); r.keys != nil && cur != nil && len(cur.snap.v4)+len(cur.snap.v6) > 0 && now.Sub(r.rebuilt) < signedRebuild {
 		return
 	}
 	p, err := prepare(s, r.zone, r.keys, &r.sigs, now)
