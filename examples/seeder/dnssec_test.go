@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto"
 	"fmt"
 	"log/slog"
 	"net"
@@ -22,29 +21,66 @@ import (
 func testKeys(t testing.TB, alg string) *keyset {
 	t.Helper()
 	dir := t.TempDir()
-	var paths []string
-	for _, flags := range []uint16{257, 256} {
-		k := &dns.DNSKEY{Hdr: dns.RR_Header{Name: "seed.example.test.", Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
-			Flags: flags, Protocol: 3, Algorithm: dns.StringToAlgorithm[alg]}
-		bits := 256
-		priv, err := k.Generate(bits)
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := filepath.Join(dir, k.Hdr.Name+"+"+alg+"+"+string(rune('0'+flags%10)))
-		if err := os.WriteFile(base+".key", []byte("; a test key\n"+k.String()+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(base+".private", []byte(k.PrivateKeyString(priv.(crypto.PrivateKey))), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, base)
-	}
-	ks, err := readKeys("seed.example.test.", paths)
+	ks, err := readKeys("seed.example.test.", []string{
+		writeKey(t, dir, "seed.example.test.", alg, 257), writeKey(t, dir, "seed.example.test.", alg, 256)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ks
+}
+
+// writeKey writes a new key in dnssec-keygen's files in dir and returns
+// their common path.
+func writeKey(t testing.TB, dir, zone, alg string, flags uint16) string {
+	t.Helper()
+	k := &dns.DNSKEY{Hdr: dns.RR_Header{Name: zone, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
+		Flags: flags, Protocol: 3, Algorithm: dns.StringToAlgorithm[alg]}
+	bits := 256
+	if alg == "RSASHA256" {
+		bits = 2048
+	}
+	priv, err := k.Generate(bits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(dir, fmt.Sprintf("K%s+%03d+%05d", zone, k.Algorithm, k.KeyTag()))
+	if err := os.WriteFile(base+".key", []byte("; a test key\n"+k.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(base+".private", []byte(k.PrivateKeyString(priv)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return base
+}
+
+// TestReadKeysRefuses: keys the seed cannot sign a zone with are refused
+// at start, each with an error that says why.
+func TestReadKeysRefuses(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const z = "seed.example.test."
+	ksk, zsk := writeKey(t, dir, z, "ECDSAP256SHA256", 257), writeKey(t, dir, z, "ECDSAP256SHA256", 256)
+	for _, c := range []struct {
+		name  string
+		paths []string
+		want  string
+	}{
+		{"no KSK", []string{zsk}, "no key-signing key"},
+		{"other zone", []string{writeKey(t, dir, "other.test.", "ECDSAP256SHA256", 257)}, "not the zone"},
+		{"RSA", []string{writeKey(t, dir, z, "RSASHA256", 257)}, "want ECDSAP256SHA256 or ED25519"},
+		{"two algorithms", []string{ksk, writeKey(t, dir, z, "ED25519", 256)}, "one algorithm"},
+		{"two KSKs", []string{ksk, writeKey(t, dir, z, "ECDSAP256SHA256", 257)}, "more than one key-signing key"},
+		{"missing", []string{filepath.Join(dir, "Knope")}, "no such file"},
+	} {
+		if _, err := readKeys(z, c.paths); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+	for _, paths := range [][]string{{ksk + ".key", zsk + ".private"}, {ksk}} { // a CSK alone signs all
+		if ks, err := readKeys(z, paths); err != nil || ks.ksk == nil || ks.zsk == nil {
+			t.Errorf("%v: %v", paths, err)
+		}
+	}
 }
 
 // mkQueryDO is a query with EDNS and the DO bit: it asks for signatures.
