@@ -13,7 +13,9 @@ import (
 // it never crowds an answer.
 func TestSpreadOverNetgroups(t *testing.T) {
 	t.Parallel()
-	ip := func(g, i int) netip.Addr { return netip.AddrFrom4([4]byte{11 + byte(g/250), byte(g % 250), byte(i >> 8), byte(i)}) }
+	ip := func(g, i int) netip.Addr {
+		return netip.AddrFrom4([4]byte{11 + byte(g/250), byte(g % 250), byte(i >> 8), byte(i)})
+	}
 	for _, c := range []struct {
 		name     string
 		group    func(i int) int
