@@ -145,7 +145,11 @@ func typeIndex(t dnsmessage.Type) int {
 	return 10
 }
 
-const typeDNSKEY dnsmessage.Type = 48
+// Types dnsmessage has no name for.
+const (
+	typeHINFO  dnsmessage.Type = 13
+	typeDNSKEY dnsmessage.Type = 48
+)
 
 // answer returns the answer to query in a new buffer; see respond.
 func (r *responder) answer(query []byte, udp bool) []byte {
@@ -230,7 +234,8 @@ func (r *responder) respond(dst, query []byte, udp, slip bool) []byte {
 			}
 			an = section{b: sig, n: 1}
 		}
-	case q.Type == dnsmessage.TypeALL:
+	case q.Type == dnsmessage.TypeALL || q.Type == typeHINFO:
+		// HINFO too, as the NSEC type bitmaps say it exists.
 		an = pr.hinfo[name][do]
 	case name == 0 && q.Type == dnsmessage.TypeNS:
 		an = pr.ns[do]

@@ -95,7 +95,7 @@ func BenchmarkAnswer(b *testing.B) {
 // seeder's answers are on average. Both serve the same query mix (see
 // benchMix, with EDNS) from 10 clients; the ratio of their rates is what
 // the seeder's own work costs. It measures once, whatever b.N; each of
-// the four runs lasts -dnsperf-seconds:
+// the eight runs lasts -dnsperf-seconds:
 //
 //	go test -run '^$' -bench DNSPerf ./seeder/ -dnsperf-seconds 10
 func BenchmarkDNSPerf(b *testing.B) {
@@ -125,10 +125,15 @@ func BenchmarkDNSPerf(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		seeder := dnsperf(b, perf, srv.Addr(), data, seconds)
-		srv.Close()
 		fl := startFloor(b, size)
-		floor := dnsperf(b, perf, fl.addr, data, seconds)
+		// Each twice, in turn, the best run of each kept: the machine's
+		// other work slows one run or another.
+		var seeder, floor perfResult
+		for range 2 {
+			seeder = best(seeder, dnsperf(b, perf, srv.Addr(), data, seconds))
+			floor = best(floor, dnsperf(b, perf, fl.addr, data, seconds))
+		}
+		srv.Close()
 		fl.close()
 		b.Logf("crowded=%v: seeder %.0f q/s (%d lost), floor %.0f q/s (%d lost), answers of %d bytes on average: %.2fx the floor's time per query",
 			crowded, seeder.qps, seeder.lost, floor.qps, floor.lost, size, floor.qps/seeder.qps)
@@ -145,6 +150,11 @@ var dnsperfSeconds = flag.Int("dnsperf-seconds", 5, "length of each dnsperf run 
 type perfResult struct {
 	qps  float64
 	lost int
+}
+
+// best is the faster of two runs, counting the losses of both.
+func best(a, b perfResult) perfResult {
+	return perfResult{qps: max(a.qps, b.qps), lost: a.lost + b.lost}
 }
 
 var (

@@ -200,6 +200,7 @@ func TestDelvValidates(t *testing.T) {
 				{"seed.example.test", "SOA", "; fully validated"},
 				{"seed.example.test", "DNSKEY", "; fully validated"},
 				{"seed.example.test", "ANY", "; fully validated"},
+				{"x9.seed.example.test", "HINFO", "; fully validated"},
 				{"x9.seed.example.test", "TXT", "; negative response, fully validated"},
 				{"x5.seed.example.test", "A", "; negative response, fully validated"},
 				{"www.seed.example.test", "A", "; negative response, fully validated"},
