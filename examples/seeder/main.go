@@ -291,6 +291,9 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	if err := s.start(ctx); err != nil {
 		return err
 	}
+	hupDone := make(chan struct{})
+	defer close(hupDone)
+	ignoreHUP(log, hupDone)
 	srv, err := listenDNS(c.listen, resp, log, dnsOptions{limit: newRRL(c.rrlRate, c.rrlSlip), counts: &m.server})
 	if err != nil {
 		return fmt.Errorf("dns: %w", err)
@@ -356,4 +359,23 @@ func version() string {
 		out += " " + rev + dirty
 	}
 	return out + " " + runtime.Version()
+}
+
+// ignoreHUP logs SIGHUP until done is closed, rather than let it end the
+// process without committing the table: the zone's parameters and keys
+// are read at start, and changing them takes a restart.
+func ignoreHUP(log *slog.Logger, done chan struct{}) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-hup:
+				log.Warn("SIGHUP: nothing reloaded; the zone's parameters and keys are read at start, restart to change them")
+			case <-done:
+				return
+			}
+		}
+	}()
 }

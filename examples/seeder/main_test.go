@@ -252,6 +252,12 @@ func TestDemo(t *testing.T) {
 			t.Errorf("metrics lack %s", re)
 		}
 	}
+	// SIGHUP does not reload, nor stop the seed: it says so and serves on.
+	c.cmd.Process.Signal(syscall.SIGHUP)
+	c.waitFor(t, regexp.MustCompile(`msg="SIGHUP: `), nil)
+	if rc, got := ask(t, server, "seed.demo.test.", dnsmessage.TypeA); rc != dnsmessage.RCodeSuccess || len(got) == 0 {
+		t.Errorf("after SIGHUP: %v, %d answers", rc, len(got))
+	}
 	c.cmd.Process.Signal(syscall.SIGINT)
 	<-c.done
 	if err := c.cmd.Wait(); err != nil {
