@@ -222,3 +222,28 @@ func TestDelvValidates(t *testing.T) {
 		})
 	}
 }
+
+// TestSignedRebuildPause: a signed zone keeps its answers (and their
+// signatures) for signedRebuild once it has nodes, whatever the crawl
+// publishes meanwhile, but takes its first snapshot with nodes at once;
+// an unsigned zone takes every snapshot.
+func TestSignedRebuildPause(t *testing.T) {
+	t.Parallel()
+	empty := newSnapshot(nil, time.Now())
+	a, b := testSnapshot(), testSnapshot()
+	for _, signed := range []bool{false, true} {
+		r := &responder{zone: testZone(t)}
+		if signed {
+			r.keys = testKeys(t, "ED25519")
+		}
+		r.set(empty)
+		r.set(a)
+		if r.cur.Load().snap != a {
+			t.Errorf("signed=%v: the first snapshot with nodes was not taken", signed)
+		}
+		r.set(b)
+		if got := r.cur.Load().snap; (got == b) == signed || r.snap.Load() != b {
+			t.Errorf("signed=%v: answering from %p after a=%p, b=%p", signed, got, a, b)
+		}
+	}
+}
