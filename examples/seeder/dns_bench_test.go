@@ -93,8 +93,9 @@ func BenchmarkAnswer(b *testing.B) {
 // same socket setup (one SO_REUSEPORT socket per CPU) that reads each
 // query and sends back one fixed answer, prebuilt, as large as the
 // seeder's answers are on average. Both serve the same query mix (see
-// benchMix, with EDNS) from 10 clients; the ratio of their rates is what
-// the seeder's own work costs. It measures once, whatever b.N: for each
+// benchMix, with EDNS) from 10 clients, over tables spread and crowded,
+// and over a signed zone to queries with DO; the ratio of their rates is
+// what the seeder's own work costs. It measures once, whatever b.N: for each
 // table, -dnsperf-rounds runs of each responder in turn, each
 // -dnsperf-seconds long, the best of each kept:
 //
@@ -114,12 +115,22 @@ func BenchmarkDNSPerf(b *testing.B) {
 		b.Fatal(err)
 	}
 	seconds := *dnsperfSeconds
-	for _, crowded := range []bool{false, true} {
+	for _, c := range []struct {
+		label           string
+		crowded, signed bool
+	}{{"spread", false, false}, {"crowded", true, false}, {"signed", false, true}} {
 		r := &responder{zone: testZone(b)}
-		r.set(newSnapshot(benchNodes(crowded), time.Now()))
+		if c.signed {
+			r.keys = testKeys(b, "ECDSAP256SHA256")
+		}
+		r.set(newSnapshot(benchNodes(c.crowded), time.Now()))
 		size := 0
 		for _, m := range benchMix {
-			size += len(r.answer(mkQuery(b, m.name, m.t, 1232), true))
+			q := mkQuery(b, m.name, m.t, 1232)
+			if c.signed {
+				q = mkQueryDO(b, m.name, m.t)
+			}
+			size += len(r.answer(q, true))
 		}
 		size /= len(benchMix)
 		srv, err := listenDNS("127.0.0.1:0", r, slog.New(slog.DiscardHandler), dnsOptions{})
@@ -131,18 +142,17 @@ func BenchmarkDNSPerf(b *testing.B) {
 		// machine's other work slows one run or another.
 		var seeder, floor perfResult
 		for range *dnsperfRounds {
-			seeder = best(seeder, dnsperf(b, perf, srv.Addr(), data, seconds))
-			floor = best(floor, dnsperf(b, perf, fl.addr, data, seconds))
+			seeder = best(seeder, dnsperf(b, perf, srv.Addr(), data, seconds, c.signed))
+			floor = best(floor, dnsperf(b, perf, fl.addr, data, seconds, c.signed))
 		}
 		srv.Close()
 		fl.close()
-		b.Logf("crowded=%v: seeder %.0f q/s (%d lost), floor %.0f q/s (%d lost), answers of %d bytes on average: %.2fx the floor's time per query",
-			crowded, seeder.qps, seeder.lost, floor.qps, floor.lost, size, floor.qps/seeder.qps)
-		label := map[bool]string{false: "spread", true: "crowded"}[crowded]
-		b.ReportMetric(seeder.qps, label+"-seeder-q/s")
-		b.ReportMetric(floor.qps, label+"-floor-q/s")
-		b.ReportMetric(floor.qps/seeder.qps, label+"-x-floor")
-		b.ReportMetric(float64(seeder.lost), label+"-seeder-lost")
+		b.Logf("%s: seeder %.0f q/s (%d lost), floor %.0f q/s (%d lost), answers of %d bytes on average: %.2fx the floor's time per query",
+			c.label, seeder.qps, seeder.lost, floor.qps, floor.lost, size, floor.qps/seeder.qps)
+		b.ReportMetric(seeder.qps, c.label+"-seeder-q/s")
+		b.ReportMetric(floor.qps, c.label+"-floor-q/s")
+		b.ReportMetric(floor.qps/seeder.qps, c.label+"-x-floor")
+		b.ReportMetric(float64(seeder.lost), c.label+"-seeder-lost")
 	}
 }
 
@@ -166,12 +176,17 @@ var (
 	perfLost = regexp.MustCompile(`Queries lost:\s+([0-9]+)`)
 )
 
-func dnsperf(b *testing.B, perf, addr, data string, seconds int) perfResult {
+// dnsperf runs dnsperf against addr; do sets the DO bit, asking for
+// signatures.
+func dnsperf(b *testing.B, perf, addr, data string, seconds int, do bool) perfResult {
 	host, port, _ := net.SplitHostPort(addr)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(seconds+30)*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, perf, "-s", host, "-p", port, "-d", data, "-c", "10", "-e",
-		"-l", strconv.Itoa(seconds), "-t", "2").CombinedOutput()
+	args := []string{"-s", host, "-p", port, "-d", data, "-c", "10", "-e", "-l", strconv.Itoa(seconds), "-t", "2"}
+	if do {
+		args = append(args, "-D")
+	}
+	out, err := exec.CommandContext(ctx, perf, args...).CombinedOutput()
 	if err != nil {
 		b.Fatalf("dnsperf: %v\n%s", err, out)
 	}

@@ -238,7 +238,10 @@ func (s *dnsServer) serveUDP(c net.PacketConn) {
 			continue
 		}
 		delay = 0
-		verdict := s.limit.check(from.Addr(), time.Now())
+		verdict := rrlPass
+		if s.limit != nil {
+			verdict = s.limit.check(from.Addr(), time.Now())
+		}
 		if verdict == rrlDrop {
 			s.r.note(0, oRateLimited)
 			continue
