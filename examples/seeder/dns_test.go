@@ -53,12 +53,12 @@ func startDNS(t *testing.T) (*dnsServer, *responder, map[netip.Addr]uint64) {
 	t.Helper()
 	r := &responder{zone: testZone(t)}
 	snap := testSnapshot()
-	r.snap.Store(snap)
+	r.set(snap)
 	svc := make(map[netip.Addr]uint64)
 	for _, e := range append(slices.Clone(snap.v4), snap.v6...) {
 		svc[e.ip] = e.services
 	}
-	s, err := listenDNS("127.0.0.1:0", r, slog.New(slog.DiscardHandler))
+	s, err := listenDNS("127.0.0.1:0", r, slog.New(slog.DiscardHandler), dnsOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,8 +191,14 @@ func TestRawQueries(t *testing.T) {
 					t.Error("no answers")
 				}
 			}},
-		{name: "bits nobody has: NODATA with SOA", qname: "x100000.seed.example.test.", qtype: dnsmessage.TypeA, net: "udp",
+		{name: "bits nobody has: NODATA with SOA", qname: "x5.seed.example.test.", qtype: dnsmessage.TypeA, net: "udp",
 			rcode: dnsmessage.RCodeSuccess, answers: 0, check: func(t *testing.T, m dnsmessage.Message) {
+				if !soa(m) {
+					t.Error("no SOA in authority")
+				}
+			}},
+		{name: "bits no filter serves: NXDOMAIN", qname: "x100000.seed.example.test.", qtype: dnsmessage.TypeA, net: "udp",
+			rcode: dnsmessage.RCodeNameError, answers: 0, check: func(t *testing.T, m dnsmessage.Message) {
 				if !soa(m) {
 					t.Error("no SOA in authority")
 				}
@@ -286,7 +292,7 @@ func TestSnapshotSwap(t *testing.T) {
 	t.Parallel()
 	s, r, _ := startDNS(t)
 	only := netip.MustParseAddr("198.51.100.7")
-	r.snap.Store(newSnapshot([]entry{{ip: only, services: 1}}, time.Now()))
+	r.set(newSnapshot([]entry{{ip: only, services: 1}}, time.Now()))
 	m, _ := query(t, "udp", s.Addr(), mkQuery(t, "seed.example.test.", dnsmessage.TypeA, 0))
 	if len(m.Answers) != 1 || netip.AddrFrom4(m.Answers[0].Body.(*dnsmessage.AResource).A) != only {
 		t.Errorf("answers %+v", m.Answers)
@@ -335,7 +341,7 @@ func TestTCPConnectionCap(t *testing.T) {
 func TestFormErrAndNotImp(t *testing.T) {
 	t.Parallel()
 	r := &responder{zone: testZone(t)}
-	r.snap.Store(testSnapshot())
+	r.set(testSnapshot())
 	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: 7})
 	b.StartQuestions()
 	for range 2 {

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,17 +20,28 @@ const (
 	// closed at once, so a flood of idle connections cannot hold
 	// descriptors without bound.
 	maxTCPConns = 64
-	// tcpIdle is how long a TCP connection may wait for its next query.
+	// tcpIdle is how long a TCP connection may wait for its next query,
+	// and for the rest of one: a client sending a byte at a time
+	// (slowloris) holds a connection no longer.
 	tcpIdle = 10 * time.Second
 )
 
+// serverCounts are the listeners' figures for the metrics.
+type serverCounts struct {
+	tcpRefused atomic.Uint64 // connections closed at once: over maxTCPConns
+	tcpOpen    atomic.Int64
+}
+
 // dnsServer serves a responder over UDP and TCP on one address.
 type dnsServer struct {
-	r   *responder
-	log *slog.Logger
-	udp net.PacketConn
-	tcp net.Listener
-	wg  sync.WaitGroup
+	r      *responder
+	log    *slog.Logger
+	udp    []net.PacketConn
+	tcp    net.Listener
+	wg     sync.WaitGroup
+	limit  *rrl          // nil: no rate limit
+	counts *serverCounts // never nil
+	idle   time.Duration
 
 	hooks dnsHooks
 
@@ -47,12 +61,20 @@ type dnsHooks struct {
 	wait func(loop string, d time.Duration) bool
 }
 
+// dnsOptions are the listeners' settings; the zero value serves without
+// a rate limit, with one UDP socket per CPU where the kernel allows it.
+type dnsOptions struct {
+	limit  *rrl
+	counts *serverCounts
+	idle   time.Duration // a TCP connection's idle limit; 0: tcpIdle
+}
+
 // listenDNS binds UDP and TCP on addr (port 0: one port free for both).
-func listenDNS(addr string, r *responder, log *slog.Logger) (*dnsServer, error) {
+func listenDNS(addr string, r *responder, log *slog.Logger, o dnsOptions) (*dnsServer, error) {
 	var err error
 	for range 5 { // a port free for TCP may be taken for UDP: retry
 		var s *dnsServer
-		if s, err = tryListen(addr, r, log); err == nil {
+		if s, err = tryListen(addr, r, log, o); err == nil {
 			return s, nil
 		}
 		if _, port, _ := net.SplitHostPort(addr); port != "0" {
@@ -62,26 +84,66 @@ func listenDNS(addr string, r *responder, log *slog.Logger) (*dnsServer, error) 
 	return nil, err
 }
 
-func tryListen(addr string, r *responder, log *slog.Logger) (*dnsServer, error) {
+func tryListen(addr string, r *responder, log *slog.Logger, o dnsOptions) (*dnsServer, error) {
 	tcp, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	udp, err := net.ListenPacket("udp", tcp.Addr().String())
+	udp, err := listenUDP(tcp.Addr().String(), runtime.NumCPU())
 	if err != nil {
 		tcp.Close()
 		return nil, err
 	}
-	return serveDNS(tcp, udp, r, log, dnsHooks{}), nil
+	s := serveDNS(tcp, udp, r, log, dnsHooks{})
+	s.limit = o.limit
+	if o.idle > 0 {
+		s.idle = o.idle
+	}
+	if o.counts != nil {
+		s.counts = o.counts
+	}
+	s.start()
+	return s, nil
 }
 
-// serveDNS serves r on listeners already bound; the server owns them.
-func serveDNS(tcp net.Listener, udp net.PacketConn, r *responder, log *slog.Logger, hooks dnsHooks) *dnsServer {
-	s := &dnsServer{r: r, log: log, udp: udp, tcp: tcp, hooks: hooks,
+// listenUDP binds n UDP sockets to addr with SO_REUSEPORT, for the
+// kernel to spread queries over them, one reader each; where the option
+// is refused it binds one socket, which serveDNS gives n readers.
+func listenUDP(addr string, n int) ([]net.PacketConn, error) {
+	lc := net.ListenConfig{Control: reusePort}
+	var out []net.PacketConn
+	for i := range n {
+		c, err := lc.ListenPacket(context.Background(), "udp", addr)
+		if err != nil && i == 0 {
+			c, err = net.ListenPacket("udp", addr)
+			return []net.PacketConn{c}, err
+		}
+		if err != nil {
+			break // the sockets bound so far serve
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// serveDNS makes a server of listeners already bound; it owns them. Its
+// goroutines start with start.
+func serveDNS(tcp net.Listener, udp []net.PacketConn, r *responder, log *slog.Logger, hooks dnsHooks) *dnsServer {
+	return &dnsServer{r: r, log: log, udp: udp, tcp: tcp, hooks: hooks, counts: &serverCounts{}, idle: tcpIdle,
 		done: make(chan struct{}), conns: make(map[net.Conn]bool)}
-	// A reader per CPU: answering is pure computation on the snapshot.
-	for range runtime.NumCPU() {
-		s.wg.Go(s.serveUDP)
+}
+
+func (s *dnsServer) start() *dnsServer {
+	// A reader per socket, or per CPU on a single socket: answering is
+	// pure computation on the snapshot.
+	readers := 1
+	if len(s.udp) == 1 {
+		readers = runtime.NumCPU()
+	}
+	for _, c := range s.udp {
+		for range readers {
+			s.wg.Go(func() { s.serveUDP(c) })
+		}
 	}
 	s.wg.Go(s.serveTCP)
 	return s
@@ -93,7 +155,10 @@ func (s *dnsServer) Addr() string { return s.tcp.Addr().String() }
 // Close stops both listeners and every connection, and returns when every
 // goroutine of the server has exited.
 func (s *dnsServer) Close() error {
-	err := errors.Join(s.udp.Close(), s.tcp.Close())
+	err := s.tcp.Close()
+	for _, c := range s.udp {
+		err = errors.Join(err, c.Close())
+	}
 	s.mu.Lock()
 	if !s.closed {
 		close(s.done)
@@ -137,11 +202,30 @@ func (s *dnsServer) pause(loop string, d time.Duration) bool {
 	}
 }
 
-func (s *dnsServer) serveUDP() {
+// addrPortConn is a UDP socket that reads and writes without allocating
+// an address per packet (*net.UDPConn).
+type addrPortConn interface {
+	ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error)
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+}
+
+// serveUDP reads and answers queries on c; its buffers are reused, so a
+// query allocates nothing.
+func (s *dnsServer) serveUDP(c net.PacketConn) {
 	buf := make([]byte, maxQuery)
+	out := make([]byte, 0, maxAnswer)
+	fast, _ := c.(addrPortConn)
 	var delay time.Duration
 	for {
-		n, from, err := s.udp.ReadFrom(buf)
+		var n int
+		var from netip.AddrPort
+		var addr net.Addr
+		var err error
+		if fast != nil {
+			n, from, err = fast.ReadFromUDPAddrPort(buf)
+		} else if n, addr, err = c.ReadFrom(buf); err == nil {
+			from = addr.(*net.UDPAddr).AddrPort()
+		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -154,8 +238,23 @@ func (s *dnsServer) serveUDP() {
 			continue
 		}
 		delay = 0
-		if msg := s.r.answer(buf[:n], true); msg != nil {
-			s.udp.WriteTo(msg, from) // a lost answer is the client's to retry
+		verdict := rrlPass
+		if s.limit != nil {
+			verdict = s.limit.check(from.Addr(), time.Now())
+		}
+		if verdict == rrlDrop {
+			s.r.note(0, oRateLimited)
+			continue
+		}
+		msg := s.r.respond(out, buf[:n], true, verdict == rrlSlip)
+		if msg == nil {
+			continue
+		}
+		// A lost answer is the client's to retry.
+		if fast != nil {
+			fast.WriteToUDPAddrPort(msg, from)
+		} else {
+			c.WriteTo(msg, net.UDPAddrFromAddrPort(from))
 		}
 	}
 }
@@ -189,11 +288,13 @@ func (s *dnsServer) serveTCP() {
 		}
 		if len(s.conns) >= maxTCPConns {
 			s.mu.Unlock()
+			s.counts.tcpRefused.Add(1)
 			c.Close()
 			continue
 		}
 		s.conns[c] = true
 		s.mu.Unlock()
+		s.counts.tcpOpen.Add(1)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -201,17 +302,20 @@ func (s *dnsServer) serveTCP() {
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
+			s.counts.tcpOpen.Add(-1)
 			c.Close()
 		}()
 	}
 }
 
 // serveConn answers queries on one TCP connection until it is idle for
-// tcpIdle, sends something that is not a query, or closes.
+// tcpIdle, takes longer than that to send a query or read an answer,
+// sends something that is not a query, or closes.
 func (s *dnsServer) serveConn(c net.Conn) {
 	var buf [2 + maxQuery]byte
+	out := make([]byte, 2, 2+maxAnswer)
 	for {
-		c.SetDeadline(time.Now().Add(tcpIdle))
+		c.SetDeadline(time.Now().Add(s.idle))
 		if _, err := io.ReadFull(c, buf[:2]); err != nil {
 			return
 		}
@@ -222,12 +326,12 @@ func (s *dnsServer) serveConn(c net.Conn) {
 		if _, err := io.ReadFull(c, buf[2:2+n]); err != nil {
 			return
 		}
-		msg := s.r.answer(buf[2:2+n], false)
+		msg := s.r.respond(out[2:2], buf[2:2+n], false, false)
 		if msg == nil {
 			return
 		}
-		out := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(msg)), uint16(len(msg)))
-		if _, err := c.Write(append(out, msg...)); err != nil {
+		binary.BigEndian.PutUint16(out, uint16(len(msg)))
+		if _, err := c.Write(out[:2+len(msg)]); err != nil {
 			return
 		}
 	}

@@ -21,14 +21,14 @@ import (
 func TestCloseRacingAccept(t *testing.T) {
 	t.Parallel()
 	r := &responder{zone: testZone(t)}
-	r.snap.Store(testSnapshot())
+	r.set(testSnapshot())
 	tcp, udp := loopbackListeners(t)
 	accepted, closed := make(chan struct{}), make(chan struct{})
-	s := serveDNS(tcp, udp, r, slog.New(slog.DiscardHandler), dnsHooks{
+	s := serveDNS(tcp, []net.PacketConn{udp}, r, slog.New(slog.DiscardHandler), dnsHooks{
 		// Hold the accepted connection until Close has closed the others.
 		accepted: func() { close(accepted); <-closed },
 		closed:   func() { close(closed) },
-	})
+	}).start()
 	c, err := net.Dial("tcp", s.Addr())
 	if err != nil {
 		s.Close()
@@ -91,13 +91,13 @@ func (failingPacketConn) ReadFrom([]byte) (int, net.Addr, error) { return 0, nil
 func TestAcceptAndReadBackoff(t *testing.T) {
 	t.Parallel()
 	r := &responder{zone: testZone(t)}
-	r.snap.Store(testSnapshot())
+	r.set(testSnapshot())
 	tcp, udp := loopbackListeners(t)
 	server, client := net.Pipe()
 	client.Close() // the served connection ends at once
 	var mu sync.Mutex
 	var tcpWaits, udpWaits []time.Duration
-	s := serveDNS(&flakyListener{Listener: tcp, fails: 10, conn: server, after: 1}, failingPacketConn{udp},
+	s := serveDNS(&flakyListener{Listener: tcp, fails: 10, conn: server, after: 1}, []net.PacketConn{failingPacketConn{udp}},
 		r, slog.New(slog.DiscardHandler), dnsHooks{wait: func(loop string, d time.Duration) bool {
 			mu.Lock()
 			defer mu.Unlock()
@@ -107,7 +107,7 @@ func TestAcceptAndReadBackoff(t *testing.T) {
 			}
 			udpWaits = append(udpWaits, d)
 			return false // each UDP reader stops at its first pause
-		}})
+		}}).start()
 	s.wg.Wait() // the UDP readers stopped at their pause, the TCP loop at ErrClosed
 	if err := s.Close(); err != nil {
 		t.Errorf("Close: %v", err)
@@ -128,7 +128,7 @@ func TestCloseEndsBackoff(t *testing.T) {
 	r := &responder{zone: testZone(t)}
 	tcp, udp := loopbackListeners(t)
 	// Both loops fail for ever: only Close ends their pauses.
-	s := serveDNS(&flakyListener{Listener: tcp, fails: 1 << 30}, failingPacketConn{udp}, r, slog.New(slog.DiscardHandler), dnsHooks{})
+	s := serveDNS(&flakyListener{Listener: tcp, fails: 1 << 30}, []net.PacketConn{failingPacketConn{udp}}, r, slog.New(slog.DiscardHandler), dnsHooks{}).start()
 	done := make(chan error, 1)
 	go func() { done <- s.Close() }()
 	select {

@@ -21,48 +21,64 @@ func FuzzAnswer(f *testing.F) {
 		mkQuery(f, "seed.example.test.", dnsmessage.TypeNS, 512),
 		mkQuery(f, "example.com.", dnsmessage.TypeA, 0),
 		mkQuery(f, "nope.seed.example.test.", dnsmessage.TypeTXT, 0),
+		mkQueryDO(f, "seed.example.test.", dnsmessage.TypeA),
+		mkQueryDO(f, "x809.seed.example.test.", dnsmessage.TypeAAAA),
+		mkQueryDO(f, "nope.seed.example.test.", dnsmessage.TypeA),
+		mkQueryDO(f, "seed.example.test.", typeDNSKEY),
+		mkQueryDO(f, "x9.seed.example.test.", dnsmessage.TypeALL),
 		{0x12, 0x34},
 	} {
 		f.Add(q, true)
 	}
-	r := &responder{zone: testZone(f)}
-	r.snap.Store(testSnapshot())
+	plain := &responder{zone: testZone(f)}
+	plain.set(testSnapshot())
+	// The signing path: queries with DO get signatures and denial.
+	signed := &responder{zone: testZone(f), keys: testKeys(f, "ED25519")}
+	signed.set(testSnapshot())
 	f.Fuzz(func(t *testing.T, q []byte, udp bool) {
 		if len(q) > maxQuery {
 			q = q[:maxQuery] // the listeners never pass more
 		}
-		msg := r.answer(q, udp)
-		if msg == nil {
-			return
-		}
-		var p dnsmessage.Parser
-		h, err := p.Start(msg)
-		if err != nil {
-			t.Fatalf("answer does not parse: %v", err)
-		}
-		if len(q) < 2 || h.ID != uint16(q[0])<<8|uint16(q[1]) || !h.Response {
-			t.Fatalf("answer header %+v", h)
-		}
-		if udp {
-			limit := udpPlain
-			if hasOPT(q) {
-				limit = udpEDNS
-			}
-			if len(msg) > limit {
-				t.Fatalf("UDP answer of %d bytes to a %d-byte query exceeds %d", len(msg), len(q), limit)
-			}
-		}
-		var m dnsmessage.Message
-		if err := m.Unpack(msg); err != nil {
-			t.Fatalf("answer does not unpack: %v", err)
-		}
-		if len(m.Questions) > 1 {
-			t.Fatalf("%d questions echoed", len(m.Questions))
-		}
-		if h.RCode != dnsmessage.RCodeSuccess && (len(m.Answers) > 0 || len(m.Authorities) > 1) {
-			t.Fatalf("%v answer with %d answers, %d authorities", h.RCode, len(m.Answers), len(m.Authorities))
+		for _, r := range []*responder{plain, signed} {
+			checkAnswer(t, q, udp, r.answer(q, udp))
 		}
 	})
+}
+
+// checkAnswer holds an answer to FuzzAnswer's bounds.
+func checkAnswer(t *testing.T, q []byte, udp bool, msg []byte) {
+	if msg == nil {
+		return
+	}
+	var p dnsmessage.Parser
+	h, err := p.Start(msg)
+	if err != nil {
+		t.Fatalf("answer does not parse: %v", err)
+	}
+	if len(q) < 2 || h.ID != uint16(q[0])<<8|uint16(q[1]) || !h.Response {
+		t.Fatalf("answer header %+v", h)
+	}
+	if udp {
+		limit := udpPlain
+		if hasOPT(q) {
+			limit = udpEDNS
+		}
+		if len(msg) > limit {
+			t.Fatalf("UDP answer of %d bytes to a %d-byte query exceeds %d", len(msg), len(q), limit)
+		}
+	}
+	var m dnsmessage.Message
+	if err := m.Unpack(msg); err != nil {
+		t.Fatalf("answer does not unpack: %v", err)
+	}
+	if len(m.Questions) > 1 {
+		t.Fatalf("%d questions echoed", len(m.Questions))
+	}
+	// Errors carry no records; a signed NXDOMAIN carries the SOA,
+	// two NSEC and their signatures.
+	if h.RCode != dnsmessage.RCodeSuccess && (len(m.Answers) > 0 || len(m.Authorities) > 6) {
+		t.Fatalf("%v answer with %d answers, %d authorities", h.RCode, len(m.Answers), len(m.Authorities))
+	}
 }
 
 // hasOPT reports whether a packet parses to the point of an OPT record.
@@ -71,6 +87,6 @@ func hasOPT(q []byte) bool {
 	if _, err := p.Start(q); err != nil || p.SkipAllQuestions() != nil {
 		return false
 	}
-	_, ok := ednsSize(&p)
+	_, _, ok := ednsOf(&p)
 	return ok
 }

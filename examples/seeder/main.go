@@ -33,6 +33,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -53,25 +55,30 @@ func main() {
 }
 
 type config struct {
-	zone, ns, mbox   string
-	listen           string
-	network          string
-	seeds, addrs     cli.List
-	allowPrivate     bool
-	concurrency      int
-	db, dump         string
-	dumpInterval     time.Duration
-	commitInterval   time.Duration
-	retest           time.Duration
-	timeout          time.Duration
-	metrics          string
-	maxNodes         int
-	answers, ttl     int
-	verbose          bool
-	demo             bool
-	demoPeers        int
-	demoPort         string
-	net              cli.Net // -proxy, -i2psam, -cjdnsreachable
+	zone, ns, mbox string
+	listen         string
+	network        string
+	seeds, addrs   cli.List
+	allowPrivate   bool
+	concurrency    int
+	db, dump       string
+	dumpInterval   time.Duration
+	commitInterval time.Duration
+	retest         time.Duration
+	timeout        time.Duration
+	metrics        string
+	maxNodes       int
+	answers, ttl   int
+	verbose        bool
+	demo           bool
+	demoPeers      int
+	demoPort       string
+	net            cli.Net // -proxy, -i2psam, -cjdnsreachable
+	// The DNS side's serving and operation.
+	rrlRate, rrlSlip int
+	dnssecKeys       cli.List
+	version          bool
+
 	set              map[string]bool
 	params           *chaincfg.Params
 	zoneN, nsN, mbxN dnsmessage.Name
@@ -102,6 +109,10 @@ func parse(args []string) (*config, error) {
 	fs.IntVar(&c.ttl, "ttl", DefaultTTL, "TTL of DNS answers, in seconds")
 	fs.BoolVar(&c.verbose, "v", false, "log every visit and commit")
 	fs.BoolVar(&c.demo, "demo", false, "crawl a simulated network on loopback")
+	fs.IntVar(&c.rrlRate, "rrl-rate", DefaultRRLRate, "UDP answers per second to one client prefix (IPv4 /24, IPv6 /56); 0 for no limit")
+	fs.IntVar(&c.rrlSlip, "rrl-slip", DefaultRRLSlip, "answer every Nth rate-limited query truncated (TC), drop the others; 0: drop all")
+	fs.Var(&c.dnssecKeys, "dnssec-key", "DNSSEC key `file` from dnssec-keygen (K<zone>.+NNN+NNNNN, .key or .private; repeatable: a KSK and a ZSK, or one CSK); signs the zone")
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.IntVar(&c.demoPeers, "demo-peers", 200, "nodes in the -demo network")
 	fs.StringVar(&c.demoPort, "demo-port", "", "port of the -demo network's nodes (default: a free one)")
 	c.net.Register(fs)
@@ -113,6 +124,9 @@ func parse(args []string) (*config, error) {
 		return nil, err
 	}
 	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
+	if c.version {
+		return c, nil
+	}
 	if c.demo {
 		if !c.set["zone"] {
 			c.zone = "seed.demo.test"
@@ -145,6 +159,8 @@ func parse(args []string) (*config, error) {
 		return nil, fmt.Errorf("-demo-peers must be between 1 and 10000, got %d", c.demoPeers)
 	case c.db == "":
 		return nil, errors.New("-db must name a file")
+	case c.rrlRate < 0 || c.rrlSlip < 0:
+		return nil, errors.New("-rrl-rate and -rrl-slip must not be negative")
 	}
 	for name, v := range map[string]string{"-listen": c.listen, "-metrics": c.metrics} {
 		if _, _, err := net.SplitHostPort(v); v != "" && err != nil {
@@ -204,6 +220,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		return 2
 	}
+	if c.version {
+		fmt.Fprintln(os.Stdout, version())
+		return 0
+	}
 	level := slog.LevelInfo
 	if c.verbose {
 		level = slog.LevelDebug
@@ -258,9 +278,18 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	var keys *keyset
+	if len(c.dnssecKeys) > 0 {
+		if keys, err = readKeys(c.zoneN.String(), c.dnssecKeys); err != nil {
+			return err
+		}
+		log.Info("dnssec: signing the zone", "keys", keys.description, "ds", keys.ds().String())
+	}
 	resp := &responder{
-		zone:    zone{name: c.zoneN, ns: c.nsN, mbox: c.mbxN, ttl: uint32(c.ttl), answers: c.answers},
-		observe: func(t, a string) { m.queries.WithLabelValues(t, a).Inc() },
+		keys:  keys,
+		zone:  zone{name: c.zoneN, ns: c.nsN, mbox: c.mbxN, ttl: uint32(c.ttl), answers: c.answers},
+		count: &m.dns,
+		log:   log,
 	}
 	dialers, closeDialers, err := c.net.Dialers()
 	if err != nil {
@@ -283,12 +312,15 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	if err := s.start(ctx); err != nil {
 		return err
 	}
-	srv, err := listenDNS(c.listen, resp, log)
+	hupDone := make(chan struct{})
+	defer close(hupDone)
+	ignoreHUP(log, hupDone)
+	srv, err := listenDNS(c.listen, resp, log, dnsOptions{limit: newRRL(c.rrlRate, c.rrlSlip), counts: &m.server})
 	if err != nil {
 		return fmt.Errorf("dns: %w", err)
 	}
 	defer srv.Close()
-	log.Info("serving DNS", "zone", c.zoneN.String(), "listen", srv.Addr(), "db", c.db, "dump", c.dump)
+	log.Info("serving DNS", "zone", c.zoneN.String(), "listen", srv.Addr(), "udp_sockets", len(srv.udp), "rrl_rate", c.rrlRate, "rrl_slip", c.rrlSlip, "dnssec", keys != nil, "db", c.db, "dump", c.dump)
 	if c.metrics != "" {
 		l, err := net.Listen("tcp", c.metrics)
 		if err != nil {
@@ -322,4 +354,49 @@ func parsePort(p string) (uint16, error) {
 		return 0, fmt.Errorf("bad default port %q", p)
 	}
 	return uint16(ap), nil
+}
+
+// version is the module's version and VCS revision, as the build recorded
+// them.
+func version() string {
+	v, rev, dirty := "(devel)", "", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+	}
+	out := "bitcoin-handshake seeder " + v
+	if rev != "" {
+		out += " " + rev + dirty
+	}
+	return out + " " + runtime.Version()
+}
+
+// ignoreHUP logs SIGHUP until done is closed, rather than let it end the
+// process without committing the table: the zone's parameters and keys
+// are read at start, and changing them takes a restart.
+func ignoreHUP(log *slog.Logger, done chan struct{}) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-hup:
+				log.Warn("SIGHUP: nothing reloaded; the zone's parameters and keys are read at start, restart to change them")
+			case <-done:
+				return
+			}
+		}
+	}()
 }

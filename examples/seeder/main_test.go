@@ -258,12 +258,18 @@ func TestDemo(t *testing.T) {
 			t.Errorf("metrics lack %s", re)
 		}
 	}
+	// SIGHUP does not reload, nor stop the seed: it says so and serves on.
+	c.cmd.Process.Signal(syscall.SIGHUP)
+	c.waitFor(t, regexp.MustCompile(`msg="SIGHUP: `), nil)
+	if rc, got := ask(t, server, "seed.demo.test.", dnsmessage.TypeA); rc != dnsmessage.RCodeSuccess || len(got) == 0 {
+		t.Errorf("after SIGHUP: %v, %d answers", rc, len(got))
+	}
 	c.cmd.Process.Signal(syscall.SIGINT)
 	<-c.done
 	if err := c.cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGINT: %v\n%s", err, c.output())
 	}
-	if parsed := dumpLines(t, dump); parsed < 30 {
+	if _, parsed := dumpLines(t, dump); parsed < 30 {
 		t.Errorf("the dump written at exit has %d nodes, want at least 30", parsed)
 	}
 }
@@ -304,7 +310,7 @@ func TestKillAndRestart(t *testing.T) {
 	}
 	// No dump at exit after SIGKILL: the one there was written on the
 	// -dump-interval, whole (temporary file and rename).
-	if n := dumpLines(t, filepath.Join(dir, "dnsseed.dump")); n < dumped {
+	if n, _ := dumpLines(t, filepath.Join(dir, "dnsseed.dump")); n < dumped {
 		t.Errorf("the periodic dump has %d nodes, want at least the %d logged", n, dumped)
 	}
 
@@ -327,8 +333,9 @@ func TestKillAndRestart(t *testing.T) {
 	}
 }
 
-// dumpLines parses a dump as makeseeds.py does and counts its nodes.
-func dumpLines(t *testing.T, path string) int {
+// dumpLines counts the node lines of a dump (what "dump written" logs)
+// and, parsing them as makeseeds.py does, the good ones it would take.
+func dumpLines(t *testing.T, path string) (lines, good int) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -337,13 +344,16 @@ func dumpLines(t *testing.T, path string) int {
 	if !strings.HasPrefix(string(b), dumpHeader) {
 		t.Errorf("dump starts %q", b[:min(len(b), 40)])
 	}
-	parsed := 0
 	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		lines++
 		if _, ok, err := parseSeedLine(line); err != nil {
 			t.Fatalf("dump line %q: %v", line, err)
 		} else if ok {
-			parsed++
+			good++
 		}
 	}
-	return parsed
+	return lines, good
 }

@@ -207,7 +207,7 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 	if err := s.start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	srv, err := listenDNS("127.0.0.1:0", s.resp, s.log)
+	srv, err := listenDNS("127.0.0.1:0", s.resp, s.log, dnsOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -21,7 +21,8 @@ type metrics struct {
 	fails   *prometheus.CounterVec
 	down    *prometheus.CounterVec
 	learned prometheus.Counter
-	queries *prometheus.CounterVec
+	dns     queryCounts // the responder's, read at each scrape
+	server  serverCounts
 	commits *prometheus.CounterVec
 }
 
@@ -38,13 +39,10 @@ func newMetrics() *metrics {
 			[]string{"network", "proxy"}),
 		learned: prometheus.NewCounter(prometheus.CounterOpts{Name: "seeder_addresses_admitted_total",
 			Help: "Gossiped addresses newly admitted to the table."}),
-		queries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seeder_dns_queries_total",
-			Help: "DNS queries by type and answer (noerror, nodata, nxdomain, refused, formerr, notimp, truncated, dropped)."},
-			[]string{"type", "answer"}),
 		commits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "seeder_commits_total",
 			Help: "Database commits by result (ok, error)."}, []string{"result"}),
 	}
-	m.reg.MustRegister(newTableCollector(m), m.visits, m.fails, m.down, m.learned, m.queries, m.commits,
+	m.reg.MustRegister(newTableCollector(m), newDNSCollector(m), m.visits, m.fails, m.down, m.learned, m.commits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -88,6 +86,46 @@ func (c tableCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.good, prometheus.GaugeValue, float64(n), k[0], k[1])
 	}
 	ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.GaugeValue, float64(cs.dropped))
+}
+
+// dnsCollector reports the DNS counters, which the query path keeps in
+// plain atomics rather than in a labelled counter's map.
+type dnsCollector struct {
+	m                            *metrics
+	queries, tcpRefused, tcpOpen *prometheus.Desc
+}
+
+func newDNSCollector(m *metrics) dnsCollector {
+	return dnsCollector{m: m,
+		queries: prometheus.NewDesc("seeder_dns_queries_total",
+			"DNS queries by type and answer: noerror, nodata, nxdomain, refused, formerr, notimp, servfail, truncated (too large for UDP), dropped (not a query), ratelimited (dropped by the rate limit), slipped (answered truncated by the rate limit).",
+			[]string{"type", "answer"}, nil),
+		tcpRefused: prometheus.NewDesc("seeder_dns_tcp_refused_total",
+			"TCP connections closed at once: the cap of connections open was reached.", nil, nil),
+		tcpOpen: prometheus.NewDesc("seeder_dns_tcp_open", "TCP connections open.", nil, nil),
+	}
+}
+
+func (c dnsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.queries
+	ch <- c.tcpRefused
+	ch <- c.tcpOpen
+}
+
+func (c dnsCollector) Collect(ch chan<- prometheus.Metric) {
+	for t := range c.m.dns {
+		for o := range c.m.dns[t] {
+			if n := c.m.dns[t][o].Load(); n > 0 {
+				name := typeNames[t]
+				if name == "" {
+					name = "unparsed"
+				}
+				ch <- prometheus.MustNewConstMetric(c.queries, prometheus.CounterValue, float64(n), name, outcomeNames[o])
+			}
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(c.tcpRefused, prometheus.CounterValue, float64(c.m.server.tcpRefused.Load()))
+	ch <- prometheus.MustNewConstMetric(c.tcpOpen, prometheus.GaugeValue, float64(c.m.server.tcpOpen.Load()))
 }
 
 // serve serves /metrics on l until ctx ends, and returns once the server

@@ -101,7 +101,7 @@ func TestAnswersOnlyIP(t *testing.T) {
 		}
 	}
 	r := &responder{zone: testZone(t)}
-	r.snap.Store(snap)
+	r.set(snap)
 	for qt, want := range map[dnsmessage.Type]string{dnsmessage.TypeA: "203.0.113.7", dnsmessage.TypeAAAA: "2001:db8::7"} {
 		var m dnsmessage.Message
 		if err := m.Unpack(r.answer(mkQuery(t, "seed.example.test.", qt, 1232), true)); err != nil {

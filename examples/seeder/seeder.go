@@ -78,7 +78,7 @@ func (s *seeder) goodCount() int {
 // logs the number of good nodes when it changes.
 func (s *seeder) refresh() {
 	snap, c := s.table.snapshot(time.Now())
-	s.resp.snap.Store(snap)
+	s.resp.set(snap)
 	s.metrics.setCounts(c)
 	if good := len(snap.v4) + len(snap.v6); good != s.lastGood {
 		s.lastGood = good

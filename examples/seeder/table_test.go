@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"math"
-	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -127,10 +126,10 @@ func TestSnapshotV2Verified(t *testing.T) {
 	v1.Transport = "v1" // announces 0xc09 too
 	tb.apply(v1, now)
 	snap, _ := tb.snapshot(now)
-	if got := snap.sample(false, nodeP2PV2|1, make([]netip.Addr, 0, 10)); len(got) != 1 || got[0].String() != "203.0.113.7" {
+	if got := snap.sample(false, nodeP2PV2|1, 10); len(got) != 1 || got[0].String() != "203.0.113.7" {
 		t.Errorf("x801: %v, want the v2 node alone", got)
 	}
-	if got := snap.sample(false, 1, make([]netip.Addr, 0, 10)); len(got) != 2 {
+	if got := snap.sample(false, 1, 10); len(got) != 2 {
 		t.Errorf("x1: %v, want both", got)
 	}
 }
