@@ -4,9 +4,14 @@ GO ?= go
 # machine needs nothing installed by hand.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test test-root test-examples test-interop vet bench fuzz screenshot api
+.PHONY: test check-tree test-root test-examples test-interop vet bench fuzz screenshot api
 
-test: vet test-root test-examples test-interop
+test: check-tree vet test-root test-examples test-interop
+
+# Build output must never be committed again: fails on any tracked file
+# over 1 MB and any tracked executable that is not a script.
+check-tree:
+	perl .ci/check-tree
 
 vet:
 	@test -z "$$(gofmt -l . interop)" || { gofmt -l . interop; echo "gofmt needed"; exit 1; }
