@@ -18,14 +18,15 @@
 // peer cannot aim it at the user's own network.
 //
 // -json writes one object per address on stdout (the schema is in
-// README.md); Ctrl-C ends the crawl at once, writing what it has and the
-// summary. Bad flags exit with status 2; a crawl with no address to start
-// from exits with status 1.
+// docs/crawl.md); Ctrl-C ends the crawl at once, writing what it has and
+// the summary. It exits 0 when at least one handshake completed, 1 when
+// none did (no address to start from included), and 2 for bad flags (an
+// -addr port outside 1 to 65535 included), the rule dial and sweep follow
+// too.
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -67,10 +68,11 @@ type config struct {
 	demoUnreachable int
 }
 
-func parse(args []string) (*config, error) {
+func parse(args []string, stderr io.Writer) (*config, error) {
 	c := &config{}
-	fs := flag.NewFlagSet("crawl", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := cli.NewFlagSet("crawl", "crawl [flags]",
+		"Maps a Bitcoin network from its DNS seeds (or the -addr addresses): a\n"+
+			"handshake, getaddr and ping with each node, then the addresses it gave.", cli.ExitRule)
 	fs.StringVar(&c.network, "network", "mainnet", "network: "+strings.Join(handshake.NetworkNames(), ", "))
 	fs.Var(&c.seeds, "seed", "DNS seed to start from (repeatable; default: the network's seeds)")
 	fs.Var(&c.addrs, "addr", "node address to start from (repeatable; skips DNS)")
@@ -91,11 +93,7 @@ func parse(args []string) (*config, error) {
 	fs.BoolVar(&c.demo, "demo", false, "crawl a simulated network on loopback instead")
 	fs.IntVar(&c.demoPeers, "demo-peers", 1000, "nodes in the -demo network")
 	fs.IntVar(&c.demoUnreachable, "demo-unreachable", 50, "gossiped addresses nobody listens on in the -demo network")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
-			fs.Usage()
-		}
+	if err := cli.Parse(fs, args, stderr); err != nil {
 		return nil, err
 	}
 	fs.Visit(func(f *flag.Flag) { c.limitsSet = c.limitsSet || f.Name == "timeout" || f.Name == "connect-timeout" })
@@ -119,9 +117,14 @@ func parse(args []string) (*config, error) {
 	case c.demoUnreachable < 0 || c.demoUnreachable > 10000:
 		return nil, fmt.Errorf("-demo-unreachable must be between 0 and 10000, got %d", c.demoUnreachable)
 	}
-	for name, v := range map[string]string{"-resolver": c.resolver, "-proxy": c.proxy} {
-		if _, _, err := net.SplitHostPort(v); v != "" && err != nil {
-			return nil, fmt.Errorf("%s %q: want host:port", name, v)
+	for _, f := range []struct{ name, v string }{{"-resolver", c.resolver}, {"-proxy", c.proxy}} {
+		if err := cli.CheckHostPort(f.name, f.v, false); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range c.addrs {
+		if err := cli.CheckAddr("-addr", a); err != nil {
+			return nil, err
 		}
 	}
 	if _, err := handshake.ParseNetwork(c.network); err != nil {
@@ -135,12 +138,9 @@ func parse(args []string) (*config, error) {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	c, err := parse(args)
+	c, err := parse(args, stderr)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "crawl: %v\n", err)
-		}
-		return 2
+		return cli.UsageError(stderr, "crawl", err)
 	}
 	logOut := stdout
 	if c.json {
@@ -171,7 +171,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		d, err := startDemo(c.demoPeers, c.demoUnreachable)
 		if err != nil {
 			fmt.Fprintf(stderr, "crawl: demo: %v\n", err)
-			return 1
+			return cli.ExitNone
 		}
 		defer d.close()
 		lg.Log("INFO", "Started a simulated network of %d nodes on loopback (and %d addresses where nothing listens), %d of them named by a DNS seed at %s",
@@ -194,7 +194,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	start := startTargets(ctx, c, opts.Handshake.ChainParams, resolver, lg)
 	if len(start) == 0 {
 		lg.Log("ERROR", "No address to start from")
-		return 1
+		return cli.ExitNone
 	}
 	lg.Log("INFO", "Starting from %d addresses. Crawling...", len(start))
 
@@ -229,7 +229,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		lg.Log("WARN", "Crawl interrupted: %v", ctx.Err())
 	} else if err != nil {
 		lg.Log("ERROR", "%v", err)
-		return 1
+		return cli.ExitNone
 	}
 	if out.err != nil {
 		lg.Log("ERROR", "Writing the results: %v", out.err)
@@ -250,11 +250,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if err := rep.WriteFile(c.report); err != nil {
 			lg.Log("ERROR", "%v", err)
-			return 1
+			return cli.ExitNone
 		}
 		lg.Log("INFO", "Wrote the report to %s", c.report)
 	}
-	return 0
+	return cli.Status(res.OK)
 }
 
 // canonicalName is the chain's name as the report reads it.

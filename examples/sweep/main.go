@@ -7,19 +7,18 @@
 //	go run ./examples/sweep -network testnet4 -json > nodes.jsonl
 //	go run ./examples/sweep -demo -report report.html  # and an HTML report
 //
-// Bad flags exit with status 2; a sweep that could not obtain any address
-// exits with status 1.
+// It exits 0 when at least one handshake completed, 1 when none did (no
+// address obtained included), and 2 for bad flags (an -addr port outside 1
+// to 65535 included), the rule dial and crawl follow too.
 package main
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -56,10 +55,11 @@ type config struct {
 	timeoutSet   bool
 }
 
-func parse(args []string) (*config, error) {
+func parse(args []string, stderr io.Writer) (*config, error) {
 	c := &config{}
-	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := cli.NewFlagSet("sweep", "sweep [flags]",
+		"Resolves a network's DNS seeds (or takes the -addr addresses) and performs the\n"+
+			"Bitcoin handshake with every node they name, a line per node and a summary.", cli.ExitRule)
 	fs.StringVar(&c.network, "network", "mainnet", "network: "+strings.Join(handshake.NetworkNames(), ", "))
 	fs.Var(&c.seeds, "seed", "DNS seed to resolve (repeatable; default: the network's seeds)")
 	fs.Var(&c.addrs, "addr", "node address to handshake with (repeatable; skips DNS)")
@@ -74,11 +74,7 @@ func parse(args []string) (*config, error) {
 	fs.BoolVar(&c.verbose, "v", false, "log every message sent and received")
 	fs.BoolVar(&c.demo, "demo", false, "sweep a simulated network on loopback instead")
 	fs.IntVar(&c.demoPeers, "demo-peers", 40, "nodes in the -demo network")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
-			fs.Usage()
-		}
+	if err := cli.Parse(fs, args, stderr); err != nil {
 		return nil, err
 	}
 	fs.Visit(func(f *flag.Flag) { c.timeoutSet = c.timeoutSet || f.Name == "timeout" })
@@ -92,9 +88,12 @@ func parse(args []string) (*config, error) {
 	case c.demoPeers <= 0 || c.demoPeers > 250:
 		return nil, fmt.Errorf("-demo-peers must be between 1 and 250, got %d", c.demoPeers)
 	}
-	if c.resolver != "" {
-		if _, _, err := net.SplitHostPort(c.resolver); err != nil {
-			return nil, fmt.Errorf("-resolver %q: want host:port", c.resolver)
+	if err := cli.CheckHostPort("-resolver", c.resolver, false); err != nil {
+		return nil, err
+	}
+	for _, a := range c.addrs {
+		if err := cli.CheckAddr("-addr", a); err != nil {
+			return nil, err
 		}
 	}
 	if c.services != "" {
@@ -109,12 +108,9 @@ func parse(args []string) (*config, error) {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	c, err := parse(args)
+	c, err := parse(args, stderr)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "sweep: %v\n", err)
-		}
-		return 2
+		return cli.UsageError(stderr, "sweep", err)
 	}
 	logOut := stdout
 	if c.json {
@@ -141,7 +137,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		})
 		if err != nil {
 			fmt.Fprintf(stderr, "sweep: demo: %v\n", err)
-			return 1
+			return cli.ExitNone
 		}
 		defer n.Close()
 		lg.Log("INFO", "Started a simulated network of %d nodes on loopback, named by a DNS seed at %s", c.demoPeers, n.Seed.Addr())
@@ -208,7 +204,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	prog.Clear()
 	if err != nil && sum.Addresses == 0 {
 		lg.Log("ERROR", "%v", err)
-		return 1
+		return cli.ExitNone
 	}
 	if err != nil {
 		lg.Log("WARN", "Sweep interrupted: %v", err)
@@ -226,11 +222,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if err := rep.WriteFile(c.report); err != nil {
 			lg.Log("ERROR", "%v", err)
-			return 1
+			return cli.ExitNone
 		}
 		lg.Log("INFO", "Wrote the report to %s", c.report)
 	}
-	return 0
+	return cli.Status(sum.OK)
 }
 
 // logResult prints a node's line: INFO when the handshake completed, WARN
