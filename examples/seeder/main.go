@@ -140,12 +140,15 @@ func parse(args []string) (*config, error) {
 	case c.db == "":
 		return nil, errors.New("-db must name a file")
 	}
-	for name, v := range map[string]string{"-listen": c.listen, "-metrics": c.metrics} {
-		if _, _, err := net.SplitHostPort(v); v != "" && err != nil {
-			return nil, fmt.Errorf("%s %q: want host:port", name, v)
+	for _, f := range []struct{ name, v string }{{"-listen", c.listen}, {"-metrics", c.metrics}} {
+		if err := cli.CheckHostPort(f.name, f.v, true); err != nil {
+			return nil, err
 		}
 	}
 	for _, a := range c.addrs {
+		if err := cli.CheckAddr("-addr", a); err != nil {
+			return nil, err
+		}
 		if _, ok := networkOf(a); !ok {
 			return nil, fmt.Errorf("-addr %q: want ip:port", a)
 		}

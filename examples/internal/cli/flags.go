@@ -126,7 +126,7 @@ func port(s string) (uint64, error) {
 	p, err := strconv.ParseUint(s, 10, 64)
 	switch {
 	case err != nil && errors.Is(err, strconv.ErrRange), err == nil && p > 65535:
-		return 0, fmt.Errorf("port %s is out of range (1 to 65535)", s)
+		return 0, fmt.Errorf("port %s is over 65535", s)
 	case err != nil:
 		return 0, fmt.Errorf("port %q is not a number", s)
 	}

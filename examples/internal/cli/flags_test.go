@@ -17,9 +17,9 @@ func TestCheckAddr(t *testing.T) {
 		"[2001:db8::1]:1":        "",
 		"2001:db8::1":            "",
 		"127.0.0.1:0":            `-addr "127.0.0.1:0": port 0 is not a port a node listens on (1 to 65535)`,
-		"127.0.0.1:70000":        `-addr "127.0.0.1:70000": port 70000 is out of range (1 to 65535)`,
-		"127.0.0.1:99999":        `-addr "127.0.0.1:99999": port 99999 is out of range (1 to 65535)`,
-		"h:99999999999999999999": `-addr "h:99999999999999999999": port 99999999999999999999 is out of range (1 to 65535)`,
+		"127.0.0.1:70000":        `-addr "127.0.0.1:70000": port 70000 is over 65535`,
+		"127.0.0.1:99999":        `-addr "127.0.0.1:99999": port 99999 is over 65535`,
+		"h:99999999999999999999": `-addr "h:99999999999999999999": port 99999999999999999999 is over 65535`,
 		"127.0.0.1:-1":           `-addr "127.0.0.1:-1": port "-1" is not a number`,
 		"127.0.0.1:x":            `-addr "127.0.0.1:x": port "x" is not a number`,
 		"[::1]:":                 `-addr "[::1]:": port "" is not a number`,
@@ -45,7 +45,7 @@ func TestCheckHostPort(t *testing.T) {
 		{"127.0.0.1:0", true, ""},
 		{":53", true, ""},
 		{"127.0.0.1:0", false, `-x "127.0.0.1:0": port 0 cannot be dialled (1 to 65535)`},
-		{"127.0.0.1:65536", true, `-x "127.0.0.1:65536": port 65536 is out of range (1 to 65535)`},
+		{"127.0.0.1:65536", true, `-x "127.0.0.1:65536": port 65536 is over 65535`},
 		{"127.0.0.1", false, `-x "127.0.0.1": want host:port`},
 	} {
 		if got := errString(CheckHostPort("-x", c.v, c.listen)); got != c.want {
