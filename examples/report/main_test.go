@@ -70,6 +70,7 @@ func TestReportErrors(t *testing.T) {
 		code int
 		msg  string
 	}{
+		{[]string{"-h"}, 0, "usage: report [flags] [file.jsonl|-]..."},
 		{[]string{"-bogus"}, 2, "flag provided but not defined"},
 		{[]string{filepath.Join(t.TempDir(), "missing.jsonl")}, 1, "no such file"},
 		{[]string{"-o", filepath.Join(t.TempDir(), "no", "dir", "r.html")}, 1, "no such file"},
