@@ -50,6 +50,7 @@ func main() {
 
 type config struct {
 	network         string
+	params          *chaincfg.Params // the network's
 	seeds, addrs    cli.List
 	depth, maxNodes int
 	concurrency     int
@@ -122,15 +123,13 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 			return nil, err
 		}
 	}
-	for _, a := range c.addrs {
-		if err := cli.CheckAddr("-addr", a); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := handshake.ParseNetwork(c.network); err != nil {
+	if err := cli.CheckAddrs("-addr", c.addrs); err != nil {
 		return nil, err
 	}
 	var err error
+	if c.params, err = handshake.ParseNetwork(c.network); err != nil {
+		return nil, err
+	}
 	if c.transport, err = handshake.ParseTransport(*transport); err != nil {
 		return nil, err
 	}
@@ -142,19 +141,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cli.UsageError(stderr, "crawl", err)
 	}
-	logOut := stdout
-	if c.json {
-		logOut = stderr
-	}
-	lg := cli.NewLogger(logOut, "crawl")
+	lg := cli.RunLogger("crawl", c.json, stdout, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	params, _ := handshake.ParseNetwork(c.network)
 	opts := crawl.Options{
 		// The library's defaults are the polite ones: its own user
 		// agent, no transaction relay.
-		Handshake:    handshake.Options{ChainParams: params, Transport: c.transport},
+		Handshake:    handshake.Options{ChainParams: c.params, Transport: c.transport},
 		Concurrency:  c.concurrency,
 		AllowPrivate: c.allowPrivate,
 		MaxVisits:    c.maxNodes,

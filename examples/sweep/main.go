@@ -40,6 +40,7 @@ func main() {
 
 type config struct {
 	network      string
+	params       *chaincfg.Params // the network's
 	seeds, addrs cli.List
 	concurrency  int
 	timeout      time.Duration
@@ -91,17 +92,16 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	if err := cli.CheckHostPort("-resolver", c.resolver, false); err != nil {
 		return nil, err
 	}
-	for _, a := range c.addrs {
-		if err := cli.CheckAddr("-addr", a); err != nil {
-			return nil, err
-		}
+	if err := cli.CheckAddrs("-addr", c.addrs); err != nil {
+		return nil, err
 	}
 	if c.services != "" {
 		if _, err := strconv.ParseUint(strings.TrimPrefix(c.services, "0x"), 16, 64); err != nil {
 			return nil, fmt.Errorf("-services %q: want hexadecimal service bits", c.services)
 		}
 	}
-	if _, err := handshake.ParseNetwork(c.network); err != nil {
+	var err error
+	if c.params, err = handshake.ParseNetwork(c.network); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -112,18 +112,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cli.UsageError(stderr, "sweep", err)
 	}
-	logOut := stdout
-	if c.json {
-		logOut = stderr
-	}
-	lg := cli.NewLogger(logOut, "sweep")
+	lg := cli.RunLogger("sweep", c.json, stdout, stderr)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	params, _ := handshake.ParseNetwork(c.network)
 	opts := handshake.SweepOptions{
-		Handshake:    handshake.Options{ChainParams: params, Timeout: c.timeout, Transport: c.transport},
+		Handshake:    handshake.Options{ChainParams: c.params, Timeout: c.timeout, Transport: c.transport},
 		Concurrency:  c.concurrency,
 		AllowPrivate: c.allowPrivate,
 	}

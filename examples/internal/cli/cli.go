@@ -44,6 +44,15 @@ type Logger struct {
 // NewLogger returns a Logger writing to w under the program's name.
 func NewLogger(w io.Writer, name string) *Logger { return &Logger{w: w, name: name} }
 
+// RunLogger returns the log of a run of the program name: on stdout, or on
+// stderr when stdout carries the -json records (asJSON).
+func RunLogger(name string, asJSON bool, stdout, stderr io.Writer) *Logger {
+	if asJSON {
+		return NewLogger(stderr, name)
+	}
+	return NewLogger(stdout, name)
+}
+
 // Log writes one line at level (INFO, WARN or ERROR).
 func (l *Logger) Log(level, format string, args ...any) {
 	l.mu.Lock()

@@ -132,3 +132,14 @@ func port(s string) (uint64, error) {
 	}
 	return p, nil
 }
+
+// CheckAddrs checks each address of a repeatable flag such as -addr with
+// CheckAddr.
+func CheckAddrs(name string, addrs []string) error {
+	for _, a := range addrs {
+		if err := CheckAddr(name, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
