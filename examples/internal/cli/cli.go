@@ -32,9 +32,9 @@ type List []string
 func (l *List) String() string     { return strings.Join(*l, ",") }
 func (l *List) Set(v string) error { *l = append(*l, v); return nil }
 
-// Logger writes timestamped lines in the format of the tool this project
-// replaced: "[2026-11-25T01:40:07Z INFO  name] message". It is safe for
-// concurrent use.
+// Logger writes timestamped lines, "[2026-11-25T01:40:07Z INFO  name]
+// message", a format that scripts reading such logs already parse. It is
+// safe for concurrent use.
 type Logger struct {
 	mu   sync.Mutex
 	w    io.Writer
