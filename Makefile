@@ -78,7 +78,7 @@ api:
 	(cd "$$tmp/base" && GOWORK=off $(GO) run $(APIDIFF) -m -w "$$tmp/old" $(MODULE)); \
 	GOWORK=off $(GO) run $(APIDIFF) -m -w "$$tmp/new" $(MODULE); \
 	GOWORK=off $(GO) run $(APIDIFF) -m "$$tmp/old" "$$tmp/new"
-# Regenerates docs/report.png, the README's picture of the report: the
+# Regenerates docs/report.png, the picture in docs/report.md: the
 # browser test renders a demo sweep and crawl in headless Chromium and saves
 # the full page.
 screenshot:

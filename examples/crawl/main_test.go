@@ -192,7 +192,7 @@ func TestCrawlProgramBadFlags(t *testing.T) {
 	}
 }
 
-// line is a -json record, every key of the schema in README.md.
+// line is a -json record, every key of the schema in docs/crawl.md.
 type line struct {
 	Addr       string          `json:"addr"`
 	Network    string          `json:"network"`
