@@ -4,9 +4,14 @@ GO ?= go
 # machine needs nothing installed by hand.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test test-root test-examples test-interop vet bench fuzz screenshot api
+.PHONY: test check-tree test-root test-examples test-interop vet bench fuzz screenshot api
 
-test: vet test-root test-examples test-interop
+test: check-tree vet test-root test-examples test-interop
+
+# Build output must never be committed again: fails on any tracked file
+# over 1 MB and any tracked executable that is not a script.
+check-tree:
+	perl .ci/check-tree
 
 vet:
 	@test -z "$$(gofmt -l . interop)" || { gofmt -l . interop; echo "gofmt needed"; exit 1; }
@@ -75,7 +80,7 @@ api:
 	(cd "$$tmp/base" && GOWORK=off $(GO) run $(APIDIFF) -m -w "$$tmp/old" $(MODULE)); \
 	GOWORK=off $(GO) run $(APIDIFF) -m -w "$$tmp/new" $(MODULE); \
 	GOWORK=off $(GO) run $(APIDIFF) -m "$$tmp/old" "$$tmp/new"
-# Regenerates docs/report.png, the README's picture of the report: the
+# Regenerates docs/report.png, the picture in docs/report.md: the
 # browser test renders a demo sweep and crawl in headless Chromium and saves
 # the full page.
 screenshot:

@@ -12,18 +12,15 @@
 //     as a Conn, for programs that go on talking, such as crawlers. The
 //     Result is returned beside the Conn, not kept in it: on failure there
 //     is no Conn, so the Result must be returned anyway, and one copy is
-//     enough. A Conn over a connection made another way (a proxy, a pipe)
-//     comes from a Dialer in Options.Dialer, as SOCKS5 makes one.
+//     enough. A Conn over a connection made another way (a proxy, a pipe,
+//     a connection the caller already holds) comes from a Dialer in
+//     Options.Dialer, as SOCKS5 makes one: a Conn owns its connection
+//     whichever way it was made, so one call serves every case.
 //   - Handshake(ctx, conn, opts) handshakes over a connection the caller
 //     made and goes on owning (a pipe in tests, a connection handed over by
 //     other code): it never closes conn, whatever happens, where Dial with a
 //     Dialer returning conn would close it. It cannot fall back from v2 to
 //     v1, which needs a new connection.
-//
-// A fourth, HandshakeConn (a Conn over the caller's connection), was
-// removed: a Conn owns its connection whichever way it was made, so DialConn
-// with a Dialer that returns the caller's connection does the same. A call
-// can be added later without breaking anyone, never removed.
 //
 // Every call returns a Result even on failure, holding everything learned
 // up to that point, and an *Error naming the address and the step that

@@ -1,6 +1,7 @@
 package handshake
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -148,29 +149,16 @@ type Options struct {
 // options that cannot work. Impossible options fail loudly rather than being
 // silently replaced.
 func (o Options) withDefaults() (Options, error) {
-	if o.ChainParams == nil {
-		o.ChainParams = &chaincfg.MainNetParams
-	}
-	if o.ProtocolVersion == 0 {
-		o.ProtocolVersion = DefaultProtocolVersion
-	}
-	if o.UserAgent == "" {
-		o.UserAgent = DefaultUserAgent
-	}
+	// cmp.Or: the zero value means the default.
+	o.ChainParams = cmp.Or(o.ChainParams, &chaincfg.MainNetParams)
+	o.ProtocolVersion = cmp.Or(o.ProtocolVersion, DefaultProtocolVersion)
+	o.UserAgent = cmp.Or(o.UserAgent, DefaultUserAgent)
+	o.MinPeerVersion = cmp.Or(o.MinPeerVersion, DefaultMinPeerVersion)
+	o.Timeout = cmp.Or(o.Timeout, DefaultTimeout)
+	o.MaxBytes = cmp.Or(o.MaxBytes, DefaultMaxBytes)
+	o.MaxMessages = cmp.Or(o.MaxMessages, DefaultMaxMessages)
 	if o.Dialer == nil {
 		o.Dialer = directDialer{}
-	}
-	if o.MinPeerVersion == 0 {
-		o.MinPeerVersion = DefaultMinPeerVersion
-	}
-	if o.Timeout == 0 {
-		o.Timeout = DefaultTimeout
-	}
-	if o.MaxBytes == 0 {
-		o.MaxBytes = DefaultMaxBytes
-	}
-	if o.MaxMessages == 0 {
-		o.MaxMessages = DefaultMaxMessages
 	}
 	switch {
 	case len(o.UserAgent) > wire.MaxUserAgentLen:

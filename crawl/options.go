@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -176,18 +177,11 @@ func (o Options) withDefaults() (Options, error) {
 			return o, fmt.Errorf("crawl: %w: negative limit for %v", handshake.ErrInvalidOptions, n)
 		}
 	}
-	if o.Concurrency == 0 {
-		o.Concurrency = DefaultConcurrency
-	}
-	if o.MaxKnown == 0 {
-		o.MaxKnown = DefaultMaxKnown
-	}
-	if o.MaxAddrs == 0 {
-		o.MaxAddrs = DefaultMaxAddrs
-	}
-	if o.Handshake.ChainParams == nil {
-		o.Handshake.ChainParams = defaultParams()
-	}
+	// cmp.Or: the zero value means the default.
+	o.Concurrency = cmp.Or(o.Concurrency, DefaultConcurrency)
+	o.MaxKnown = cmp.Or(o.MaxKnown, DefaultMaxKnown)
+	o.MaxAddrs = cmp.Or(o.MaxAddrs, DefaultMaxAddrs)
+	o.Handshake.ChainParams = cmp.Or(o.Handshake.ChainParams, defaultParams())
 	if o.Handshake.ChainParams.DefaultPort == "" {
 		return o, fmt.Errorf("crawl: %w: ChainParams %q has no default port", handshake.ErrInvalidOptions, o.Handshake.ChainParams.Name)
 	}
@@ -197,10 +191,10 @@ func (o Options) withDefaults() (Options, error) {
 // limits returns the limits for network n.
 func (o *Options) limits(n handshake.AddrNetwork) Limits {
 	l, d := o.Limits[n], DefaultLimits(n)
-	l.Connect = cmpOr(l.Connect, d.Connect)
-	l.Handshake = cmpOr(l.Handshake, d.Handshake)
-	l.GetAddr = cmpOr(l.GetAddr, d.GetAddr)
-	l.Ping = cmpOr(l.Ping, d.Ping)
+	l.Connect = cmp.Or(l.Connect, d.Connect)
+	l.Handshake = cmp.Or(l.Handshake, d.Handshake)
+	l.GetAddr = cmp.Or(l.GetAddr, d.GetAddr)
+	l.Ping = cmp.Or(l.Ping, d.Ping)
 	return l
 }
 
@@ -243,13 +237,6 @@ func (o *Options) dialer(n handshake.AddrNetwork) handshake.Dialer {
 		return &net.Dialer{}
 	}
 	return nil
-}
-
-func cmpOr(v, def time.Duration) time.Duration {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // ErrNotVisited is in the Err of a Result for an address admitted but not

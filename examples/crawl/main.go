@@ -19,14 +19,15 @@
 // peer cannot aim it at the user's own network.
 //
 // -json writes one object per address on stdout (the schema is in
-// README.md); Ctrl-C ends the crawl at once, writing what it has and the
-// summary. Bad flags exit with status 2; a crawl with no address to start
-// from exits with status 1.
+// docs/crawl.md); Ctrl-C ends the crawl at once, writing what it has and
+// the summary. It exits 0 when at least one handshake completed, 1 when
+// none did (no address to start from included), and 2 for bad flags (an
+// -addr port outside 1 to 65535 included), the rule dial and sweep follow
+// too.
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -50,6 +51,7 @@ func main() {
 
 type config struct {
 	network         string
+	params          *chaincfg.Params // the network's
 	seeds, addrs    cli.List
 	depth, maxNodes int
 	concurrency     int
@@ -69,10 +71,11 @@ type config struct {
 	demoUnreachable int
 }
 
-func parse(args []string) (*config, error) {
+func parse(args []string, stderr io.Writer) (*config, error) {
 	c := &config{}
-	fs := flag.NewFlagSet("crawl", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := cli.NewFlagSet("crawl", "crawl [flags]",
+		"Maps a Bitcoin network from its DNS seeds (or the -addr addresses): a\n"+
+			"handshake, getaddr and ping with each node, then the addresses it gave.", cli.ExitRule)
 	fs.StringVar(&c.network, "network", "mainnet", "network: "+strings.Join(handshake.NetworkNames(), ", "))
 	fs.Var(&c.seeds, "seed", "DNS seed to start from (repeatable; default: the network's seeds)")
 	fs.Var(&c.addrs, "addr", "node address to start from (repeatable; skips DNS)")
@@ -93,11 +96,7 @@ func parse(args []string) (*config, error) {
 	fs.BoolVar(&c.demo, "demo", false, "crawl a simulated network on loopback instead")
 	fs.IntVar(&c.demoPeers, "demo-peers", 1000, "nodes in the -demo network")
 	fs.IntVar(&c.demoUnreachable, "demo-unreachable", 50, "gossiped addresses nobody listens on in the -demo network")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
-			fs.Usage()
-		}
+	if err := cli.Parse(fs, args, stderr); err != nil {
 		return nil, err
 	}
 	fs.Visit(func(f *flag.Flag) { c.limitsSet = c.limitsSet || f.Name == "timeout" || f.Name == "connect-timeout" })
@@ -124,15 +123,16 @@ func parse(args []string) (*config, error) {
 	if err := c.net.Check(); err != nil {
 		return nil, err
 	}
-	for name, v := range map[string]string{"-resolver": c.resolver} {
-		if _, _, err := net.SplitHostPort(v); v != "" && err != nil {
-			return nil, fmt.Errorf("%s %q: want host:port", name, v)
-		}
+	if err := cli.CheckHostPort("-resolver", c.resolver, false); err != nil {
+		return nil, err
 	}
-	if _, err := handshake.ParseNetwork(c.network); err != nil {
+	if err := cli.CheckAddrs("-addr", c.addrs); err != nil {
 		return nil, err
 	}
 	var err error
+	if c.params, err = handshake.ParseNetwork(c.network); err != nil {
+		return nil, err
+	}
 	if c.transport, err = handshake.ParseTransport(*transport); err != nil {
 		return nil, err
 	}
@@ -140,26 +140,18 @@ func parse(args []string) (*config, error) {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	c, err := parse(args)
+	c, err := parse(args, stderr)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "crawl: %v\n", err)
-		}
-		return 2
+		return cli.UsageError(stderr, "crawl", err)
 	}
-	logOut := stdout
-	if c.json {
-		logOut = stderr
-	}
-	lg := cli.NewLogger(logOut, "crawl")
+	lg := cli.RunLogger("crawl", c.json, stdout, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	params, _ := handshake.ParseNetwork(c.network)
 	opts := crawl.Options{
 		// The library's defaults are the polite ones: its own user
 		// agent, no transaction relay.
-		Handshake:    handshake.Options{ChainParams: params, Transport: c.transport},
+		Handshake:    handshake.Options{ChainParams: c.params, Transport: c.transport},
 		Concurrency:  c.concurrency,
 		AllowPrivate: c.allowPrivate,
 		MaxVisits:    c.maxNodes,
@@ -179,7 +171,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		d, err := startDemo(c.demoPeers, c.demoUnreachable)
 		if err != nil {
 			fmt.Fprintf(stderr, "crawl: demo: %v\n", err)
-			return 1
+			return cli.ExitNone
 		}
 		defer d.close()
 		lg.Log("INFO", "Started a simulated network of %d nodes on loopback (and %d addresses where nothing listens), %d of them named by a DNS seed at %s",
@@ -205,7 +197,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	start := append(startTargets(ctx, c, opts.Handshake.ChainParams, resolver, lg), demoStart...)
 	if len(start) == 0 {
 		lg.Log("ERROR", "No address to start from")
-		return 1
+		return cli.ExitNone
 	}
 	lg.Log("INFO", "Starting from %d addresses. Crawling...", len(start))
 
@@ -247,7 +239,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		lg.Log("WARN", "Crawl interrupted: %v", ctx.Err())
 	} else if err != nil {
 		lg.Log("ERROR", "%v", err)
-		return 1
+		return cli.ExitNone
 	}
 	if out.err != nil {
 		lg.Log("ERROR", "Writing the results: %v", out.err)
@@ -271,14 +263,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if err := rep.WriteFile(c.report); err != nil {
 			lg.Log("ERROR", "%v", err)
-			return 1
+			return cli.ExitNone
 		}
 		lg.Log("INFO", "Wrote the report to %s", c.report)
 	}
-	if res.OK == 0 {
-		return 1 // no handshake completed
-	}
-	return 0
+	return cli.Status(res.OK)
 }
 
 // canonicalName is the chain's name as the report reads it.

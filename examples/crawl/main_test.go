@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os/exec"
 	"regexp"
@@ -150,6 +151,27 @@ func TestCrawlPrivateGossip(t *testing.T) {
 	}
 }
 
+// A crawl in which no handshake completed, one node hanging up after its
+// version and one address refusing, exits 1.
+func TestCrawlProgramNoneCompleted(t *testing.T) {
+	bin := cli.Build(t)
+	p, err := handshaketest.NewPeer(handshaketest.Config{ChainParams: &chaincfg.RegressionNetParams, Behavior: handshaketest.CloseAfterVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := l.Addr().String()
+	l.Close() // nothing listens there any more: the connect is refused
+	out, errOut, code := cli.Run(t, bin, "-network", "regtest", "-addr", p.Addr(), "-addr", refused, "-timeout", "2s")
+	if code != 1 || !strings.Contains(out, "Finished! 2 nodes dialled: 0 reachable | 1 PARTIALLY OK | 1 unreachable") {
+		t.Errorf("exit %d:\n%s%s", code, out, errOut)
+	}
+}
+
 func TestCrawlProgramDemo(t *testing.T) {
 	bin := cli.Build(t)
 	out, errOut, code := cli.Run(t, bin, "-demo", "-demo-peers", "200", "-demo-unreachable", "10", "-timeout", "10s")
@@ -182,15 +204,29 @@ func TestCrawlProgramBadFlags(t *testing.T) {
 		{"-demo-peers", "0"},
 		{"-no-such-flag"},
 		{"stray"},
+		{"-addr", "127.0.0.1:99999"},
+		{"-addr", "127.0.0.1:0"},
+		{"-proxy", "127.0.0.1:70000"},
 	} {
 		out, errOut, code := cli.Run(t, bin, args...)
 		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "crawl: ") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want one line on stderr and exit 2", args, code, out, errOut)
 		}
+		if len(args) == 2 && strings.Contains(args[1], ":") && !strings.Contains(errOut, args[0]+` "`+args[1]+`"`) {
+			t.Errorf("%q: %q does not name the flag and the value", args, errOut)
+		}
+	}
+	if _, errOut, _ := cli.Run(t, bin, "-addr", "127.0.0.1:0"); !strings.Contains(errOut, "port 0 is not a port a node listens on") {
+		t.Errorf("-addr 127.0.0.1:0: %q", errOut)
+	}
+	// -h: the usage, the flags and the exit rule, and status 0.
+	out, errOut, code := cli.Run(t, bin, "-h")
+	if code != 0 || out != "" || !strings.HasPrefix(errOut, "usage: crawl [flags]\n") || !strings.Contains(errOut, cli.ExitRule) {
+		t.Errorf("-h: exit %d, stdout %q, stderr:\n%s", code, out, errOut)
 	}
 }
 
-// line is a -json record, every key of the schema in README.md.
+// line is a -json record, every key of the schema in docs/crawl.md.
 type line struct {
 	Addr       string          `json:"addr"`
 	Network    string          `json:"network"`

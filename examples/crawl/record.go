@@ -13,7 +13,7 @@ import (
 	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 )
 
-// record is one line of -json: the crawl record schema that README.md
+// record is one line of -json: the crawl record schema that docs/crawl.md
 // documents and the report reads. Its keys do not change.
 type record struct {
 	Addr       string                `json:"addr"`

@@ -1,11 +1,12 @@
-// Command dial performs the Bitcoin handshake with the nodes named on its
-// command line and prints what each one said.
+// Command dial performs the Bitcoin handshake with the nodes whose
+// addresses are its arguments and prints what each one said.
 //
 //	go run ./examples/dial -network regtest 127.0.0.1:18444
 //	go run ./examples/dial -json seed.example.org 203.0.113.7:8333
 //
-// It exits 0 when every handshake completed, 1 when any did not, and 2 for
-// bad flags or addresses.
+// It exits 0 when at least one handshake completed, 1 when none did, and 2
+// for bad flags or addresses (a port outside 1 to 65535 included), the
+// rule sweep and crawl follow too.
 package main
 
 import (
@@ -15,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -29,23 +29,25 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// synopsis is the usage line: the addresses are arguments, not flags.
+const synopsis = "dial [-network name] [-transport auto|v1|v2] [-json] [-timeout d] host[:port]..."
+
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("dial", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := cli.NewFlagSet("dial", synopsis,
+		"Performs the Bitcoin handshake with each node whose address is an argument\n"+
+			"(host, host:port or [IPv6]:port; without a port, the network's default) and\n"+
+			"prints what it said.", cli.ExitRule)
 	network := fs.String("network", "mainnet", "network: "+strings.Join(handshake.NetworkNames(), ", "))
 	asJSON := fs.Bool("json", false, "print one JSON object per node")
 	timeout := fs.Duration("timeout", 10*time.Second, "time limit per node")
 	var transport handshake.Transport
 	fs.TextVar(&transport, "transport", handshake.TransportAuto, "transport: auto (v2, falling back to v1), v1 or v2")
 	usage := func(err error) int {
-		fmt.Fprintf(stderr, "dial: %v (usage: dial [-network name] [-transport auto|v1|v2] [-json] [-timeout d] host[:port]...)\n", err)
-		return 2
+		return cli.UsageError(stderr, "dial", fmt.Errorf("%w (usage: %s)", err, synopsis))
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args, stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stderr)
-			fs.Usage()
-			return 2
+			return cli.ExitOK
 		}
 		return usage(err)
 	}
@@ -60,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return usage(errors.New("no address given"))
 	}
 	for _, a := range fs.Args() {
-		if err := checkAddr(a); err != nil {
+		if err := cli.CheckAddr("address", a); err != nil {
 			return usage(err)
 		}
 	}
@@ -69,40 +71,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	opts := handshake.Options{ChainParams: params, Timeout: *timeout, Transport: transport}
 	enc := json.NewEncoder(stdout)
-	status := 0
+	completed := 0
 	for _, addr := range fs.Args() {
-		res, err := handshake.Dial(ctx, addr, opts)
-		if err != nil {
-			status = 1
+		res, _ := handshake.Dial(ctx, addr, opts)
+		if res.Status == handshake.StatusOK {
+			completed++
 		}
 		if *asJSON {
 			if err := enc.Encode(res); err != nil {
 				fmt.Fprintf(stderr, "dial: %v\n", err)
-				return 1
+				return cli.ExitNone
 			}
 			continue
 		}
 		printResult(stdout, res)
 	}
-	return status
-}
-
-// checkAddr rejects what can never be dialled, so a typo gets a usage error
-// rather than a failed handshake.
-func checkAddr(a string) error {
-	host := a
-	if h, port, err := net.SplitHostPort(a); err == nil {
-		host = h
-		if p, err := net.LookupPort("tcp", port); err != nil || p == 0 {
-			return fmt.Errorf("bad port in address %q", a)
-		}
-	} else if strings.Count(a, ":") == 1 {
-		return fmt.Errorf("bad address %q: %v", a, err)
-	}
-	if strings.TrimSpace(host) == "" || strings.ContainsAny(host, " /") {
-		return fmt.Errorf("bad address %q", a)
-	}
-	return nil
+	return cli.Status(completed)
 }
 
 // printResult prints what a node said; the peer's strings are escaped

@@ -46,12 +46,18 @@ func TestDialPrintsResults(t *testing.T) {
 	out.Reset()
 	code = run([]string{"-json", ok.Addr(), bad.Addr()}, &out, &errOut)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if code != 1 || len(lines) != 2 {
-		t.Fatalf("-json with a failing node: exit %d, output:\n%s", code, &out)
+	if code != 0 || len(lines) != 2 {
+		t.Fatalf("-json with one node completing and one failing: exit %d, output:\n%s", code, &out)
 	}
 	var r handshake.Result // the line reads back into a Result
 	if err := json.Unmarshal([]byte(lines[1]), &r); err != nil || r.Status != handshake.StatusPartiallyOK || r.Err == nil || !strings.Contains(r.Err.Error(), "peer closed") {
 		t.Errorf("second line %q: %+v %v", lines[1], r, err)
+	}
+
+	// No handshake completed: exit 1, a partial one not counting.
+	out.Reset()
+	if code = run([]string{bad.Addr(), bad.Addr()}, &out, &errOut); code != 1 {
+		t.Errorf("no node completing: exit %d, output:\n%s", code, &out)
 	}
 }
 
@@ -114,6 +120,9 @@ func TestDialBadInput(t *testing.T) {
 		{"-transport", "v9", "127.0.0.1"},
 		{"-nope"},
 		{"127.0.0.1:notaport"},
+		{"127.0.0.1:70000"},
+		{"127.0.0.1:0"},
+		{"[::1]:65536"},
 		{"host name"},
 	} {
 		var out, errOut bytes.Buffer
@@ -121,5 +130,27 @@ func TestDialBadInput(t *testing.T) {
 		if code != 2 || out.Len() != 0 || strings.Count(errOut.String(), "\n") != 1 {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want one line and exit 2", args, code, &out, &errOut)
 		}
+		if len(args) == 1 && !strings.HasPrefix(args[0], "-") && !strings.Contains(errOut.String(), "address \""+args[0]+"\"") {
+			t.Errorf("%q: %q does not name the address", args, &errOut)
+		}
+	}
+}
+
+// The usage line, on -h and on a usage error, says the addresses are
+// arguments; -h also gives the exit rule and ends with status 0.
+func TestDialUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"-h"}, &out, &errOut); code != 0 || out.Len() != 0 {
+		t.Errorf("-h: exit %d, stdout %q", code, &out)
+	}
+	for _, want := range []string{"usage: dial [-network name] [-transport auto|v1|v2] [-json] [-timeout d] host[:port]...\n",
+		"each node whose address is an argument", "-transport", "Exit status: 0 when at least one handshake completed"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("-h lacks %q:\n%s", want, &errOut)
+		}
+	}
+	errOut.Reset()
+	if code := run(nil, &out, &errOut); code != 2 || !strings.HasSuffix(errOut.String(), "host[:port]...)\n") {
+		t.Errorf("no address: exit %d, %q", code, &errOut)
 	}
 }

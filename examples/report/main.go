@@ -14,11 +14,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 	"github.com/bitcoin-handshake/handshake/examples/internal/report"
 	"github.com/bitcoin-handshake/handshake/examples/internal/report/seeddb"
 )
@@ -28,20 +28,17 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := cli.NewFlagSet("report", "report [flags] [file.jsonl|-]...",
+		"Writes one self-contained HTML page of charts and a node table from what\n"+
+			"sweep -json and crawl -json wrote (files, or standard input) and, with -db,\n"+
+			"the seeder's SQLite database, which it only reads.",
+		"Exit status: 0 when the page was written; 1 when an input or the output could\nnot be opened; 2 for bad flags.")
 	out := fs.String("o", "", "write the page to this file (default: standard output)")
 	title := fs.String("title", "", "the page's heading (default \"Bitcoin network report\")")
 	network := fs.String("network", "", "the network to name in the header (default: as the records say)")
 	dbPath := fs.String("db", "", "also read the nodes of the seeder's SQLite database at this path")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stderr)
-			fs.Usage()
-		} else {
-			fmt.Fprintf(stderr, "report: %v\n", err)
-		}
-		return 2
+	if err := cli.Parse(fs, args, stderr); err != nil {
+		return cli.UsageError(stderr, "report", err)
 	}
 	d := &report.Data{Facts: report.Facts{Title: *title, Network: *network}}
 	inputs := fs.Args()

@@ -70,6 +70,7 @@ func TestReportErrors(t *testing.T) {
 		code int
 		msg  string
 	}{
+		{[]string{"-h"}, 0, "usage: report [flags] [file.jsonl|-]..."},
 		{[]string{"-bogus"}, 2, "flag provided but not defined"},
 		{[]string{filepath.Join(t.TempDir(), "missing.jsonl")}, 1, "no such file"},
 		{[]string{"-o", filepath.Join(t.TempDir(), "no", "dir", "r.html")}, 1, "no such file"},
@@ -121,4 +122,61 @@ type failingReader struct{ t *testing.T }
 func (r failingReader) Read([]byte) (int, error) {
 	r.t.Error("standard input read")
 	return 0, io.EOF
+}
+
+// Reading a database the seeder wrote leaves its directory as it was: no
+// -wal or -shm file is left behind, whether the seeder has stopped (the
+// database alone) or still runs (its connection holds the -wal and -shm,
+// with rows not yet checkpointed, which the report still sees).
+func TestReportDBLeavesNoFiles(t *testing.T) {
+	schema, err := os.ReadFile("../seeder/schema.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, running := range []bool{false, true} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "seeder.db")
+		// As the seeder opens it (examples/seeder/store.go).
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.SetMaxOpenConns(1)
+		for _, stmt := range []string{string(schema), `INSERT INTO nodes (addr, network, protocol_version, user_agent, transport,
+			first_seen, last_try, last_status) VALUES ('203.0.113.5:8333', 'ipv4', 70016, '/Satoshi:28.1.0/', 'v2', 1, 1764443000, 'OK')`} {
+			if _, err := db.Exec(stmt); err != nil {
+				db.Close()
+				t.Fatal(err)
+			}
+		}
+		if !running {
+			db.Close()
+		}
+		before := listDir(t, dir)
+		var out, errOut bytes.Buffer
+		code := run([]string{"-db", path}, failingReader{t}, &out, &errOut)
+		after := listDir(t, dir)
+		if running {
+			db.Close()
+		}
+		if code != 0 || !strings.Contains(out.String(), "/Satoshi:28.1.0/") {
+			t.Fatalf("running %v: exit %d, node missing: %s", running, code, errOut.String())
+		}
+		if before != after {
+			t.Errorf("running %v: the directory held %s before the report read it and %s after", running, before, after)
+		}
+	}
+}
+
+func listDir(t *testing.T, dir string) string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, len(es))
+	for i, e := range es {
+		names[i] = e.Name()
+	}
+	return "[" + strings.Join(names, " ") + "]"
 }

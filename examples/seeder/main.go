@@ -162,15 +162,18 @@ func parse(args []string) (*config, error) {
 	case c.rrlRate < 0 || c.rrlSlip < 0:
 		return nil, errors.New("-rrl-rate and -rrl-slip must not be negative")
 	}
-	for name, v := range map[string]string{"-listen": c.listen, "-metrics": c.metrics} {
-		if _, _, err := net.SplitHostPort(v); v != "" && err != nil {
-			return nil, fmt.Errorf("%s %q: want host:port", name, v)
+	for _, f := range []struct{ name, v string }{{"-listen", c.listen}, {"-metrics", c.metrics}} {
+		if err := cli.CheckHostPort(f.name, f.v, true); err != nil {
+			return nil, err
 		}
 	}
 	if err := c.net.Check(); err != nil {
 		return nil, err
 	}
 	for _, a := range c.addrs {
+		if err := cli.CheckAddr("-addr", a); err != nil {
+			return nil, err
+		}
 		if _, ok := networkOf(a); !ok {
 			return nil, fmt.Errorf("-addr %q: want ip:port, onion:port or i2p:0", a)
 		}

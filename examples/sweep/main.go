@@ -8,19 +8,18 @@
 //	go run ./examples/sweep -demo -report report.html  # and an HTML report
 //	go run ./examples/sweep -proxy 127.0.0.1:9050 -addr <name>.onion  # through Tor (docs/networks-programs.md)
 //
-// Bad flags exit with status 2; a sweep that could not obtain any address
-// exits with status 1.
+// It exits 0 when at least one handshake completed, 1 when none did (no
+// address obtained included), and 2 for bad flags (an -addr port outside 1
+// to 65535 included), the rule dial and crawl follow too.
 package main
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -42,6 +41,7 @@ func main() {
 
 type config struct {
 	network      string
+	params       *chaincfg.Params // the network's
 	seeds, addrs cli.List
 	concurrency  int
 	timeout      time.Duration
@@ -58,10 +58,11 @@ type config struct {
 	net          cli.Net // -proxy, -i2psam, -cjdnsreachable
 }
 
-func parse(args []string) (*config, error) {
+func parse(args []string, stderr io.Writer) (*config, error) {
 	c := &config{}
-	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := cli.NewFlagSet("sweep", "sweep [flags]",
+		"Resolves a network's DNS seeds (or takes the -addr addresses) and performs the\n"+
+			"Bitcoin handshake with every node they name, a line per node and a summary.", cli.ExitRule)
 	fs.StringVar(&c.network, "network", "mainnet", "network: "+strings.Join(handshake.NetworkNames(), ", "))
 	fs.Var(&c.seeds, "seed", "DNS seed to resolve (repeatable; default: the network's seeds)")
 	fs.Var(&c.addrs, "addr", "node address to handshake with (repeatable; skips DNS)")
@@ -77,11 +78,7 @@ func parse(args []string) (*config, error) {
 	fs.BoolVar(&c.demo, "demo", false, "sweep a simulated network on loopback instead")
 	fs.IntVar(&c.demoPeers, "demo-peers", 40, "nodes in the -demo network")
 	c.net.Register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
-			fs.Usage()
-		}
+	if err := cli.Parse(fs, args, stderr); err != nil {
 		return nil, err
 	}
 	fs.Visit(func(f *flag.Flag) { c.timeoutSet = c.timeoutSet || f.Name == "timeout" })
@@ -95,10 +92,11 @@ func parse(args []string) (*config, error) {
 	case c.demoPeers <= 0 || c.demoPeers > 250:
 		return nil, fmt.Errorf("-demo-peers must be between 1 and 250, got %d", c.demoPeers)
 	}
-	if c.resolver != "" {
-		if _, _, err := net.SplitHostPort(c.resolver); err != nil {
-			return nil, fmt.Errorf("-resolver %q: want host:port", c.resolver)
-		}
+	if err := cli.CheckHostPort("-resolver", c.resolver, false); err != nil {
+		return nil, err
+	}
+	if err := cli.CheckAddrs("-addr", c.addrs); err != nil {
+		return nil, err
 	}
 	if err := c.net.Check(); err != nil {
 		return nil, err
@@ -108,32 +106,25 @@ func parse(args []string) (*config, error) {
 			return nil, fmt.Errorf("-services %q: want hexadecimal service bits", c.services)
 		}
 	}
-	if _, err := handshake.ParseNetwork(c.network); err != nil {
+	var err error
+	if c.params, err = handshake.ParseNetwork(c.network); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	c, err := parse(args)
+	c, err := parse(args, stderr)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "sweep: %v\n", err)
-		}
-		return 2
+		return cli.UsageError(stderr, "sweep", err)
 	}
-	logOut := stdout
-	if c.json {
-		logOut = stderr
-	}
-	lg := cli.NewLogger(logOut, "sweep")
+	lg := cli.RunLogger("sweep", c.json, stdout, stderr)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	params, _ := handshake.ParseNetwork(c.network)
 	opts := handshake.SweepOptions{
-		Handshake:    handshake.Options{ChainParams: params, Timeout: c.timeout, Transport: c.transport},
+		Handshake:    handshake.Options{ChainParams: c.params, Timeout: c.timeout, Transport: c.transport},
 		Concurrency:  c.concurrency,
 		AllowPrivate: c.allowPrivate,
 	}
@@ -147,7 +138,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		})
 		if err != nil {
 			fmt.Fprintf(stderr, "sweep: demo: %v\n", err)
-			return 1
+			return cli.ExitNone
 		}
 		defer n.Close()
 		lg.Log("INFO", "Started a simulated network of %d nodes on loopback, named by a DNS seed at %s", c.demoPeers, n.Seed.Addr())
@@ -226,7 +217,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	prog.Clear()
 	if err != nil && sum.Addresses == 0 {
 		lg.Log("ERROR", "%v", err)
-		return 1
+		return cli.ExitNone
 	}
 	if err != nil {
 		lg.Log("WARN", "Sweep interrupted: %v", err)
@@ -249,14 +240,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if err := rep.WriteFile(c.report); err != nil {
 			lg.Log("ERROR", "%v", err)
-			return 1
+			return cli.ExitNone
 		}
 		lg.Log("INFO", "Wrote the report to %s", c.report)
 	}
-	if sum.OK == 0 {
-		return 1 // no handshake completed
-	}
-	return 0
+	return cli.Status(sum.OK)
 }
 
 // logResult prints a node's line: INFO when the handshake completed, WARN

@@ -105,6 +105,12 @@ func TestSweepProgram(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Resolved 1 addresses") || !strings.Contains(out, "1 OK | 0 PARTIALLY OK | 0 FAILED") {
 		t.Errorf("-addr: exit %d:\n%s", code, out)
 	}
+
+	// Every address answered, none completed: exit 1.
+	out, _, code = cli.Run(t, bin, "-network", "regtest", "-timeout", "2s", "-addr", "127.6.0.4", "-addr", "127.6.0.5")
+	if code != 1 || !strings.Contains(out, "0 OK | 1 PARTIALLY OK | 1 FAILED") {
+		t.Errorf("no handshake completed: exit %d:\n%s", code, out)
+	}
 }
 
 func TestSweepProgramDemo(t *testing.T) {
@@ -154,10 +160,22 @@ func TestSweepProgramBadFlags(t *testing.T) {
 		{"-transport", "v3"},
 		{"-no-such-flag"},
 		{"stray"},
+		{"-addr", "127.0.0.1:70000"},
+		{"-addr", "127.0.0.1:0"},
+		{"-addr", "[::1]:99999"},
+		{"-resolver", "127.0.0.1:65536"},
 	} {
 		out, errOut, code := cli.Run(t, bin, args...)
 		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "sweep: ") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want one line on stderr and exit 2", args, code, out, errOut)
 		}
+		if len(args) == 2 && strings.Contains(args[1], ":") && !strings.Contains(errOut, args[0]+` "`+args[1]+`"`) {
+			t.Errorf("%q: %q does not name the flag and the value", args, errOut)
+		}
+	}
+	// -h: the usage, the flags and the exit rule, and status 0.
+	out, errOut, code := cli.Run(t, bin, "-h")
+	if code != 0 || out != "" || !strings.HasPrefix(errOut, "usage: sweep [flags]\n") || !strings.Contains(errOut, cli.ExitRule) {
+		t.Errorf("-h: exit %d, stdout %q, stderr:\n%s", code, out, errOut)
 	}
 }

@@ -32,9 +32,9 @@ type List []string
 func (l *List) String() string     { return strings.Join(*l, ",") }
 func (l *List) Set(v string) error { *l = append(*l, v); return nil }
 
-// Logger writes timestamped lines in the format of the tool this project
-// replaced: "[2026-11-25T01:40:07Z INFO  name] message". It is safe for
-// concurrent use.
+// Logger writes timestamped lines, "[2026-11-25T01:40:07Z INFO  name]
+// message", a format that scripts reading such logs already parse. It is
+// safe for concurrent use.
 type Logger struct {
 	mu   sync.Mutex
 	w    io.Writer
@@ -43,6 +43,15 @@ type Logger struct {
 
 // NewLogger returns a Logger writing to w under the program's name.
 func NewLogger(w io.Writer, name string) *Logger { return &Logger{w: w, name: name} }
+
+// RunLogger returns the log of a run of the program name: on stdout, or on
+// stderr when stdout carries the -json records (asJSON).
+func RunLogger(name string, asJSON bool, stdout, stderr io.Writer) *Logger {
+	if asJSON {
+		return NewLogger(stderr, name)
+	}
+	return NewLogger(stdout, name)
+}
 
 // Log writes one line at level (INFO, WARN or ERROR).
 func (l *Logger) Log(level, format string, args ...any) {

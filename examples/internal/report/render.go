@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -48,6 +50,7 @@ func tmpl() (*template.Template, error) {
 			}
 			return strconv.FormatFloat(v, 'f', 1, 64)
 		},
+		"shortAddr": shortAddr,
 		"statusClass": func(s string) string {
 			switch s {
 			case StatusOK:
@@ -60,6 +63,24 @@ func tmpl() (*template.Template, error) {
 			return "FAILED"
 		},
 	}).ParseFS(assets, "assets/page.html")
+}
+
+// shortAddr keeps an onion or I2P address (56 or 52 characters of name)
+// to one line of the node table: the name's first and last characters
+// around an ellipsis, the network's suffix and the port kept; the page
+// shows the whole address on hover and sorts by it.
+func shortAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	for _, suffix := range []string{".onion", ".b32.i2p"} {
+		name, ok := strings.CutSuffix(host, suffix)
+		if ok && len(name) > 16 {
+			return name[:5] + "…" + name[len(name)-3:] + suffix + ":" + port
+		}
+	}
+	return addr
 }
 
 // Render writes d as one self-contained HTML page to w: the run's facts,

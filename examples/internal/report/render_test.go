@@ -387,3 +387,20 @@ func TestRenderErrorColumn(t *testing.T) {
 		t.Errorf("error titles %q", ts)
 	}
 }
+
+func TestShortAddr(t *testing.T) {
+	onion := strings.Repeat("a", 50) + "bcdefg.onion:8333"
+	i2p := "ovkb7mn4rd4s2m5us2t5ztjleiasknh43rxzvx7ty7zgqqcs2mgq.b32.i2p:0"
+	for in, want := range map[string]string{
+		onion:                "aaaaa…efg.onion:8333",
+		i2p:                  "ovkb7…mgq.b32.i2p:0",
+		"203.0.113.7:8333":   "203.0.113.7:8333",
+		"[2001:db8::1]:8333": "[2001:db8::1]:8333",
+		"short.onion:8333":   "short.onion:8333",
+		"no port.onion":      "no port.onion",
+	} {
+		if got := shortAddr(in); got != want {
+			t.Errorf("shortAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -22,6 +22,19 @@ const query = `SELECT addr, network, services, protocol_version, user_agent, sta
 	transport, negotiation, features, ping_ms, last_try, last_status, last_error
 	FROM nodes ORDER BY addr`
 
+// dsn opens the database at the absolute path abs for reading alone, leaving
+// its directory as it found it. mode=rw, not ro: in WAL mode any reader
+// creates the -wal and -shm files, and only a connection that may write
+// removes them again when it is the last to close, which mode=ro's cannot.
+// query_only(1) refuses every change to the database itself, and mode=rw
+// (no create) makes a missing file an error, never a new empty database. A
+// file the user may not write is opened read-only by SQLite all the same.
+// immutable=1 would create nothing either, but is wrong while the seeder
+// writes the database.
+func dsn(abs string) string {
+	return "file:" + (&url.URL{Path: abs}).EscapedPath() + "?mode=rw&_pragma=query_only(1)&_pragma=busy_timeout(5000)"
+}
+
 // Load adds every node of the seeder's database at path to d, opened read
 // only (the seeder may be running: the database is in WAL mode). A node
 // never tried yet is counted in d.Facts.Skipped, not drawn. A row whose JSON
@@ -32,8 +45,7 @@ func Load(ctx context.Context, d *report.Data, path string) (err error) {
 	if err != nil {
 		return fmt.Errorf("seeddb: %w", err)
 	}
-	// mode=ro: a missing file is an error, never a new empty database.
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: abs}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := sql.Open("sqlite", dsn(abs))
 	if err != nil {
 		return fmt.Errorf("seeddb: %w", err)
 	}

@@ -202,3 +202,16 @@ func TestLoadByNetwork(t *testing.T) {
 		}
 	}
 }
+
+// The report's connection refuses to change the database it reads.
+func TestReadOnly(t *testing.T) {
+	path := newDB(t)
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`DELETE FROM nodes`); err == nil || !strings.Contains(err.Error(), "readonly") {
+		t.Errorf("a write through the report's connection: %v, want a read-only error", err)
+	}
+}
