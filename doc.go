@@ -39,8 +39,9 @@
 // the version, a second version, a bad checksum, an undecodable version or
 // message type, commands Core does not take before verack) is skipped and
 // listed in Result.Ignored, never mistaken for a failure; what Core
-// disconnects on (another network, an obsolete version, our own nonce, a
-// malformed feature message) fails with a typed error. A peer gets bounded
+// disconnects on (another network, an obsolete version, our own nonce; a
+// malformed or premature feature message only with Options.StrictFeatures,
+// since the released Core ignores it) fails with a typed error. A peer gets bounded
 // work: the bytes and messages it may send before its verack are capped
 // (Options.MaxBytes, Options.MaxMessages), ignored ones included, and no
 // buffer is sized from a length it claims, before or after the handshake.
