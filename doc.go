@@ -56,7 +56,9 @@
 // ResolveSeeds gives those addresses to programs that dial on their own.
 // Conn reads and writes btcd's wire/v2 messages over either transport,
 // Conn.Ping measures a round trip, and GetAddrs gathers the addresses a node
-// knows. SOCKS5 reaches .onion addresses through Tor.
+// knows. NewTor and SOCKS5 reach .onion addresses through Tor, NewI2P
+// reaches I2P through a router's SAM 3.1 bridge, and ByNetwork routes each
+// address to its network's dialer (see docs/networks.md).
 //
 // Package crawl (github.com/bitcoin-handshake/handshake/crawl) maps a whole
 // network with these calls, following the address gossip from node to node.
