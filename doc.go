@@ -39,8 +39,9 @@
 // the version, a second version, a bad checksum, an undecodable version or
 // message type, commands Core does not take before verack) is skipped and
 // listed in Result.Ignored, never mistaken for a failure; what Core
-// disconnects on (another network, an obsolete version, our own nonce, a
-// malformed feature message) fails with a typed error. A peer gets bounded
+// disconnects on (another network, an obsolete version, our own nonce; a
+// malformed or premature feature message only with Options.StrictFeatures,
+// since the released Core ignores it) fails with a typed error. A peer gets bounded
 // work: the bytes and messages it may send before its verack are capped
 // (Options.MaxBytes, Options.MaxMessages), ignored ones included, and no
 // buffer is sized from a length it claims, before or after the handshake.
@@ -55,7 +56,9 @@
 // ResolveSeeds gives those addresses to programs that dial on their own.
 // Conn reads and writes btcd's wire/v2 messages over either transport,
 // Conn.Ping measures a round trip, and GetAddrs gathers the addresses a node
-// knows. SOCKS5 reaches .onion addresses through Tor.
+// knows. NewTor and SOCKS5 reach .onion addresses through Tor, NewI2P
+// reaches I2P through a router's SAM 3.1 bridge, and ByNetwork routes each
+// address to its network's dialer (see docs/networks.md).
 //
 // Package crawl (github.com/bitcoin-handshake/handshake/crawl) maps a whole
 // network with these calls, following the address gossip from node to node.

@@ -14,7 +14,8 @@
 // -connect-timeout. It is polite by default: it names itself in its user
 // agent, asks for no transaction relay, connects to each address once, and
 // hangs up once it has the addresses and a ping; -netgroup-cap also caps
-// the visits at once per /16 (IPv4) or /32 (IPv6). Addresses gossiped in
+// the visits at once per network group, as Bitcoin Core groups addresses
+// (an IPv4 /16, an IPv6 /32, ...). Addresses gossiped in
 // private ranges are not dialled unless -allow-private, so that a hostile
 // peer cannot aim it at the user's own network.
 //
@@ -82,7 +83,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.depth, "depth", 64, "hops to follow from the starting nodes (0: the starting nodes only)")
 	fs.IntVar(&c.maxNodes, "max-nodes", 0, "most addresses to visit (0: no limit)")
 	fs.IntVar(&c.concurrency, "concurrency", crawl.DefaultConcurrency, "nodes visited at once")
-	fs.IntVar(&c.netgroupCap, "netgroup-cap", 0, "most nodes visited at once per /16 (IPv4) or /32 (IPv6) (0: no cap)")
+	fs.IntVar(&c.netgroupCap, "netgroup-cap", 0, "most nodes visited at once per network group, as Bitcoin Core groups addresses (0: no cap)")
 	fs.DurationVar(&c.connect, "connect-timeout", crawl.DefaultLimits(handshake.NetIPv4).Connect, "time limit per connect (onion, I2P: 30s)")
 	fs.DurationVar(&c.timeout, "timeout", crawl.DefaultLimits(handshake.NetIPv4).Handshake, "time limit per node for the handshake, and again for its addresses (onion, I2P: 30s)")
 	fs.BoolVar(&c.ping, "ping", true, "measure each node's round-trip time with a ping")

@@ -31,7 +31,7 @@ CREATE TABLE nodes (
 	failures_in_row  INTEGER NOT NULL DEFAULT 0,    -- consecutive failed visits (drives the back-off)
 	last_status      TEXT    NOT NULL DEFAULT '',   -- OK | PARTIALLY OK | FAILED | '' (never tried)
 	last_error       TEXT    NOT NULL DEFAULT '',
-	good             INTEGER NOT NULL DEFAULT 0,    -- 1 when the good rule held at the last visit (see README)
+	good             INTEGER NOT NULL DEFAULT 0,    -- 1 when the good rule held at the last visit (see docs/seeder.md)
 	-- Reliability as sipa's bitcoin-seeder keeps it: for each window (2 hours,
 	-- 8 hours, 1 day, 1 week, 1 month), exponentially decaying with that time
 	-- constant, rel = the decayed share of visits that succeeded, count = the
