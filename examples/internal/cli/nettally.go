@@ -26,9 +26,12 @@ type NetTally struct {
 // NetCount is one network's part of a NetTally.
 type NetCount struct {
 	Addresses int `json:"addresses"`
-	// Reachable counts the nodes handshaken (OK or PARTIALLY OK), V2 those
-	// of them over BIP324 v2.
+	// Reachable counts the nodes handshaken (OK), as the closing
+	// "reachable" of the programs' output does; Partial those whose
+	// version came but whose handshake did not complete (PARTIALLY OK);
+	// V2 the nodes of either over BIP324 v2.
 	Reachable int `json:"reachable"`
+	Partial   int `json:"partially_ok,omitempty"`
 	V2        int `json:"v2"`
 	Failed    int `json:"failed"`
 	// Failures counts Failed by handshake.ErrorKind.
@@ -39,12 +42,13 @@ type NetCount struct {
 	NotDialled int `json:"not_dialled,omitempty"`
 }
 
-// V2Share is V2 over Reachable, 0 when none is reachable.
+// V2Share is V2 over the nodes that answered (Reachable and Partial), 0
+// when none did.
 func (c *NetCount) V2Share() float64 {
-	if c.Reachable == 0 {
+	if c.Reachable+c.Partial == 0 {
 		return 0
 	}
-	return float64(c.V2) / float64(c.Reachable)
+	return float64(c.V2) / float64(c.Reachable+c.Partial)
 }
 
 func (t *NetTally) net(network string) *NetCount {
@@ -80,7 +84,11 @@ func (t *NetTally) Add(network string, status handshake.Status, transport handsh
 	case errors.Is(err, crawl.ErrNotVisited):
 		c.NotDialled++
 	case status == handshake.StatusOK, status == handshake.StatusPartiallyOK:
-		c.Reachable++
+		if status == handshake.StatusOK {
+			c.Reachable++
+		} else {
+			c.Partial++
+		}
 		if transport == handshake.TransportV2 {
 			c.V2++
 		}
@@ -136,7 +144,10 @@ func (t *NetTally) Lines() []string {
 	for _, n := range names {
 		c := t.Networks[n]
 		line := fmt.Sprintf("Network %s: %d addresses, %d reachable", n, c.Addresses, c.Reachable)
-		if c.Reachable > 0 {
+		if c.Partial > 0 {
+			line += fmt.Sprintf(", %d PARTIALLY OK", c.Partial)
+		}
+		if c.Reachable+c.Partial > 0 {
 			line += fmt.Sprintf(" (%d over v2, %.0f%%)", c.V2, 100*c.V2Share())
 		}
 		line += fmt.Sprintf(", %d failed", c.Failed)
