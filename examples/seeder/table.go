@@ -267,6 +267,16 @@ type counts struct {
 // rule's height floor from the heights of recently reachable nodes, and
 // returns the counts for the metrics.
 func (t *table) snapshot(now time.Time) (*snapshot, counts) {
+	good, c := t.goodEntries(now)
+	// Outside the lock: ordering and packing the answers takes long
+	// enough on a full table (100 ms and more) to hold up every visit
+	// that reports meanwhile.
+	return newSnapshot(good, now), c
+}
+
+// goodEntries returns the nodes DNS may hand out, shuffled, and the table's
+// figures, in one pass under the lock.
+func (t *table) goodEntries(now time.Time) ([]entry, counts) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	// A handful of network and transport pairs: counted in a short list,
@@ -354,5 +364,5 @@ func (t *table) snapshot(now time.Time) (*snapshot, counts) {
 		}
 	}
 	t.rnd.Shuffle(len(good), func(i, j int) { good[i], good[j] = good[j], good[i] })
-	return newSnapshot(good, now), c
+	return good, c
 }
