@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/v2"
 
 	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 	"github.com/bitcoin-handshake/handshake/internal/simnet"
 )
 
@@ -31,20 +33,22 @@ const seederMainnetChild = "SEEDER_MAINNET_CHILD_OUT"
 // BenchmarkSeederMainnet feeds the seeder the network crawl's
 // BenchmarkMainnet crawls (internal/crawlfarm's mainnet mode, in a network
 // namespace of its own as root: see docs/mainnet-benchmark.md), started
-// from its 16 seeded IPv4 nodes, and measures how long until the dump
-// holds 90 % of the reachable nodes of each network the seeder reaches,
-// and whether its DNS answers, asked every quarter second meanwhile, name
-// only nodes it handshook. Settings, from the environment:
+// from its 16 seeded IPv4 nodes, with the farm's proxy doubles as its Tor
+// proxies (-proxy, eight of them, 64 connects in flight at each, streams
+// isolated) and SAM bridge (-i2psam), and measures how long until the
+// dump holds 90 % of the reachable nodes of each network (IPv4, IPv6,
+// onion, I2P), and whether its DNS answers, asked every quarter second
+// meanwhile, name only clearnet nodes it handshook. Settings, from the
+// environment:
 //
 //	MAINNET_BENCH_SCALE=f           the network's size as a fraction of
 //	                                mainnet's; default 0.05
 //	MAINNET_BENCH_LOSS=p            per cent of TCP packets lost; default 1
 //	SEEDER_BENCH_CONCURRENCY=n      the seeder's -concurrency; default 1000
 //
-// The seeder reaches IPv4 and IPv6 only: onion and I2P names, gossiped
-// all the same, are not in its table yet. Reported: s-to-90pct-<net>,
-// dns-answers and dns-bad (answers naming an address that is dead, or
-// that the seeder never handshook; target 0).
+// Reported: s-to-90pct-<net>, dns-answers and dns-bad (answers naming an
+// address that is dead, or not a clearnet node, or one that the seeder
+// never handshook; target 0).
 func BenchmarkSeederMainnet(b *testing.B) {
 	scale, loss, conc := 0.05, 1.0, 1000
 	for name, p := range map[string]*float64{"MAINNET_BENCH_SCALE": &scale, "MAINNET_BENCH_LOSS": &loss} {
@@ -103,14 +107,21 @@ func BenchmarkSeederMainnet(b *testing.B) {
 	}
 }
 
+// seederNets are the networks the benchmark's seeder reaches.
+var seederNets = []string{"ipv4", "ipv6", "onion", "i2p"}
+
 type seederFigures struct {
 	Reachable, InDump map[string]int
 	To90              map[string]float64 // seconds; -1: never
+	// Tried is, when the dump reached 90 % of a network's reachable
+	// nodes, the share of that network's addresses in the table (dead
+	// ones included) that had been visited at least once.
+	Tried map[string]float64
 	Answers, Bad      int
 }
 
 func (f seederFigures) report(b *testing.B) {
-	for _, n := range []string{"ipv4", "ipv6"} {
+	for _, n := range seederNets {
 		if f.Reachable[n] == 0 {
 			continue
 		}
@@ -124,6 +135,7 @@ func (f seederFigures) report(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 	b.Logf("reachable %v, in the dump at the end %v, seconds to 90%% %v; %d DNS answers, %d not from a handshaken clearnet node",
 		f.Reachable, f.InDump, f.To90, f.Answers, f.Bad)
+	b.Logf("share of each network's known addresses visited when its dump reached 90%%: %v", f.Tried)
 	if f.Bad > 0 || f.Answers == 0 {
 		b.Errorf("%d DNS answers, %d of them bad", f.Answers, f.Bad)
 	}
@@ -131,7 +143,7 @@ func (f seederFigures) report(b *testing.B) {
 
 // seedMainnet starts the farm and a seeder fed its seeded nodes, and
 // watches the dump and the DNS answers until the dump holds 90 % of the
-// reachable clearnet nodes of each network.
+// reachable nodes of each network.
 func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFigures {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur < l.Max {
@@ -163,21 +175,41 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 	lines := startMainnetFarm(b, bin, append(args, "-part", "0"))
 	var port string
 	var seeds []string
-	live := map[string]string{} // reachable clearnet IP → network
-	f := seederFigures{Reachable: map[string]int{}, InDump: map[string]int{}, To90: map[string]float64{"ipv4": -1, "ipv6": -1}}
+	// The seeder's flags for the farm's proxy doubles, as an operator
+	// gives them for Tor's SOCKS ports and the I2P router's SAM bridge.
+	reach := cli.Net{ProxyRandomize: true, ProxyMaxPending: 64}
+	live := map[string]string{}   // reachable node, as the dump writes it → network
+	liveIP := map[string]string{} // reachable clearnet IP → network
+	f := seederFigures{Reachable: map[string]int{}, InDump: map[string]int{}, To90: map[string]float64{}, Tried: map[string]float64{}}
+	for _, n := range seederNets {
+		f.To90[n] = -1
+	}
 	for _, l := range lines {
 		x := strings.Split(l, "\t")
 		switch {
 		case x[0] == "port":
 			port = x[1]
+		case x[0] == "proxy":
+			reach.Proxies = append(reach.Proxies, x[1])
+			reach.I2PSAM = cmp.Or(reach.I2PSAM, x[2])
 		case x[0] == "seed":
 			seeds = append(seeds, x[1])
-		case x[0] == "node" && (x[1] == "ipv4" || x[1] == "ipv6"):
-			ap := netip.MustParseAddrPort(x[2])
-			live[ap.Addr().String()] = x[1]
+		case x[0] == "node":
+			live[normalize(x[2])] = x[1]
 			f.Reachable[x[1]]++
+			if ap, err := netip.ParseAddrPort(x[2]); err == nil {
+				liveIP[ap.Addr().Unmap().String()] = x[1]
+			}
 		}
 	}
+	if err := reach.Check(); err != nil || len(reach.Proxies) == 0 {
+		b.Fatalf("the farm's proxies %v, SAM bridge %q: %v", reach.Proxies, reach.I2PSAM, err)
+	}
+	dialers, closeDialers, err := reach.Dialers()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closeDialers()
 	for i := 1; i < parts; i++ {
 		startMainnetFarm(b, bin, append(args, "-port", port, "-part", strconv.Itoa(i)))
 	}
@@ -196,7 +228,7 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 		table: newTable(1_000_000, goodPolicy{defaultPort: uint16(p), services: requiredServices, minVersion: minGoodVersion, allowPrivate: true},
 			schedule{retest: DefaultRetest}),
 		store: st, resp: &responder{zone: testZone(b)}, metrics: newMetrics(), log: slog.New(slog.DiscardHandler),
-		prober:      newCrawlProber(handshake.Options{ChainParams: &params}, 5*time.Second, true, nil, nil),
+		prober:      newCrawlProber(handshake.Options{ChainParams: &params}, 5*time.Second, true, dialers, reach.Concurrency()),
 		concurrency: conc,
 		tick:        250 * time.Millisecond,
 		publish:     time.Second,
@@ -229,20 +261,25 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 		}
 		// Handshaken: in the table with a success, by now.
 		shaken := map[string]bool{}
+		known, tried := map[string]int{}, map[string]int{}
 		for _, r := range s.table.all() {
 			if ap, err := netip.ParseAddrPort(r.Addr); err == nil && r.Successes > 0 {
 				shaken[ap.Addr().Unmap().String()] = true
 			}
+			known[r.Network]++
+			if r.Tries > 0 {
+				tried[r.Network]++
+			}
 		}
 		for _, ip := range answered {
 			f.Answers++
-			if a := ip.Unmap().String(); live[a] == "" || !shaken[a] {
+			if a := ip.Unmap().String(); (liveIP[a] != "ipv4" && liveIP[a] != "ipv6") || !shaken[a] {
 				f.Bad++
 			}
 		}
 		clear(f.InDump)
-		for ip := range dumpedIPs(b, dump) {
-			if n := live[ip]; n != "" {
+		for a := range dumpedAddrs(b, dump) {
+			if n := live[a]; n != "" {
 				f.InDump[n]++
 			}
 		}
@@ -250,6 +287,7 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 		for n, want := range f.Reachable {
 			if f.To90[n] < 0 && f.InDump[n]*10 >= want*9 {
 				f.To90[n] = time.Since(began).Seconds()
+				f.Tried[n] = float64(tried[n]) / float64(known[n])
 			}
 			done = done && f.To90[n] >= 0
 		}
@@ -260,12 +298,13 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 	return f
 }
 
-// dumpedIPs reads the IPs of the dump's lines (its first column).
-func dumpedIPs(b *testing.B, path string) map[string]bool {
-	ips := map[string]bool{}
+// dumpedAddrs reads the addresses of the dump's lines (its first column),
+// normalized as the table keys them.
+func dumpedAddrs(b *testing.B, path string) map[string]bool {
+	addrs := map[string]bool{}
 	fh, err := os.Open(path)
 	if err != nil {
-		return ips // not written yet
+		return addrs // not written yet
 	}
 	defer fh.Close()
 	sc := bufio.NewScanner(fh)
@@ -273,14 +312,14 @@ func dumpedIPs(b *testing.B, path string) map[string]bool {
 		if strings.HasPrefix(sc.Text(), "#") {
 			continue
 		}
-		if ap, err := netip.ParseAddrPort(strings.Fields(sc.Text())[0]); err == nil {
-			ips[ap.Addr().Unmap().String()] = true
+		if fs := strings.Fields(sc.Text()); len(fs) > 0 {
+			addrs[normalize(fs[0])] = true
 		}
 	}
 	if err := sc.Err(); err != nil {
 		b.Fatal(err)
 	}
-	return ips
+	return addrs
 }
 
 // startMainnetFarm starts a crawlfarm and returns its listing; it stops
