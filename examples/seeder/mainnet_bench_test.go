@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -118,6 +119,13 @@ type seederFigures struct {
 	// ones included) that had been visited at least once.
 	Tried map[string]float64
 	Answers, Bad      int
+	// SlotUse is the seeder's visit slots' time in use over the slots'
+	// time (concurrency × the run's time): near 1, the visits' time
+	// bounds the seeder, not its dispatch. SlotSeconds is, per network,
+	// that time in use over the concurrency, in seconds. CPU is the
+	// process's CPU time over the run's time (2 cores: at most 2).
+	SlotUse, CPU float64
+	SlotSeconds  map[string]float64
 }
 
 func (f seederFigures) report(b *testing.B) {
@@ -136,6 +144,8 @@ func (f seederFigures) report(b *testing.B) {
 	b.Logf("reachable %v, in the dump at the end %v, seconds to 90%% %v; %d DNS answers, %d not from a handshaken clearnet node",
 		f.Reachable, f.InDump, f.To90, f.Answers, f.Bad)
 	b.Logf("share of each network's known addresses visited when its dump reached 90%%: %v", f.Tried)
+	b.Logf("visit slots in use %.0f%% of the time; slot-seconds per network over the concurrency %v; CPU %.2f of the run's time",
+		100*f.SlotUse, f.SlotSeconds, f.CPU)
 	if f.Bad > 0 || f.Answers == 0 {
 		b.Errorf("%d DNS answers, %d of them bad", f.Answers, f.Bad)
 	}
@@ -144,7 +154,7 @@ func (f seederFigures) report(b *testing.B) {
 // seedMainnet starts the farm and a seeder fed its seeded nodes, and
 // watches the dump and the DNS answers until the dump holds 90 % of the
 // reachable nodes of each network.
-func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFigures {
+func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) (f seederFigures) {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur < l.Max {
 		l.Cur = l.Max
@@ -180,7 +190,7 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 	reach := cli.Net{ProxyRandomize: true, ProxyMaxPending: 64}
 	live := map[string]string{}   // reachable node, as the dump writes it → network
 	liveIP := map[string]string{} // reachable clearnet IP → network
-	f := seederFigures{Reachable: map[string]int{}, InDump: map[string]int{}, To90: map[string]float64{}, Tried: map[string]float64{}}
+	f = seederFigures{Reachable: map[string]int{}, InDump: map[string]int{}, To90: map[string]float64{}, Tried: map[string]float64{}}
 	for _, n := range seederNets {
 		f.To90[n] = -1
 	}
@@ -246,10 +256,30 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 	defer srv.Close()
 	resolver := handshake.NewResolver(srv.Addr())
 	s.addStart(context.Background(), seeds, handshakeSeedsNone(&params))
+	timed := &timedProber{p: s.prober, busy: map[string]time.Duration{}}
+	s.prober = timed
+	var before syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	stop := runSeeder(s)
 	defer stop()
 
 	began := time.Now()
+	defer func() {
+		wall := time.Since(began)
+		var after syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+		cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+		f.CPU = cpu.Seconds() / wall.Seconds()
+		f.SlotSeconds = map[string]float64{}
+		timed.mu.Lock()
+		var busy time.Duration
+		for n, d := range timed.busy {
+			busy += d
+			f.SlotSeconds[n] = d.Seconds() / float64(conc)
+		}
+		timed.mu.Unlock()
+		f.SlotUse = busy.Seconds() / (wall.Seconds() * float64(conc))
+	}()
 	deadline := began.Add(time.Duration(float64(30*time.Minute) * max(scale, 0.1)))
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -296,6 +326,30 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 		}
 	}
 	return f
+}
+
+// timedProber adds up, per network, the time from each batch's start to
+// each of its visits' report: the time the visit held one of the seeder's
+// slots.
+type timedProber struct {
+	p    prober
+	mu   sync.Mutex
+	busy map[string]time.Duration
+}
+
+func (t *timedProber) probe(ctx context.Context, ts []target, emit func(visit, bool)) {
+	began := time.Now()
+	network := make(map[string]string, len(ts))
+	for _, x := range ts {
+		network[x.Addr] = x.Network
+	}
+	t.p.probe(ctx, ts, func(v visit, visited bool) {
+		d := time.Since(began)
+		t.mu.Lock()
+		t.busy[network[v.Addr]] += d
+		t.mu.Unlock()
+		emit(v, visited)
+	})
 }
 
 // dumpedAddrs reads the addresses of the dump's lines (its first column),
