@@ -117,8 +117,8 @@ type seederFigures struct {
 	// Tried is, when the dump reached 90 % of a network's reachable
 	// nodes, the share of that network's addresses in the table (dead
 	// ones included) that had been visited at least once.
-	Tried map[string]float64
-	Answers, Bad      int
+	Tried        map[string]float64
+	Answers, Bad int
 	// SlotUse is the seeder's visit slots' time in use over the slots'
 	// time (concurrency × the run's time): near 1, the visits' time
 	// bounds the seeder, not its dispatch. SlotSeconds is, per network,
