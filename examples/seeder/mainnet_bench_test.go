@@ -49,7 +49,8 @@ const seederMainnetChild = "SEEDER_MAINNET_CHILD_OUT"
 //
 // Reported: s-to-90pct-<net>, dns-answers and dns-bad (answers naming an
 // address that is dead, or not a clearnet node, or one that the seeder
-// never handshook; target 0).
+// never handshook; target 0); logged: how full the seeder's visit slots
+// were and each network's share of them, which say what bounds the time.
 func BenchmarkSeederMainnet(b *testing.B) {
 	scale, loss, conc := 0.05, 1.0, 1000
 	for name, p := range map[string]*float64{"MAINNET_BENCH_SCALE": &scale, "MAINNET_BENCH_LOSS": &loss} {
