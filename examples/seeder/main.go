@@ -274,6 +274,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		store: st, resp: resp, metrics: m, log: log,
 		prober:      newCrawlProber(handshake.Options{ChainParams: params}, c.timeout, allowPrivate, dialers, c.net.Concurrency()),
 		concurrency: c.concurrency,
+		caps:        newNetCaps(c.net.Concurrency()),
 		tick:        250 * time.Millisecond,
 		publish:     time.Second,
 		commit:      c.commitInterval,

@@ -241,6 +241,7 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) (f seede
 		store: st, resp: &responder{zone: testZone(b)}, metrics: newMetrics(), log: slog.New(slog.DiscardHandler),
 		prober:      newCrawlProber(handshake.Options{ChainParams: &params}, 5*time.Second, true, dialers, reach.Concurrency()),
 		concurrency: conc,
+		caps:        newNetCaps(reach.Concurrency()),
 		tick:        250 * time.Millisecond,
 		publish:     time.Second,
 		commit:      5 * time.Second,
