@@ -11,25 +11,43 @@ import (
 // It keeps the n first in a heap as it scans, so its cost grows with the
 // table, not with the table times its logarithm.
 func (t *table) due(now time.Time, n int) []target {
+	return t.dueWithin(now, n, nil)
+}
+
+// dueWithin is due with at most room[network] addresses of each network
+// room names: each of those networks keeps its own first ones in a heap of
+// its own, and the first n of all the heaps are returned.
+func (t *table) dueWithin(now time.Time, n int, room map[string]int) []target {
 	if n <= 0 {
 		return nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := make(dueHeap, 0, min(n, len(t.nodes)))
+	capped := map[string]*dueHeap{}
+	for net := range room {
+		capped[net] = &dueHeap{}
+	}
 	for a, r := range t.nodes {
 		if r.NextTry.After(now) || t.inflight[a] {
 			continue
 		}
+		into, keep := &h, n
+		if c := capped[r.Network]; c != nil {
+			into, keep = c, min(n, room[r.Network])
+		}
 		switch {
-		case len(h) < n:
-			heap.Push(&h, r)
-		case dueBefore(r, h[0]):
-			h[0] = r
-			heap.Fix(&h, 0)
+		case len(*into) < keep:
+			heap.Push(into, r)
+		case keep > 0 && dueBefore(r, (*into)[0]):
+			(*into)[0] = r
+			heap.Fix(into, 0)
 		}
 	}
 	recs := []*record(h)
+	for _, c := range capped {
+		recs = append(recs, *c...)
+	}
 	slices.SortFunc(recs, func(a, b *record) int {
 		switch {
 		case dueBefore(a, b):
@@ -39,6 +57,7 @@ func (t *table) due(now time.Time, n int) []target {
 		}
 		return 0
 	})
+	recs = recs[:min(n, len(recs))]
 	out := make([]target, 0, len(recs))
 	for _, r := range recs {
 		t.inflight[r.Addr] = true

@@ -249,7 +249,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		defer d.close()
 		params, resolver, allowPrivate = d.params, d.resolver, true
 		log.Info("started a simulated network on loopback", "nodes", c.demoPeers, "port", params.DefaultPort, "dns_seed", d.seedAddr)
-		ov, seeds, err := startDemoNetworks(d, c.demoPeers, log)
+		ov, seeds, err := startDemoNetworks(d, c.demoPeers, &c.net, log)
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
@@ -304,6 +304,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		store: st, resp: resp, metrics: m, log: log,
 		prober:      newCrawlProber(handshake.Options{ChainParams: params}, c.timeout, allowPrivate, dialers, c.net.Concurrency()),
 		concurrency: c.concurrency,
+		caps:        newNetCaps(c.net.Concurrency()),
 		tick:        250 * time.Millisecond,
 		publish:     time.Second,
 		commit:      c.commitInterval,

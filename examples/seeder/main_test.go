@@ -243,25 +243,23 @@ func TestDemo(t *testing.T) {
 	if rc, _ := ask(t, server, "example.com.", dnsmessage.TypeA); rc != dnsmessage.RCodeRefused {
 		t.Errorf("outside the zone: %v", rc)
 	}
-	// The metrics count what just happened.
-	resp, err := http.Get(metricsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, re := range []string{
+	// The metrics count what just happened, on every network: the onion
+	// and I2P nodes and offline names are visited through the demo's
+	// proxy double, each taking up to two seconds to set up.
+	waitMetrics(t, metricsURL, []string{
 		`seeder_nodes_good\{network="ipv4",transport="v[12]"\} [1-9]`,
 		`seeder_nodes_known\{network="ipv4",transport="v2"\} [1-9]`,
 		`seeder_visits_total\{network="ipv4",outcome="OK"\} [1-9]`,
+		`seeder_visits_total\{network="onion",outcome="OK"\} [1-9]`,
+		`seeder_visits_total\{network="i2p",outcome="OK"\} [1-9]`,
+		`seeder_nodes_known\{network="onion",transport="v[12]"\} [1-9]`,
+		`seeder_nodes_good\{network="i2p",transport="v[12]"\} [1-9]`,
+		`seeder_visit_failures_total\{kind="onion-not-found",network="onion"\} [1-9]`,
+		`seeder_visit_failures_total\{kind="i2p-not-found",network="i2p"\} [1-9]`,
 		`seeder_dns_queries_total\{answer="refused",type="A"\} 1\n`,
 		`seeder_dns_queries_total\{answer="noerror",type="A"\} [1-9]`,
 		`seeder_commits_total\{result="ok"\} [1-9]`,
-	} {
-		if !regexp.MustCompile(re).Match(body) {
-			t.Errorf("metrics lack %s", re)
-		}
-	}
+	})
 	// SIGHUP does not reload, nor stop the seed: it says so and serves on.
 	c.cmd.Process.Signal(syscall.SIGHUP)
 	c.waitFor(t, regexp.MustCompile(`msg="SIGHUP: `), nil)
@@ -276,6 +274,66 @@ func TestDemo(t *testing.T) {
 	if _, parsed := dumpLines(t, dump); parsed < 30 {
 		t.Errorf("the dump written at exit has %d nodes, want at least 30", parsed)
 	}
+	// Every network's nodes are in the dump. The demo's onion names are on
+	// the virtual port 8333, not the demo network's, so they are written
+	// not good (makeseeds.py skips them, as it skips any node off the
+	// network's port); the I2P ones, on port 0, are good and parse.
+	lines := dumpNetworks(t, dump)
+	if lines["onion"] == 0 || lines["i2p"] == 0 || lines["ipv4"] < 30 {
+		t.Errorf("the dump's lines by network: %v, want onion and i2p ones", lines)
+	}
+	if good := seedLinesByNetwork(t, dump); good["i2p"] == 0 {
+		t.Errorf("the dump's good lines by network, as makeseeds.py reads them: %v, want i2p ones", good)
+	}
+}
+
+// waitMetrics fetches the metrics until every pattern matches, failing the
+// test with the ones that do not after a minute.
+func waitMetrics(t *testing.T, url string, patterns []string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var missing []string
+		for _, re := range patterns {
+			if !regexp.MustCompile(re).Match(body) {
+				missing = append(missing, re)
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a minute the metrics lack %q:\n%s", missing, body)
+		}
+		time.Sleep(100 * time.Millisecond) // polling another process's counters
+	}
+}
+
+// dumpNetworks counts a dump's lines by the network of their address,
+// good or not.
+func dumpNetworks(t *testing.T, path string) map[string]int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && !strings.HasPrefix(line, "#") {
+			net, ok := networkOf(f[0])
+			if !ok {
+				t.Errorf("dump line %q: no network's address", line)
+			}
+			n[net]++
+		}
+	}
+	return n
 }
 
 // TestKillAndRestart kills the program with SIGKILL mid-crawl: the
@@ -341,6 +399,19 @@ func TestKillAndRestart(t *testing.T) {
 // and, parsing them as makeseeds.py does, the good ones it would take.
 func dumpLines(t *testing.T, path string) (lines, good int) {
 	t.Helper()
+	for _, k := range dumpNetworks(t, path) {
+		lines += k
+	}
+	for _, k := range seedLinesByNetwork(t, path) {
+		good += k
+	}
+	return lines, good
+}
+
+// seedLinesByNetwork parses a dump as makeseeds.py does and counts its
+// nodes by network.
+func seedLinesByNetwork(t *testing.T, path string) map[string]int {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -348,16 +419,13 @@ func dumpLines(t *testing.T, path string) (lines, good int) {
 	if !strings.HasPrefix(string(b), dumpHeader) {
 		t.Errorf("dump starts %q", b[:min(len(b), 40)])
 	}
+	parsed := map[string]int{}
 	for _, line := range strings.Split(string(b), "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		lines++
-		if _, ok, err := parseSeedLine(line); err != nil {
+		if l, ok, err := parseSeedLine(line); err != nil {
 			t.Fatalf("dump line %q: %v", line, err)
 		} else if ok {
-			good++
+			parsed[l.net]++
 		}
 	}
-	return lines, good
+	return parsed
 }

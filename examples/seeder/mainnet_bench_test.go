@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/v2"
 
 	"github.com/bitcoin-handshake/handshake"
+	"github.com/bitcoin-handshake/handshake/examples/internal/cli"
 	"github.com/bitcoin-handshake/handshake/internal/simnet"
 )
 
@@ -31,20 +34,23 @@ const seederMainnetChild = "SEEDER_MAINNET_CHILD_OUT"
 // BenchmarkSeederMainnet feeds the seeder the network crawl's
 // BenchmarkMainnet crawls (internal/crawlfarm's mainnet mode, in a network
 // namespace of its own as root: see docs/mainnet-benchmark.md), started
-// from its 16 seeded IPv4 nodes, and measures how long until the dump
-// holds 90 % of the reachable nodes of each network the seeder reaches,
-// and whether its DNS answers, asked every quarter second meanwhile, name
-// only nodes it handshook. Settings, from the environment:
+// from its 16 seeded IPv4 nodes, with the farm's proxy doubles as its Tor
+// proxies (-proxy, eight of them, 64 connects in flight at each, streams
+// isolated) and SAM bridge (-i2psam), and measures how long until the
+// dump holds 90 % of the reachable nodes of each network (IPv4, IPv6,
+// onion, I2P), and whether its DNS answers, asked every quarter second
+// meanwhile, name only clearnet nodes it handshook. Settings, from the
+// environment:
 //
 //	MAINNET_BENCH_SCALE=f           the network's size as a fraction of
 //	                                mainnet's; default 0.05
 //	MAINNET_BENCH_LOSS=p            per cent of TCP packets lost; default 1
 //	SEEDER_BENCH_CONCURRENCY=n      the seeder's -concurrency; default 1000
 //
-// The seeder reaches IPv4 and IPv6 only: onion and I2P names, gossiped
-// all the same, are not in its table yet. Reported: s-to-90pct-<net>,
-// dns-answers and dns-bad (answers naming an address that is dead, or
-// that the seeder never handshook; target 0).
+// Reported: s-to-90pct-<net>, dns-answers and dns-bad (answers naming an
+// address that is dead, or not a clearnet node, or one that the seeder
+// never handshook; target 0); logged: how full the seeder's visit slots
+// were and each network's share of them, which say what bounds the time.
 func BenchmarkSeederMainnet(b *testing.B) {
 	scale, loss, conc := 0.05, 1.0, 1000
 	for name, p := range map[string]*float64{"MAINNET_BENCH_SCALE": &scale, "MAINNET_BENCH_LOSS": &loss} {
@@ -103,14 +109,28 @@ func BenchmarkSeederMainnet(b *testing.B) {
 	}
 }
 
+// seederNets are the networks the benchmark's seeder reaches.
+var seederNets = []string{"ipv4", "ipv6", "onion", "i2p"}
+
 type seederFigures struct {
 	Reachable, InDump map[string]int
 	To90              map[string]float64 // seconds; -1: never
-	Answers, Bad      int
+	// Tried is, when the dump reached 90 % of a network's reachable
+	// nodes, the share of that network's addresses in the table (dead
+	// ones included) that had been visited at least once.
+	Tried        map[string]float64
+	Answers, Bad int
+	// SlotUse is the seeder's visit slots' time in use over the slots'
+	// time (concurrency × the run's time): near 1, the visits' time
+	// bounds the seeder, not its dispatch. SlotSeconds is, per network,
+	// that time in use over the concurrency, in seconds. CPU is the
+	// process's CPU time over the run's time (2 cores: at most 2).
+	SlotUse, CPU float64
+	SlotSeconds  map[string]float64
 }
 
 func (f seederFigures) report(b *testing.B) {
-	for _, n := range []string{"ipv4", "ipv6"} {
+	for _, n := range seederNets {
 		if f.Reachable[n] == 0 {
 			continue
 		}
@@ -124,6 +144,9 @@ func (f seederFigures) report(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 	b.Logf("reachable %v, in the dump at the end %v, seconds to 90%% %v; %d DNS answers, %d not from a handshaken clearnet node",
 		f.Reachable, f.InDump, f.To90, f.Answers, f.Bad)
+	b.Logf("share of each network's known addresses visited when its dump reached 90%%: %v", f.Tried)
+	b.Logf("visit slots in use %.0f%% of the time; slot-seconds per network over the concurrency %v; CPU %.2f of the run's time",
+		100*f.SlotUse, f.SlotSeconds, f.CPU)
 	if f.Bad > 0 || f.Answers == 0 {
 		b.Errorf("%d DNS answers, %d of them bad", f.Answers, f.Bad)
 	}
@@ -131,8 +154,8 @@ func (f seederFigures) report(b *testing.B) {
 
 // seedMainnet starts the farm and a seeder fed its seeded nodes, and
 // watches the dump and the DNS answers until the dump holds 90 % of the
-// reachable clearnet nodes of each network.
-func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFigures {
+// reachable nodes of each network.
+func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) (f seederFigures) {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur < l.Max {
 		l.Cur = l.Max
@@ -163,21 +186,41 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 	lines := startMainnetFarm(b, bin, append(args, "-part", "0"))
 	var port string
 	var seeds []string
-	live := map[string]string{} // reachable clearnet IP → network
-	f := seederFigures{Reachable: map[string]int{}, InDump: map[string]int{}, To90: map[string]float64{"ipv4": -1, "ipv6": -1}}
+	// The seeder's flags for the farm's proxy doubles, as an operator
+	// gives them for Tor's SOCKS ports and the I2P router's SAM bridge.
+	reach := cli.Net{ProxyRandomize: true, ProxyMaxPending: 64}
+	live := map[string]string{}   // reachable node, as the dump writes it → network
+	liveIP := map[string]string{} // reachable clearnet IP → network
+	f = seederFigures{Reachable: map[string]int{}, InDump: map[string]int{}, To90: map[string]float64{}, Tried: map[string]float64{}}
+	for _, n := range seederNets {
+		f.To90[n] = -1
+	}
 	for _, l := range lines {
 		x := strings.Split(l, "\t")
 		switch {
 		case x[0] == "port":
 			port = x[1]
+		case x[0] == "proxy":
+			reach.Proxies = append(reach.Proxies, x[1])
+			reach.I2PSAM = cmp.Or(reach.I2PSAM, x[2])
 		case x[0] == "seed":
 			seeds = append(seeds, x[1])
-		case x[0] == "node" && (x[1] == "ipv4" || x[1] == "ipv6"):
-			ap := netip.MustParseAddrPort(x[2])
-			live[ap.Addr().String()] = x[1]
+		case x[0] == "node":
+			live[normalize(x[2])] = x[1]
 			f.Reachable[x[1]]++
+			if ap, err := netip.ParseAddrPort(x[2]); err == nil {
+				liveIP[ap.Addr().Unmap().String()] = x[1]
+			}
 		}
 	}
+	if err := reach.Check(); err != nil || len(reach.Proxies) == 0 {
+		b.Fatalf("the farm's proxies %v, SAM bridge %q: %v", reach.Proxies, reach.I2PSAM, err)
+	}
+	dialers, closeDialers, err := reach.Dialers()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closeDialers()
 	for i := 1; i < parts; i++ {
 		startMainnetFarm(b, bin, append(args, "-port", port, "-part", strconv.Itoa(i)))
 	}
@@ -196,8 +239,9 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 		table: newTable(1_000_000, goodPolicy{defaultPort: uint16(p), services: requiredServices, minVersion: minGoodVersion, allowPrivate: true},
 			schedule{retest: DefaultRetest}),
 		store: st, resp: &responder{zone: testZone(b)}, metrics: newMetrics(), log: slog.New(slog.DiscardHandler),
-		prober:      newCrawlProber(handshake.Options{ChainParams: &params}, 5*time.Second, true, nil, nil),
+		prober:      newCrawlProber(handshake.Options{ChainParams: &params}, 5*time.Second, true, dialers, reach.Concurrency()),
 		concurrency: conc,
+		caps:        newNetCaps(reach.Concurrency()),
 		tick:        250 * time.Millisecond,
 		publish:     time.Second,
 		commit:      5 * time.Second,
@@ -214,10 +258,30 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 	defer srv.Close()
 	resolver := handshake.NewResolver(srv.Addr())
 	s.addStart(context.Background(), seeds, handshakeSeedsNone(&params))
+	timed := &timedProber{p: s.prober, busy: map[string]time.Duration{}}
+	s.prober = timed
+	var before syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	stop := runSeeder(s)
 	defer stop()
 
 	began := time.Now()
+	defer func() {
+		wall := time.Since(began)
+		var after syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+		cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+		f.CPU = cpu.Seconds() / wall.Seconds()
+		f.SlotSeconds = map[string]float64{}
+		timed.mu.Lock()
+		var busy time.Duration
+		for n, d := range timed.busy {
+			busy += d
+			f.SlotSeconds[n] = d.Seconds() / float64(conc)
+		}
+		timed.mu.Unlock()
+		f.SlotUse = busy.Seconds() / (wall.Seconds() * float64(conc))
+	}()
 	deadline := began.Add(time.Duration(float64(30*time.Minute) * max(scale, 0.1)))
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -229,20 +293,25 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 		}
 		// Handshaken: in the table with a success, by now.
 		shaken := map[string]bool{}
+		known, tried := map[string]int{}, map[string]int{}
 		for _, r := range s.table.all() {
 			if ap, err := netip.ParseAddrPort(r.Addr); err == nil && r.Successes > 0 {
 				shaken[ap.Addr().Unmap().String()] = true
 			}
+			known[r.Network]++
+			if r.Tries > 0 {
+				tried[r.Network]++
+			}
 		}
 		for _, ip := range answered {
 			f.Answers++
-			if a := ip.Unmap().String(); live[a] == "" || !shaken[a] {
+			if a := ip.Unmap().String(); (liveIP[a] != "ipv4" && liveIP[a] != "ipv6") || !shaken[a] {
 				f.Bad++
 			}
 		}
 		clear(f.InDump)
-		for ip := range dumpedIPs(b, dump) {
-			if n := live[ip]; n != "" {
+		for a := range dumpedAddrs(b, dump) {
+			if n := live[a]; n != "" {
 				f.InDump[n]++
 			}
 		}
@@ -250,6 +319,7 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 		for n, want := range f.Reachable {
 			if f.To90[n] < 0 && f.InDump[n]*10 >= want*9 {
 				f.To90[n] = time.Since(began).Seconds()
+				f.Tried[n] = float64(tried[n]) / float64(known[n])
 			}
 			done = done && f.To90[n] >= 0
 		}
@@ -260,12 +330,37 @@ func seedMainnet(b *testing.B, scale float64, conc int, namespace bool) seederFi
 	return f
 }
 
-// dumpedIPs reads the IPs of the dump's lines (its first column).
-func dumpedIPs(b *testing.B, path string) map[string]bool {
-	ips := map[string]bool{}
+// timedProber adds up, per network, the time from each batch's start to
+// each of its visits' report: the time the visit held one of the seeder's
+// slots.
+type timedProber struct {
+	p    prober
+	mu   sync.Mutex
+	busy map[string]time.Duration
+}
+
+func (t *timedProber) probe(ctx context.Context, ts []target, emit func(visit, bool)) {
+	began := time.Now()
+	network := make(map[string]string, len(ts))
+	for _, x := range ts {
+		network[x.Addr] = x.Network
+	}
+	t.p.probe(ctx, ts, func(v visit, visited bool) {
+		d := time.Since(began)
+		t.mu.Lock()
+		t.busy[network[v.Addr]] += d
+		t.mu.Unlock()
+		emit(v, visited)
+	})
+}
+
+// dumpedAddrs reads the addresses of the dump's lines (its first column),
+// normalized as the table keys them.
+func dumpedAddrs(b *testing.B, path string) map[string]bool {
+	addrs := map[string]bool{}
 	fh, err := os.Open(path)
 	if err != nil {
-		return ips // not written yet
+		return addrs // not written yet
 	}
 	defer fh.Close()
 	sc := bufio.NewScanner(fh)
@@ -273,14 +368,14 @@ func dumpedIPs(b *testing.B, path string) map[string]bool {
 		if strings.HasPrefix(sc.Text(), "#") {
 			continue
 		}
-		if ap, err := netip.ParseAddrPort(strings.Fields(sc.Text())[0]); err == nil {
-			ips[ap.Addr().Unmap().String()] = true
+		if fs := strings.Fields(sc.Text()); len(fs) > 0 {
+			addrs[normalize(fs[0])] = true
 		}
 	}
 	if err := sc.Err(); err != nil {
 		b.Fatal(err)
 	}
-	return ips
+	return addrs
 }
 
 // startMainnetFarm starts a crawlfarm and returns its listing; it stops

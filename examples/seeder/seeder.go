@@ -21,6 +21,7 @@ type seeder struct {
 	log         *slog.Logger
 	prober      prober
 	concurrency int
+	caps        *netCaps      // visits in flight per network; nil: none
 	tick        time.Duration // how often due nodes are looked for
 	publish     time.Duration // how often DNS gets a new snapshot
 	commit      time.Duration // how often changes are committed
@@ -150,12 +151,13 @@ func (s *seeder) dispatch(ctx context.Context) {
 	t := time.NewTicker(s.tick)
 	defer t.Stop()
 	for {
-		due := s.table.due(time.Now(), s.concurrency-int(inflight.Load()))
+		due := s.caps.take(s.table, time.Now(), s.concurrency-int(inflight.Load()))
 		if len(due) > 0 {
 			inflight.Add(int64(len(due)))
 			batches.Go(func() {
 				s.prober.probe(ctx, due, func(v visit, visited bool) {
 					defer inflight.Add(-1)
+					defer s.caps.done(v.Addr)
 					switch {
 					case v.ProxyDown != "" && ctx.Err() == nil:
 						s.proxyDown(v)
