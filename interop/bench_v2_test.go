@@ -73,6 +73,7 @@ func BenchmarkV2(b *testing.B) {
 		return err == nil
 	})
 	run("V1Floor", v1Floor(b, addr))
+	run("V2Floor", v2Floor(b, addr))
 
 	ctx := b.Context()
 	logged := 0
@@ -92,18 +93,18 @@ func BenchmarkV2(b *testing.B) {
 		_, err := handshake.Dial(ctx, addr, v1)
 		return err == nil
 	})
-	// The same four, interleaved: each iteration runs one of each, so
+	// The same five, interleaved: each iteration runs one of each, so
 	// that a shared machine's changing load falls on all of them alike.
 	// Its ratios are the ones to quote.
 	b.Run("Interleaved", func(b *testing.B) {
 		var ops []func() bool
-		for _, name := range []string{"ECFloor", "V1Floor", "Dial", "DialV1"} {
+		for _, name := range []string{"ECFloor", "V1Floor", "Dial", "DialV1", "V2Floor"} {
 			if runs[name] == nil {
 				b.Skipf("needs %s in the same run (-bench filter)", name)
 			}
 			ops = append(ops, runs[name].op)
 		}
-		var cpu [4]time.Duration
+		var cpu [5]time.Duration
 		for b.Loop() {
 			for i, op := range ops {
 				u, s := processCPU(b)
@@ -121,6 +122,8 @@ func BenchmarkV2(b *testing.B) {
 		b.ReportMetric(us(3), "v1-µs/op")
 		b.ReportMetric(us(2)/(us(0)+us(1)), "v2/floor")
 		b.ReportMetric(us(3)/us(1), "v1/floor")
+		b.ReportMetric(us(4), "v2floor-µs/op")
+		b.ReportMetric(us(2)/us(4), "v2/v2floor")
 	})
 	run("PeerPackage", peerPackage(b, addr, true))
 	run("PeerPackageV1", peerPackage(b, addr, false))
@@ -144,6 +147,7 @@ func BenchmarkV2(b *testing.B) {
 			ecv1 = 0 // a floor was not run (-bench filter)
 		}
 		ratio("Dial", ecv1, "v2/floor")
+		ratio("Dial", cpu("V2Floor"), "v2/v2floor")
 		ratio("DialV1", cpu("V1Floor"), "v1/floor")
 		ratio("PeerPackage", ecv1, "btcd-v2/floor")
 		ratio("PeerPackageV1", cpu("V1Floor"), "btcd-v1/floor")
