@@ -56,7 +56,11 @@ func v2Floor(b *testing.B, addr string) func() bool {
 	var salt [28]byte
 	copy(salt[:], "bitcoin_v2_shared_secret")
 	binary.LittleEndian.PutUint32(salt[24:], magic)
-	labels := [...]string{"initiator_L", "initiator_P", "responder_L", "responder_P", "garbage_terminators"}
+	// Each label followed by HKDF-Expand's first block counter, 0x01.
+	labels := [...][]byte{
+		[]byte("initiator_L\x01"), []byte("initiator_P\x01"),
+		[]byte("responder_L\x01"), []byte("responder_P\x01"), []byte("garbage_terminators\x01"),
+	}
 
 	d := net.Dialer{KeepAlive: -1}
 	ctx := b.Context()
@@ -94,8 +98,7 @@ func v2Floor(b *testing.B, addr string) func() bool {
 		var keys [len(labels)][32]byte
 		for i, l := range labels {
 			mac.Reset()
-			mac.Write([]byte(l))
-			mac.Write([]byte{1})
+			mac.Write(l)
 			mac.Sum(keys[i][:0])
 		}
 		send, err := newFloorCiphers(keys[0][:], keys[1][:])
@@ -184,7 +187,8 @@ type floorCiphers struct {
 }
 
 func newFloorCiphers(l, p []byte) (*floorCiphers, error) {
-	length, err := chacha20.NewUnauthenticatedCipher(l, make([]byte, 12))
+	var nonce [12]byte
+	length, err := chacha20.NewUnauthenticatedCipher(l, nonce[:])
 	if err != nil {
 		return nil, err
 	}
