@@ -157,8 +157,9 @@ func BenchmarkV2(b *testing.B) {
 // allocLimits are the most allocations per handshake Dial may make, in
 // this process, the responder's excluded: over v2 an absolute number, over
 // v1 the floor's own allocations in the same run plus a margin. v2 makes
-// 66 today, 20 of them the curve's and 13 crypto/hmac's (two keys per
-// handshake); the aim of 60 is not reached (docs/handshake-performance.md).
+// 66 today, 20 of them the curve's and 12 crypto/hmac's (two keys per
+// handshake); the aim of 60 is V2Floor's own count and is not reached
+// (docs/handshake-performance.md).
 const (
 	maxV2Allocs      = 70
 	maxV1AllocsAbove = 8
