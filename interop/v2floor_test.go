@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"net"
 	"testing"
-	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2/ellswift"
 	"github.com/btcsuite/btcd/chaincfg/v2"
@@ -62,15 +61,10 @@ func v2Floor(b *testing.B, addr string) func() bool {
 		[]byte("responder_L\x01"), []byte("responder_P\x01"), []byte("garbage_terminators\x01"),
 	}
 
-	d := net.Dialer{KeepAlive: -1}
-	ctx := b.Context()
+	d := floorDialer()
 	return func() bool {
-		c, err := d.DialContext(ctx, "tcp", addr)
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := dialFloor(b, &d, addr)
 		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
 		priv, ours, err := ellswift.EllswiftCreate()
 		if err != nil {
 			b.Fatal(err)
