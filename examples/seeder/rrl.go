@@ -1,6 +1,7 @@
 package main
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"sync"
 	"time"
@@ -25,18 +26,27 @@ const (
 	// flood from more prefixes than that cannot grow the table.
 	rrlShards   = 256
 	rrlShardCap = 4096
+	// rrlSweepPause is how long a full shard that a sweep could not
+	// thin is left alone: new prefixes are limited at once meanwhile, so
+	// that a flood of them costs a map lookup each, not a sweep.
+	rrlSweepPause = 50 * time.Millisecond
 )
 
 // rrl is a token bucket per client prefix.
 type rrl struct {
-	rate   float64 // answers per second; also the burst
-	slip   int     // every slip-th limited query is slipped; 0: none
+	rate float64 // answers per second; also the burst
+	slip int     // every slip-th limited query is slipped; 0: none
+	// seed keys the choice of shard, so that no one outside the process
+	// can pick prefixes that all land in one shard.
+	seed   maphash.Seed
 	shards [rrlShards]rrlShard
 }
 
 type rrlShard struct {
 	mu sync.Mutex
 	m  map[uint64]bucket
+	// full is when a sweep last failed to make room (unix nanoseconds).
+	full int64
 }
 
 type bucket struct {
@@ -49,7 +59,7 @@ func newRRL(rate, slip int) *rrl {
 	if rate <= 0 {
 		return nil
 	}
-	l := &rrl{rate: float64(rate), slip: slip}
+	l := &rrl{rate: float64(rate), slip: slip, seed: maphash.MakeSeed()}
 	for i := range l.shards {
 		l.shards[i].m = make(map[uint64]bucket, 64)
 	}
@@ -85,13 +95,13 @@ func (l *rrl) check(from netip.Addr, now time.Time) int {
 		return rrlPass
 	}
 	k := prefixKey(from)
-	sh := &l.shards[(k^k>>29)*0x9e3779b97f4a7c15>>56]
+	sh := &l.shards[maphash.Comparable(l.seed, k)%rrlShards]
 	t := now.UnixNano()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	b, ok := sh.m[k]
 	if !ok {
-		if len(sh.m) >= rrlShardCap && !sh.sweep(t, l.rate) {
+		if len(sh.m) >= rrlShardCap && (t-sh.full < int64(rrlSweepPause) || !sh.sweep(t, l.rate)) {
 			return rrlDrop
 		}
 		b = bucket{tokens: l.rate, last: t}
@@ -113,12 +123,17 @@ func (l *rrl) check(from netip.Addr, now time.Time) int {
 }
 
 // sweep forgets the buckets that have refilled (as good as new); it
-// reports whether it made room.
+// reports whether it made room, and when it did not, notes the time so
+// that the shard is not swept again for rrlSweepPause.
 func (sh *rrlShard) sweep(t int64, rate float64) bool {
 	for k, b := range sh.m {
 		if b.tokens+float64(t-b.last)/1e9*rate >= rate {
 			delete(sh.m, k)
 		}
 	}
-	return len(sh.m) < rrlShardCap
+	if len(sh.m) >= rrlShardCap {
+		sh.full = t
+		return false
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"hash/maphash"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -162,5 +163,57 @@ func TestPrefixKey(t *testing.T) {
 		if (k(c.a) == k(c.b)) != c.same {
 			t.Errorf("%s and %s: same bucket %v, want %v", c.a, c.b, !c.same, c.same)
 		}
+	}
+}
+
+// TestRateLimitFullShard: a shard full of prefixes still limited limits a
+// new prefix at once, and is not swept again for rrlSweepPause, so that a
+// flood of new prefixes aimed at it costs a lookup each, not a sweep; once
+// its buckets have refilled and the pause is over, a new prefix gets in.
+func TestRateLimitFullShard(t *testing.T) {
+	l := newRRL(10, 0)
+	// Prefixes that land in shard 0 under this table's seed: the cap and
+	// three more.
+	var in0 []netip.Addr
+	for i := 0; len(in0) < rrlShardCap+3; i++ {
+		if i>>16 > 100 {
+			t.Fatal("not enough prefixes in shard 0")
+		}
+		a := netip.AddrFrom4([4]byte{byte(10 + i>>16), byte(i >> 8), byte(i), 0}) // /24 number i
+		if maphash.Comparable(l.seed, prefixKey(a))%rrlShards == 0 {
+			in0 = append(in0, a)
+		}
+	}
+	t0 := time.Unix(1000, 0)
+	for _, a := range in0[:rrlShardCap] {
+		for range 10 { // each bucket emptied
+			l.check(a, t0)
+		}
+	}
+	sh := &l.shards[0]
+	if len(sh.m) != rrlShardCap {
+		t.Fatalf("shard 0 holds %d prefixes, want %d", len(sh.m), rrlShardCap)
+	}
+	// Not yet refilled: the sweep frees nothing, the newcomer is limited.
+	if v := l.check(in0[rrlShardCap], t0.Add(990*time.Millisecond)); v != rrlDrop {
+		t.Errorf("a new prefix in a full shard: verdict %d, want drop", v)
+	}
+	// Refilled now, but within the pause: no sweep, still limited.
+	if v := l.check(in0[rrlShardCap+1], t0.Add(1010*time.Millisecond)); v != rrlDrop || len(sh.m) != rrlShardCap {
+		t.Errorf("within the pause: verdict %d, %d prefixes; want drop and no sweep", v, len(sh.m))
+	}
+	// After the pause the sweep forgets the refilled buckets.
+	if v := l.check(in0[rrlShardCap+2], t0.Add(990*time.Millisecond+rrlSweepPause)); v != rrlPass || len(sh.m) != 1 {
+		t.Errorf("after the pause: verdict %d, %d prefixes; want pass and the shard swept", v, len(sh.m))
+	}
+	// The shard a prefix lands in depends on the table's own seed.
+	other, moved := newRRL(10, 0), 0
+	for _, a := range in0[:100] {
+		if maphash.Comparable(other.seed, prefixKey(a))%rrlShards != 0 {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Error("100 prefixes of one shard land in one shard under another seed too: the shard is not keyed")
 	}
 }
