@@ -192,6 +192,12 @@ func (p *I2P) session(ctx context.Context) (*samSession, error) {
 		cctx, cancel := context.WithTimeout(ctx, p.sessionTimeout)
 		s, err := createSession(cctx, p.sam)
 		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			// The session timeout ran out, not the caller's time: a
+			// router that makes no session is down for every dial, not
+			// slow to reach one address.
+			err = &ProxyError{Proxy: p.sam, Err: fmt.Errorf("%w: no session within %v (%v)", ErrProxyDown, p.sessionTimeout, err)}
+		}
 
 		p.mu.Lock()
 		p.creating = nil

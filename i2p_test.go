@@ -3,6 +3,7 @@ package handshake_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -160,5 +161,62 @@ func TestI2PClosed(t *testing.T) {
 	d.Close()
 	if _, err := d.DialContext(testCtx(t), "tcp", handshaketest.I2PName(1)+":0"); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("after Close: %v", err)
+	}
+}
+
+// TestI2PSessionNeverMade: a router that answers HELLO but never makes the
+// session is down once SessionTimeout runs out (not a timeout blamed on
+// the address), and the dials after it fail at once without asking it
+// again until RetryDown has passed.
+func TestI2PSessionNeverMade(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var mu sync.Mutex
+	var conns []net.Conn
+	accepted := make(chan struct{}, 16)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			accepted <- struct{}{}
+			go func() {
+				buf := make([]byte, 512)
+				c.Read(buf) // HELLO
+				c.Write([]byte("HELLO REPLY RESULT=OK VERSION=3.1\n"))
+				io.Copy(io.Discard, c) // SESSION CREATE, never answered
+			}()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	d := newI2P(t, handshake.I2POptions{SAM: l.Addr().String(), SessionTimeout: 200 * time.Millisecond, RetryDown: time.Hour})
+	name := handshaketest.I2PName(0) + ":0"
+	_, err = d.DialContext(testCtx(t), "tcp", name)
+	if !errors.Is(err, handshake.ErrProxyDown) || handshake.ErrorKind(err) != "proxy-down" {
+		t.Fatalf("no session made: %v (kind %q), want ErrProxyDown", err, handshake.ErrorKind(err))
+	}
+	<-accepted
+	_, err = d.DialContext(testCtx(t), "tcp", handshaketest.I2PName(1)+":0")
+	if !errors.Is(err, handshake.ErrProxyDown) {
+		t.Errorf("the next dial: %v, want ErrProxyDown at once", err)
+	}
+	select {
+	case <-accepted:
+		t.Error("the router was asked again before RetryDown")
+	default:
 	}
 }
