@@ -149,11 +149,19 @@ func (t *samTalk) request(ctx context.Context, line, want string) (map[string]st
 	if dl, ok := ctx.Deadline(); ok {
 		t.conn.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { t.conn.SetDeadline(time.Unix(1, 0)) })
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		t.conn.SetDeadline(time.Unix(1, 0))
+		close(fired)
+	})
 	defer func() {
-		if stop() {
-			t.conn.SetDeadline(time.Time{})
+		if !stop() {
+			// The callback has started: wait for it, so that it cannot
+			// set its past deadline on a stream already handed over, nor
+			// outlive the call.
+			<-fired
 		}
+		t.conn.SetDeadline(time.Time{})
 	}()
 	_, err := io.WriteString(t.conn, line+"\n")
 	var reply string
