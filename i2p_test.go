@@ -145,7 +145,7 @@ func TestI2PRouterFaults(t *testing.T) {
 			if _, err := d.DialContext(testCtx(t), "tcp", handshaketest.I2PName(2)+":0"); !errors.Is(err, handshake.ErrProxyDown) {
 				t.Errorf("second dial: %v", err)
 			}
-			if d := time.Since(start); d > 100*time.Millisecond {
+			if d := time.Since(start); d > time.Second { // asked again, it would hang until testCtx ends
 				t.Errorf("second dial took %v, the router was not left alone", d)
 			}
 		})
