@@ -61,8 +61,8 @@ func TestSlowTCPClients(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	for range maxTCPConns {
-		c, err := net.Dial("tcp", s.Addr())
+	for i := range maxTCPConns {
+		c, err := dialFrom(s.Addr(), 10+i/maxTCPPerPrefix)
 		if err != nil {
 			t.Fatal(err)
 		}

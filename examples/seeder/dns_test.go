@@ -310,8 +310,8 @@ func TestTCPConnectionCap(t *testing.T) {
 			c.Close()
 		}
 	}()
-	for range maxTCPConns {
-		c, err := net.Dial("tcp", s.Addr())
+	for i := range maxTCPConns {
+		c, err := dialFrom(s.Addr(), 10+i/maxTCPPerPrefix) // as many prefixes as it takes
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -326,7 +326,7 @@ func TestTCPConnectionCap(t *testing.T) {
 	if _, err := io.ReadFull(last, make([]byte, 2)); err != nil {
 		t.Fatalf("connection %d not served: %v", maxTCPConns, err)
 	}
-	extra, err := net.Dial("tcp", s.Addr())
+	extra, err := dialFrom(s.Addr(), 200) // a prefix of its own
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,6 +335,57 @@ func TestTCPConnectionCap(t *testing.T) {
 	if _, err := extra.Read(make([]byte, 1)); err != io.EOF {
 		t.Errorf("connection %d: %v, want EOF", maxTCPConns+1, err)
 	}
+}
+
+// TestTCPPrefixCap: one client prefix gets maxTCPPerPrefix connections,
+// the next is closed at once, and a client of another prefix is served
+// meanwhile.
+func TestTCPPrefixCap(t *testing.T) {
+	t.Parallel()
+	s, _, _ := startDNS(t)
+	q := mkQuery(t, "seed.example.test.", dnsmessage.TypeSOA, 0)
+	frame := append(binary.BigEndian.AppendUint16(nil, uint16(len(q))), q...)
+	served := func(c net.Conn) error {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.Write(frame)
+		_, err := io.ReadFull(c, make([]byte, 2))
+		return err
+	}
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range maxTCPPerPrefix + 1 {
+		c, err := dialFrom(s.Addr(), 7) // 127.0.7.1, one /24
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		err = served(c)
+		if i < maxTCPPerPrefix && err != nil {
+			t.Fatalf("connection %d of the prefix not served: %v", i+1, err)
+		}
+		if i == maxTCPPerPrefix && err == nil {
+			t.Errorf("connection %d of one prefix served, want it closed", i+1)
+		}
+	}
+	other, err := dialFrom(s.Addr(), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := served(other); err != nil {
+		t.Errorf("another prefix's client: %v, want an answer", err)
+	}
+}
+
+// dialFrom connects to addr over TCP from 127.0.prefix.1, a client of
+// IPv4 /24 number prefix.
+func dialFrom(addr string, prefix int) (net.Conn, error) {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, byte(prefix), 1)}}
+	return d.Dial("tcp", addr)
 }
 
 // TestFormErrAndNotImp: two questions, or an opcode other than QUERY.

@@ -20,6 +20,11 @@ const (
 	// closed at once, so a flood of idle connections cannot hold
 	// descriptors without bound.
 	maxTCPConns = 64
+	// maxTCPPerPrefix caps those of one client prefix (an IPv4 /24, an
+	// IPv6 /56, as the rate limit counts them), so that one host cannot
+	// take every slot, and with them the TCP retry that a slipped answer
+	// asks real clients for.
+	maxTCPPerPrefix = 8
 	// tcpIdle is how long a TCP connection may wait for its next query,
 	// and for the rest of one: a client sending a byte at a time
 	// (slowloris) holds a connection no longer.
@@ -28,7 +33,7 @@ const (
 
 // serverCounts are the listeners' figures for the metrics.
 type serverCounts struct {
-	tcpRefused atomic.Uint64 // connections closed at once: over maxTCPConns
+	tcpRefused atomic.Uint64 // connections closed at once: over maxTCPConns or maxTCPPerPrefix
 	tcpOpen    atomic.Int64
 }
 
@@ -50,6 +55,8 @@ type dnsServer struct {
 	mu     sync.Mutex
 	closed bool // set by Close: a connection accepted since is not served
 	conns  map[net.Conn]bool
+	// perPrefix counts the tracked connections by client prefix.
+	perPrefix map[uint64]int
 }
 
 // dnsHooks let tests see into the server's goroutines; nil hooks do nothing.
@@ -130,7 +137,7 @@ func listenUDP(addr string, n int) ([]net.PacketConn, error) {
 // goroutines start with start.
 func serveDNS(tcp net.Listener, udp []net.PacketConn, r *responder, log *slog.Logger, hooks dnsHooks) *dnsServer {
 	return &dnsServer{r: r, log: log, udp: udp, tcp: tcp, hooks: hooks, counts: &serverCounts{}, idle: tcpIdle,
-		done: make(chan struct{}), conns: make(map[net.Conn]bool)}
+		done: make(chan struct{}), conns: make(map[net.Conn]bool), perPrefix: make(map[uint64]int)}
 }
 
 func (s *dnsServer) start() *dnsServer {
@@ -286,13 +293,15 @@ func (s *dnsServer) serveTCP() {
 			c.Close()
 			return
 		}
-		if len(s.conns) >= maxTCPConns {
+		k := prefixKey(remoteIP(c))
+		if len(s.conns) >= maxTCPConns || s.perPrefix[k] >= maxTCPPerPrefix {
 			s.mu.Unlock()
 			s.counts.tcpRefused.Add(1)
 			c.Close()
 			continue
 		}
 		s.conns[c] = true
+		s.perPrefix[k]++
 		s.mu.Unlock()
 		s.counts.tcpOpen.Add(1)
 		s.wg.Add(1)
@@ -301,6 +310,9 @@ func (s *dnsServer) serveTCP() {
 			s.serveConn(c)
 			s.mu.Lock()
 			delete(s.conns, c)
+			if s.perPrefix[k]--; s.perPrefix[k] == 0 {
+				delete(s.perPrefix, k)
+			}
 			s.mu.Unlock()
 			s.counts.tcpOpen.Add(-1)
 			c.Close()
@@ -335,4 +347,15 @@ func (s *dnsServer) serveConn(c net.Conn) {
 			return
 		}
 	}
+}
+
+// remoteIP is the address a TCP connection comes from (the unspecified
+// address for another kind of connection, one prefix for all of them).
+func remoteIP(c net.Conn) netip.Addr {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok {
+			return ip
+		}
+	}
+	return netip.IPv6Unspecified()
 }

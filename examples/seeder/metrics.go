@@ -101,7 +101,7 @@ func newDNSCollector(m *metrics) dnsCollector {
 			"DNS queries by type and answer: noerror, nodata, nxdomain, refused, formerr, notimp, servfail, truncated (too large for UDP), dropped (not a query), ratelimited (dropped by the rate limit), slipped (answered truncated by the rate limit).",
 			[]string{"type", "answer"}, nil),
 		tcpRefused: prometheus.NewDesc("seeder_dns_tcp_refused_total",
-			"TCP connections closed at once: the cap of connections open was reached.", nil, nil),
+			"TCP connections closed at once: the cap of connections open, or of those of the client's prefix, was reached.", nil, nil),
 		tcpOpen: prometheus.NewDesc("seeder_dns_tcp_open", "TCP connections open.", nil, nil),
 	}
 }
