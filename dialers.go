@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"time"
 )
 
@@ -42,8 +43,8 @@ func (d byNetwork) pick(addr string) (Dialer, error) {
 	}
 	n, err := ParseHost(host)
 	switch {
-	case err != nil && isOverlayName(host):
-		return nil, err
+	case err != nil && (isOverlayName(host) || isIPLiteral(host)):
+		return nil, err // a malformed onion or I2P name, a zoned IP address
 	case err != nil:
 		n = NetIPv4 // a DNS name: the clearnet dialer resolves it
 	}
@@ -82,4 +83,10 @@ func (d byNetwork) DialWithin(ctx context.Context, limit time.Duration, network,
 		defer cancel()
 	}
 	return x.DialContext(ctx, network, addr)
+}
+
+// isIPLiteral: host is an IP address, zone and all, not a name to resolve.
+func isIPLiteral(host string) bool {
+	_, err := netip.ParseAddr(host)
+	return err == nil
 }

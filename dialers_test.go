@@ -53,3 +53,15 @@ func TestByNetworkSweep(t *testing.T) {
 		t.Errorf("CJDNS without a dialer: %v", err)
 	}
 }
+
+// TestByNetworkZonedAddress: an IPv6 address with a zone names no node on
+// the network (ParseHost refuses it), so ByNetwork refuses it too rather
+// than hand it to the clearnet dialer.
+func TestByNetworkZonedAddress(t *testing.T) {
+	t.Parallel()
+	d := handshake.ByNetwork(nil)
+	_, err := d.DialContext(testCtx(t), "tcp", "[fe80::1%lo]:8333")
+	if !errors.Is(err, handshake.ErrInvalidAddress) {
+		t.Errorf("zoned address: %v, want ErrInvalidAddress", err)
+	}
+}
