@@ -203,7 +203,13 @@ func NewOverlay(cfg OverlayConfig) (*Overlay, error) {
 			}
 		}
 		delay := LogUniform(rng, cfg.DelayMin, cfg.DelayMax)
-		o.nodes.Serve(n.ln, handshaketest.Config{V2: n.Services&wire.SFNodeP2PV2 != 0, StartHeight: 870000,
+		// The releases mixed as on the IPv4 farm; a node gossiped as
+		// speaking v2 runs a release that does.
+		v2, rel := n.Services&wire.SFNodeP2PV2 != 0, handshaketest.CoreMix(i)
+		if v2 && !rel.HasV2() {
+			rel = handshaketest.Core27
+		}
+		o.nodes.Serve(n.ln, handshaketest.Config{Core: rel, V2: v2, StartHeight: 870000,
 			Handler: Gossiper(delay, Payload(known[i], now))})
 	}
 	ok = true
